@@ -1,0 +1,17 @@
+"""The project package is also an app so that it can own the shared job tasks and commands."""
+
+from django.apps import AppConfig
+
+
+class ArchivePortalConfig(AppConfig):
+    name = "archiveportal"
+    verbose_name = "Archive Portal"
+
+    def ready(self) -> None:
+        from django.conf import settings
+
+        # kombu's filesystem transport needs its folders before the first message.
+        for key in ("data_folder_in", "data_folder_out", "control_folder", "processed_folder"):
+            folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get(key)
+            if folder:
+                __import__("os").makedirs(folder, exist_ok=True)

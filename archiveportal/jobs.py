@@ -1,0 +1,237 @@
+"""The job-row pattern every long-running piece of work follows.
+
+A job (a search, a download request, a harvest) is a database row with a *phase*. The row's UUID
+is also its Celery task id, the task receives nothing but that id, and the database (never the
+broker) is the record. The invariants this module keeps:
+
+* a row is dispatched only after the transaction that created it commits (``dispatch``);
+* a worker *claims* the row under a row lock and a lease before doing slow work, so two
+  deliveries of the same message never both run it (``claim``);
+* results are published atomically together with the terminal phase (``finish``), so running
+  a task twice yields one result;
+* a worker that dies leaves a row whose lease expires; the periodic sweeper puts it back in the
+  queue (``sweep``).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, ClassVar, TypeVar
+
+from celery import Task, current_app
+from django.conf import settings
+from django.db import OperationalError, models, transaction
+from django.utils import timezone
+
+log = logging.getLogger(__name__)
+
+
+class Phase(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+TERMINAL_PHASES = frozenset({Phase.DONE, Phase.FAILED})
+
+
+class Job(models.Model):
+    """Abstract base of every job row. Subclasses name their Celery task in ``task_name``."""
+
+    task_name: ClassVar[str] = ""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    phase = models.CharField(
+        max_length=16, choices=Phase.choices, default=Phase.QUEUED, db_index=True
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    error_message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.phase in TERMINAL_PHASES
+
+
+J = TypeVar("J", bound=Job)
+
+
+def dispatch(job: Job) -> None:
+    """Queue ``job``'s task once the current transaction commits (immediately outside one)."""
+    task_name = type(job).task_name
+    job_id = str(job.pk)
+
+    def send() -> None:
+        try:
+            current_app.send_task(task_name, args=[job_id], task_id=job_id)
+        except Exception:  # broker down: the sweeper re-sends queued rows, nothing is lost
+            log.warning(
+                "could not dispatch %s %s; the sweeper will retry", task_name, job_id, exc_info=True
+            )
+
+    transaction.on_commit(send)
+
+
+def claim(model: type[J], job_id: str, *, lease_seconds: int | None = None) -> J | None:
+    """Take ``job_id`` for this worker, or return None when it is not ours to run.
+
+    A row is claimable when it is queued, or running with an expired lease (its worker died).
+    """
+    lease = timedelta(seconds=lease_seconds or settings.JOBS_LEASE_SECONDS)
+    now = timezone.now()
+    with transaction.atomic():
+        job = model.objects.select_for_update().filter(pk=job_id).first()
+        if job is None:
+            log.warning("job %s %s does not exist", model.__name__, job_id)
+            return None
+        stale = job.phase == Phase.RUNNING and (
+            job.lease_expires_at is None or job.lease_expires_at <= now
+        )
+        if job.phase != Phase.QUEUED and not stale:
+            log.info("job %s %s is %s; not claiming", model.__name__, job_id, job.phase)
+            return None
+        job.phase = Phase.RUNNING
+        job.attempts += 1
+        job.started_at = job.started_at or now
+        job.lease_expires_at = now + lease
+        job.save(
+            update_fields=["phase", "attempts", "started_at", "lease_expires_at", "updated_at"]
+        )
+    log.info("claimed %s %s (attempt %d)", model.__name__, job_id, job.attempts)
+    return job
+
+
+def finish(job: J, *, publish: Callable[[J], Any] | None = None, **fields: Any) -> bool:
+    """Publish the result and mark the job done, atomically; False if it was not ours any more.
+
+    ``publish`` runs inside the same transaction as the phase change, after re-reading the row
+    under lock, so a duplicate run cannot publish a second result.
+    """
+    model = type(job)
+    with transaction.atomic():
+        current = model.objects.select_for_update().get(pk=job.pk)
+        if current.phase != Phase.RUNNING:
+            log.info("job %s %s already %s; result dropped", model.__name__, job.pk, current.phase)
+            return False
+        for name, value in fields.items():
+            setattr(current, name, value)
+        if publish is not None:
+            publish(current)
+        current.phase = Phase.DONE
+        current.finished_at = timezone.now()
+        current.lease_expires_at = None
+        current.save()
+    for name in [*fields, "phase", "finished_at", "lease_expires_at"]:
+        setattr(job, name, getattr(current, name))
+    return True
+
+
+def fail(model: type[Job], job_id: str, message: str) -> None:
+    """Mark a job failed with a message a person can act on."""
+    with transaction.atomic():
+        updated = (
+            model.objects.select_for_update()
+            .filter(pk=job_id)
+            .exclude(phase__in=TERMINAL_PHASES)
+            .update(
+                phase=Phase.FAILED,
+                error_message=message[:2000],
+                finished_at=timezone.now(),
+                lease_expires_at=None,
+                updated_at=timezone.now(),
+            )
+        )
+    if updated:
+        log.info("job %s %s failed", model.__name__, job_id)
+
+
+def requeue(job: Job) -> None:
+    """Put a job back in the queue (the user asked to re-run it)."""
+    type(job).objects.filter(pk=job.pk).update(
+        phase=Phase.QUEUED,
+        error_message="",
+        lease_expires_at=None,
+        finished_at=None,
+        updated_at=timezone.now(),
+    )
+    dispatch(job)
+
+
+def job_models() -> list[type[Job]]:
+    """Every concrete job model installed."""
+    from django.apps import apps
+
+    return [m for m in apps.get_models() if issubclass(m, Job) and m.task_name]
+
+
+def sweep(*, queued_grace_seconds: int = 120) -> int:
+    """Re-dispatch jobs whose worker died (lease expired) or whose message was lost.
+
+    Returns how many rows were re-sent. Safe to run concurrently: ``claim`` decides who runs.
+    """
+    now = timezone.now()
+    resent = 0
+    for model in job_models():
+        stuck = model.objects.filter(
+            models.Q(phase=Phase.RUNNING, lease_expires_at__lte=now)
+            | models.Q(
+                phase=Phase.QUEUED, updated_at__lte=now - timedelta(seconds=queued_grace_seconds)
+            )
+        ).only("pk")
+        for job in stuck:
+            # Touch the row so a queued one is not re-sent on every sweep while it waits.
+            model.objects.filter(pk=job.pk, phase=Phase.QUEUED).update(updated_at=now)
+            current_app.send_task(model.task_name, args=[str(job.pk)])
+            resent += 1
+            log.info("sweeper re-sent %s %s", model.__name__, job.pk)
+    return resent
+
+
+class JobTask(Task):
+    """Base for job tasks: retries transient errors, marks the row failed on anything else."""
+
+    job_model: type[Job] | None = None
+    transient_errors: tuple[type[BaseException], ...] = (OperationalError,)
+    max_retries = 5
+    acks_late = True
+
+    def on_failure(
+        self, exc: BaseException, task_id: str, args: tuple, kwargs: dict, einfo: Any
+    ) -> None:
+        if self.job_model is not None and args:
+            fail(self.job_model, args[0], user_message(exc))
+
+
+def user_message(exc: BaseException) -> str:
+    """A message fit for the person who owns the job: never a traceback."""
+    text = str(exc).strip()
+    return text if text and len(text) < 500 else f"The job failed ({type(exc).__name__})."
+
+
+def release(job: Job) -> None:
+    """Hand a claimed job back to the queue so that a retry can claim it again."""
+    type(job).objects.filter(pk=job.pk, phase=Phase.RUNNING).update(
+        phase=Phase.QUEUED, lease_expires_at=None, updated_at=timezone.now()
+    )
+
+
+def retry_transient(task: JobTask, exc: BaseException, job: Job) -> None:
+    """Retry ``task`` with exponential backoff when ``exc`` is transient, else re-raise.
+
+    The row is released first: the retried delivery must be able to claim it.
+    """
+    if isinstance(exc, task.transient_errors) and task.request.retries < task.max_retries:
+        release(job)
+        raise task.retry(exc=exc, countdown=min(300, 2 ** (task.request.retries + 1)))
+    raise exc

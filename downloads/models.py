@@ -1,0 +1,176 @@
+"""Who may download what (identities, PI links, delegations, the decision log) and requests.
+
+The rule itself lives in ``downloads/access.py`` and nowhere else; these tables are its inputs
+and its audit trail.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from archiveportal.jobs import Job
+
+
+class AlmaIdentity(models.Model):
+    """Links a portal member to their ALMA account, as ALMA shows it in ``pi_userid``/names."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alma_identity"
+    )
+    alma_userid = models.CharField(max_length=64, unique=True, blank=True, null=True)
+    alma_name = models.CharField(
+        max_length=256, blank=True, help_text="The name as ALMA writes it, e.g. 'Ueda, Junko'."
+    )
+
+    class Meta:
+        verbose_name = "ALMA identity"
+
+    def __str__(self) -> str:
+        return f"{self.user} = {self.alma_userid or self.alma_name}"
+
+
+class ProjectPI(models.Model):
+    """An administrator's statement that a member is PI of a project the metadata does not tie
+    to them (no ``pi_userid``, or an account the archive does not expose)."""
+
+    project = models.OneToOneField(
+        "queries.Project", on_delete=models.CASCADE, related_name="pi_link"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="pi_of"
+    )
+    stated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    stated_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "project PI"
+
+    def __str__(self) -> str:
+        return f"{self.user} is PI of {self.project_id}"
+
+
+class Delegation(models.Model):
+    """Data access granted by a PI to another member: one project, or all the PI's projects."""
+
+    pi = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="delegations_given"
+    )
+    delegate = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="delegations_held"
+    )
+    # None means every project the PI has, now and later.
+    project = models.ForeignKey(
+        "queries.Project",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="delegations",
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.pi} -> {self.delegate} ({self.project_id or 'all projects'})"
+
+
+class DelegationEvent(models.Model):
+    """Every grant and revocation, kept after the delegation itself changes."""
+
+    class Action(models.TextChoices):
+        GRANT = "grant", "Granted"
+        REVOKE = "revoke", "Revoked"
+
+    delegation = models.ForeignKey(Delegation, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=8, choices=Action.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.delegation_id} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class AccessDecision(models.Model):
+    """The log of every decision ``downloads.access`` took about proprietary data."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    member_ous_uid = models.CharField(max_length=64, db_index=True)
+    release_date_seen = models.DateTimeField(null=True, blank=True)
+    granted = models.BooleanField()
+    rule = models.CharField(max_length=64)
+    surface = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{'grant' if self.granted else 'deny'} {self.member_ous_uid} ({self.rule})"
+
+
+class DownloadRequest(Job):
+    """A member's request for files; a worker prepares it (files, script, list), then emails.
+
+    ``phase`` is the preparation job's phase; ``submitted_at`` is None while it is a draft and
+    ``expired_at`` is set once the cleaner has removed its artefacts.
+    """
+
+    task_name = "downloads.prepare_request"
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="download_requests"
+    )
+    title = models.CharField(max_length=200, blank=True)
+    member_ous_uids = models.JSONField(default=list)
+    categories = models.JSONField(default=list)
+    layout = models.CharField(max_length=8, default="tree")  # tree | flat
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    expired_at = models.DateTimeField(null=True, blank=True)
+    total_size = models.BigIntegerField(null=True, blank=True)
+    file_count = models.PositiveIntegerField(null=True, blank=True)
+    denied_summary = models.JSONField(default=list, blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class RequestFile(models.Model):
+    """A file resolved into a prepared request, after the access rule allowed it."""
+
+    request = models.ForeignKey(DownloadRequest, on_delete=models.CASCADE, related_name="files")
+    member_ous_uid = models.CharField(max_length=64)
+    name = models.CharField(max_length=255)
+    category = models.CharField(max_length=16)
+    size = models.BigIntegerField(null=True, blank=True)
+    checksum_sha256 = models.CharField(max_length=64, blank=True)
+    url = models.CharField(max_length=500)
+    relative_path = models.CharField(max_length=500)
+    proprietary = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["relative_path"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "relative_path"], name="unique_request_path")
+        ]
+
+    def __str__(self) -> str:
+        return self.relative_path
