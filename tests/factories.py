@@ -1,0 +1,92 @@
+"""factory_boy factories shared by every test package: users by role, the mirror's rows."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+import factory
+from django.contrib.auth import get_user_model
+
+from queries import models as qm
+
+DEFAULT_PASSWORD = "correct-horse-battery"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"member{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@lab.example.org")
+    password = factory.PostGenerationMethodCall("set_password", DEFAULT_PASSWORD)
+
+
+class ProjectFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = qm.Project
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"2019.1.{n:05d}.S")
+    title = factory.Faker("sentence", nb_words=6)
+    abstract = factory.Faker("paragraph")
+    pi_name = "Doe, Jane"
+
+
+class MemberOUSFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = qm.MemberOUS
+        django_get_or_create = ("uid",)
+
+    uid = factory.Sequence(lambda n: f"uid://A001/X9999/X{n:x}")
+    project = factory.SubFactory(ProjectFactory)
+    release_date = datetime(2020, 1, 1, tzinfo=UTC)
+    data_rights = "Public"
+
+
+def _unit_vector(ra: float | None, dec: float | None) -> tuple[float | None, ...]:
+    if ra is None or dec is None:
+        return (None, None, None)
+    r, d = math.radians(ra), math.radians(dec)
+    return (math.cos(d) * math.cos(r), math.cos(d) * math.sin(r), math.sin(d))
+
+
+class ObservationFactory(factory.django.DjangoModelFactory):
+    """An ObsCore row; position, band and hierarchy consistent with each other."""
+
+    class Meta:
+        model = qm.Observation
+
+    member_ous = factory.SubFactory(MemberOUSFactory)
+    project = factory.SelfAttribute("member_ous.project")
+    proposal_id = factory.SelfAttribute("member_ous.project.code")
+    member_ous_uid = factory.SelfAttribute("member_ous.uid")
+    obs_id = factory.Sequence(lambda n: f"uid://A001/X9999/Xobs{n}.source.T.spw.{n}")
+    target_name = "NGC_1068"
+    target_name_key = factory.LazyAttribute(
+        lambda o: "".join(ch for ch in o.target_name.lower() if ch.isalnum() or ch in "+.*")
+    )
+    s_ra = 40.669
+    s_dec = -0.0133
+    s_x = factory.LazyAttribute(lambda o: _unit_vector(o.s_ra, o.s_dec)[0])
+    s_y = factory.LazyAttribute(lambda o: _unit_vector(o.s_ra, o.s_dec)[1])
+    s_z = factory.LazyAttribute(lambda o: _unit_vector(o.s_ra, o.s_dec)[2])
+    s_fov = 0.0069
+    band_list = "3"
+    band_mask = factory.LazyAttribute(
+        lambda o: sum(1 << int(b) for b in o.band_list.split() if b.isdigit())
+    )
+    frequency = 100.0
+    spatial_resolution = 0.5
+    spatial_scale_max = 5.0
+    t_min = 58000.0
+    t_max = 58000.1
+    t_exptime = 1200.0
+    obs_release_date = factory.SelfAttribute("member_ous.release_date")
+    data_rights = factory.SelfAttribute("member_ous.data_rights")
+    obs_title = factory.SelfAttribute("member_ous.project.title")
+    proposal_abstract = factory.SelfAttribute("member_ous.project.abstract")
+    pi_name = factory.SelfAttribute("member_ous.project.pi_name")
+    science_observation = "T"
+    is_mosaic = "F"
