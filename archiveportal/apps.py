@@ -8,10 +8,14 @@ class ArchivePortalConfig(AppConfig):
     verbose_name = "Archive Portal"
 
     def ready(self) -> None:
+        import os
+
         from django.conf import settings
 
+        # whitenoise warns about a missing STATIC_ROOT; embedded mode serves from finders.
+        os.makedirs(settings.STATIC_ROOT, exist_ok=True)
         # kombu's filesystem transport needs its folders before the first message.
         for key in ("data_folder_in", "data_folder_out", "control_folder", "processed_folder"):
             folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get(key)
             if folder:
-                __import__("os").makedirs(folder, exist_ok=True)
+                os.makedirs(folder, exist_ok=True)

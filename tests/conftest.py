@@ -1,0 +1,157 @@
+"""Fixtures every test package may use: a real SMTP sink, a live Celery worker, a browser.
+
+The live worker and the SMTP sink are real servers on loopback; only the network to ALMA is
+replaced, by replaying files from ``../shared/refdata`` (see ``tests/archive_replay.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+
+import pytest
+
+
+@dataclass
+class SmtpSink:
+    host: str
+    port: int
+    messages: list[Message] = field(default_factory=list)
+
+    def bodies(self) -> list[str]:
+        out = []
+        for msg in self.messages:
+            parts = msg.walk() if msg.is_multipart() else [msg]
+            out.append(
+                "\n".join(
+                    p.get_payload(decode=True).decode("utf-8", "replace")
+                    for p in parts
+                    if not p.is_multipart() and p.get_payload(decode=True)
+                )
+            )
+        return out
+
+
+@pytest.fixture
+def smtp_sink(settings) -> Iterator[SmtpSink]:
+    """A real SMTP server (aiosmtpd) on loopback; Django's mail goes to it over SMTP."""
+    from aiosmtpd.controller import Controller
+
+    sink = SmtpSink(host="127.0.0.1", port=0)
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            sink.messages.append(message_from_bytes(envelope.content))
+            return "250 OK"
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    sink.port = port
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    try:
+        yield sink
+    finally:
+        controller.stop()
+
+
+def redis_broker_url() -> str:
+    from django.conf import settings
+
+    url = settings.CELERY_BROKER_URL
+    if not url.startswith("redis://"):
+        pytest.fail("integration tests need REDIS_URL (a real Redis broker); run `make test`")
+    return url
+
+
+@pytest.fixture
+def live_worker(transactional_db, settings):
+    """A real Celery worker (threads pool) consuming every queue from the real Redis broker."""
+    from celery.contrib.testing.worker import start_worker
+
+    from archiveportal.celery import app
+
+    redis_broker_url()
+    # A fresh queue namespace per run so a stale message of an earlier run cannot interfere.
+    app.conf.task_default_queue = "default"
+    with start_worker(
+        app,
+        pool="threads",
+        concurrency=2,
+        perform_ping_check=False,
+        loglevel="WARNING",
+        queues=["default", "searches", "downloads"],
+        shutdown_timeout=30,
+    ) as worker:
+        yield worker
+
+
+@pytest.fixture(scope="session")
+def browser_instance():
+    """Debian's chromium driven by Playwright (no browser download)."""
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    executable = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=executable,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-dev-shm-usage",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser_instance, live_server):
+    """A fresh browser context (own cookies) pointed at the live test server."""
+    context = browser_instance.new_context(base_url=live_server.url)
+    context.set_default_timeout(15_000)
+    pg = context.new_page()
+    yield pg
+    context.close()
+
+
+@pytest.fixture
+def new_page(browser_instance, live_server):
+    """Factory for more pages with their own cookies (a second member in the same test)."""
+    contexts = []
+
+    def make():
+        context = browser_instance.new_context(base_url=live_server.url)
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def browser_login(page, username: str, password: str) -> None:
+    page.goto("/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
