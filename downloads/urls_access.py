@@ -1,0 +1,3 @@
+"""Accounts, delegations and the access log."""
+
+urlpatterns: list = []

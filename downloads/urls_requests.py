@@ -1,0 +1,3 @@
+"""Download requests, scripts, file lists, file serving and DataLink."""
+
+urlpatterns: list = []
