@@ -1,0 +1,168 @@
+"""The first README command's promise: no services, and still a working portal with a worker.
+
+Boots the portal exactly as ``make run`` does (SQLite, kombu's filesystem broker, console mail)
+in a scratch DATA_DIR, with every service variable removed from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICE_VARS = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CELERY_BROKER_URL",
+    "EMAIL_URL",
+    "EMAIL_HOST",
+    "SECRET_KEY",
+    "DJANGO_SETTINGS_MODULE",
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def embedded_portal(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("embedded")
+    env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARS}
+    env.update(DATA_DIR=str(data_dir), DEBUG="1", DEMO_PASSWORD="smoke-test-pw")
+
+    def manage(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout
+
+    manage("migrate", "--no-input", "-v", "0")
+    manage("createcachetable")
+    load_output = manage("load_sample")
+    demo_output = manage("seed_demo")
+    port = _free_port()
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "archiveportal",
+            "worker",
+            "-Q",
+            "default,searches,downloads",
+            "--concurrency",
+            "1",
+            "--loglevel",
+            "WARNING",
+            "--hostname",
+            f"smoke-{port}@localhost",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{base}/health/?workers=0", timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.3)
+        yield {
+            "base": base,
+            "env": env,
+            "data_dir": data_dir,
+            "manage": manage,
+            "load_output": load_output,
+            "demo_output": demo_output,
+        }
+    finally:
+        for proc in (server, worker):
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def login(base: str, username: str, password: str) -> requests.Session:
+    session = requests.Session()
+    page = session.get(f"{base}/accounts/login/", timeout=10)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    response = session.post(
+        f"{base}/accounts/login/",
+        data={"username": username, "password": password, "csrfmiddlewaretoken": token},
+        headers={"Referer": f"{base}/accounts/login/"},
+        timeout=10,
+    )
+    assert response.ok
+    assert "sessionid" in session.cookies
+    return session
+
+
+def test_embedded_mode_uses_sqlite_and_the_filesystem_broker(embedded_portal):
+    health = requests.get(f"{embedded_portal['base']}/health/", timeout=10).json()
+    assert health["checks"]["database"]["detail"] == "sqlite"
+    assert health["checks"]["broker"]["ok"] is True
+    assert (embedded_portal["data_dir"] / "archiveportal.sqlite3").exists()
+
+
+def test_a_real_worker_process_answers_in_embedded_mode(embedded_portal):
+    deadline = time.monotonic() + 60
+    workers = {}
+    while time.monotonic() < deadline:
+        workers = requests.get(f"{embedded_portal['base']}/health/", timeout=10).json()
+        workers = workers["checks"]["workers"]
+        if workers["ok"]:
+            break
+        time.sleep(1)
+    assert workers["ok"], workers
+
+
+def test_demo_accounts_are_printed(embedded_portal):
+    out = embedded_portal["demo_output"]
+    for username in ("pi", "delegate", "member", "labadmin"):
+        assert re.search(rf"^\s+{username}\s", out, re.M), out
+    assert "smoke-test-pw" in out
+
+
+def test_the_sample_archive_is_loaded_and_a_member_can_log_in(embedded_portal):
+    session = login(embedded_portal["base"], "member", "smoke-test-pw")
+    page = session.get(f"{embedded_portal['base']}/aq/?project_code=2017.1.00079.S", timeout=30)
+    assert page.status_code == 200
+    assert "2017.1.00079.S" in page.text
+
+
+def test_an_administrator_browses_the_mirror_in_the_admin(embedded_portal):
+    session = login(embedded_portal["base"], "labadmin", "smoke-test-pw")
+    page = session.get(f"{embedded_portal['base']}/admin/queries/observation/", timeout=30)
+    assert page.status_code == 200
+    assert "uid://A001/X1295/X35" in page.text or "417" in page.text
