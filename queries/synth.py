@@ -125,88 +125,216 @@ class Field:
 
 
 FIELDS: tuple[Field, ...] = (
-    Field(("COSMOS", "cosmos", "COSMOS_field"), 150.1192, 2.2058, 0.4, 10, "Galaxy evolution",
-          "COSMOS-"),
-    Field(("GOODS-S", "GOODS_South", "HUDF"), 53.1227, -27.8059, 0.12, 7, "Galaxy evolution",
-          "GS-"),
+    Field(
+        ("COSMOS", "cosmos", "COSMOS_field"),
+        150.1192,
+        2.2058,
+        0.4,
+        10,
+        "Galaxy evolution",
+        "COSMOS-",
+    ),
+    Field(
+        ("GOODS-S", "GOODS_South", "HUDF"), 53.1227, -27.8059, 0.12, 7, "Galaxy evolution", "GS-"
+    ),
     Field(("UDS", "SXDS"), 34.40, -5.20, 0.3, 4, "Galaxy evolution", "UDS-"),
-    Field(("Orion KL", "OMC1", "Orion_BN-KL", "orion"), 83.8221, -5.3911, 0.25, 9,
-          "ISM and star formation"),
-    Field(("Sgr A*", "SgrA*", "Sgr_A_star", "GC"), 266.4168, -29.0078, 0.2, 8,
-          "ISM and star formation"),
-    Field(("Sgr B2", "SgrB2(N)", "Sgr_B2"), 266.8350, -28.3850, 0.05, 3,
-          "ISM and star formation"),
+    Field(
+        ("Orion KL", "OMC1", "Orion_BN-KL", "orion"),
+        83.8221,
+        -5.3911,
+        0.25,
+        9,
+        "ISM and star formation",
+    ),
+    Field(
+        ("Sgr A*", "SgrA*", "Sgr_A_star", "GC"),
+        266.4168,
+        -29.0078,
+        0.2,
+        8,
+        "ISM and star formation",
+    ),
+    Field(("Sgr B2", "SgrB2(N)", "Sgr_B2"), 266.8350, -28.3850, 0.05, 3, "ISM and star formation"),
     Field(("M83", "m83", "M83_CTR", "NGC 5236"), 204.2538, -29.8658, 0.05, 4, "Local Universe"),
-    Field(("NGC_1068", "NGC1068", "ngc 1068", "NGC-1068"), 40.6696, -0.0133, 0.01, 4,
-          "Active galaxies"),
-    Field(("rho Oph", "Oph", "rho_Ophiuchi", "Elias 2-27"), 246.79, -24.54, 0.4, 5,
-          "Disks and planet formation"),
+    Field(
+        ("NGC_1068", "NGC1068", "ngc 1068", "NGC-1068"),
+        40.6696,
+        -0.0133,
+        0.01,
+        4,
+        "Active galaxies",
+    ),
+    Field(
+        ("rho Oph", "Oph", "rho_Ophiuchi", "Elias 2-27"),
+        246.79,
+        -24.54,
+        0.4,
+        5,
+        "Disks and planet formation",
+    ),
     Field(("HL Tau", "HL_Tau", "Taurus"), 67.9102, 18.2327, 0.6, 3, "Disks and planet formation"),
-    Field(("TW Hya", "TW_Hya", "TWHya"), 165.4659, -34.7047, 0.001, 2,
-          "Disks and planet formation"),
+    Field(
+        ("TW Hya", "TW_Hya", "TWHya"), 165.4659, -34.7047, 0.001, 2, "Disks and planet formation"
+    ),
     Field(("Lupus", "Lupus_3", "Sz 114"), 242.0, -39.0, 0.8, 3, "Disks and planet formation"),
     Field(("30 Dor", "30Dor", "LMC_N159", "LMC"), 84.6700, -69.1000, 0.8, 3, "Local Universe"),
     Field(("SMC_N66", "SMC", "NGC 346"), 14.77, -72.18, 0.6, 2, "Local Universe"),
-    Field(("Serpens Main", "Serpens", "SerpS-MM18"), 277.45, 1.25, 0.3, 2,
-          "ISM and star formation"),
+    Field(
+        ("Serpens Main", "Serpens", "SerpS-MM18"), 277.45, 1.25, 0.3, 2, "ISM and star formation"
+    ),
     Field(("Arp 220", "Arp220", "ARP_220"), 233.7384, 23.5032, 0.005, 2, "Active galaxies"),
     Field(("Abell 1689", "A1689"), 197.8730, -1.3410, 0.05, 1, "Cosmology"),
-    Field(("IRC+10216", "CW Leo", "IRC_10216"), 146.9892, 13.2787, 0.01, 2,
-          "Stars and stellar evolution"),
+    Field(
+        ("IRC+10216", "CW Leo", "IRC_10216"),
+        146.9892,
+        13.2787,
+        0.01,
+        2,
+        "Stars and stellar evolution",
+    ),
 )
 # Share of science goals that point at one of FIELDS; the rest are spread over the sky ALMA sees.
 CLUSTERED_SHARE = 0.6
 ALMA_MAX_DEC = 47.0
 
 CATEGORY_KEYWORDS: dict[str, tuple[str, ...]] = {
-    "Active galaxies": ("Active Galactic Nuclei (AGN)/Quasars (QSO)", "Outflows, jets, feedback",
-                        "Black holes", "Galactic centres/nuclei"),
-    "Cosmology": ("Gravitational lenses", "Galaxy Clusters",
-                  "Cosmic Microwave Background (CMB)/Sunyaev-Zel'dovich Effect (SZE)"),
-    "Disks and planet formation": ("Disks around low-mass stars", "Debris disks", "Exo-planets",
-                                   "Disks around high-mass stars"),
-    "Galaxy evolution": ("Sub-mm Galaxies (SMG)", "Galaxy structure & evolution",
-                         "Lyman Break Galaxies (LBG)", "Surveys of galaxies", "Galaxy chemistry"),
-    "ISM and star formation": ("High-mass star formation", "Low-mass star formation",
-                               "Astrochemistry", "Pre-stellar cores",
-                               "Inter-Stellar Medium (ISM)/Molecular clouds"),
-    "Local Universe": ("Spiral galaxies", "Giant Molecular Clouds (GMC) properties",
-                       "Magellanic Clouds", "Starburst galaxies", "Dwarf/metal-poor galaxies"),
-    "Solar system": ("Solar system - Comets", "Solar system - Planetary atmospheres",
-                     "Solar system - Asteroids"),
-    "Stars and stellar evolution": ("Asymptotic Giant Branch (AGB) stars", "Evolved stars - Chemistry",
-                                    "Main sequence stars", "Post-AGB stars"),
+    "Active galaxies": (
+        "Active Galactic Nuclei (AGN)/Quasars (QSO)",
+        "Outflows, jets, feedback",
+        "Black holes",
+        "Galactic centres/nuclei",
+    ),
+    "Cosmology": (
+        "Gravitational lenses",
+        "Galaxy Clusters",
+        "Cosmic Microwave Background (CMB)/Sunyaev-Zel'dovich Effect (SZE)",
+    ),
+    "Disks and planet formation": (
+        "Disks around low-mass stars",
+        "Debris disks",
+        "Exo-planets",
+        "Disks around high-mass stars",
+    ),
+    "Galaxy evolution": (
+        "Sub-mm Galaxies (SMG)",
+        "Galaxy structure & evolution",
+        "Lyman Break Galaxies (LBG)",
+        "Surveys of galaxies",
+        "Galaxy chemistry",
+    ),
+    "ISM and star formation": (
+        "High-mass star formation",
+        "Low-mass star formation",
+        "Astrochemistry",
+        "Pre-stellar cores",
+        "Inter-Stellar Medium (ISM)/Molecular clouds",
+    ),
+    "Local Universe": (
+        "Spiral galaxies",
+        "Giant Molecular Clouds (GMC) properties",
+        "Magellanic Clouds",
+        "Starburst galaxies",
+        "Dwarf/metal-poor galaxies",
+    ),
+    "Solar system": (
+        "Solar system - Comets",
+        "Solar system - Planetary atmospheres",
+        "Solar system - Asteroids",
+    ),
+    "Stars and stellar evolution": (
+        "Asymptotic Giant Branch (AGB) stars",
+        "Evolved stars - Chemistry",
+        "Main sequence stars",
+        "Post-AGB stars",
+    ),
     "Sun": ("The Sun",),
 }
 CATEGORIES = tuple(CATEGORY_KEYWORDS)
 CATEGORY_WEIGHTS = (0.14, 0.04, 0.18, 0.2, 0.22, 0.12, 0.03, 0.06, 0.01)
 
 TOPICS: dict[str, tuple[str, ...]] = {
-    "Active galaxies": ("AGN feedback", "circumnuclear disks", "molecular tori",
-                        "jet-driven outflows", "black hole masses"),
-    "Cosmology": ("the Sunyaev-Zeldovich effect", "strongly lensed galaxies",
-                  "line intensity mapping", "cluster cores"),
-    "Disks and planet formation": ("protoplanetary disk substructures", "dust rings and gaps",
-                                   "disk winds", "CO snowlines", "circumplanetary disks",
-                                   "debris belts"),
-    "Galaxy evolution": ("dust-obscured star formation", "molecular gas reservoirs",
-                         "[CII] emission", "submillimetre galaxies", "quiescent galaxies",
-                         "Lyman-break galaxies"),
-    "ISM and star formation": ("hot molecular cores", "protostellar outflows",
-                               "filament fragmentation", "infrared dark clouds",
-                               "prestellar cores", "complex organic molecules"),
-    "Local Universe": ("giant molecular clouds", "spiral arm star formation",
-                       "dense gas fractions", "the resolved star formation law"),
+    "Active galaxies": (
+        "AGN feedback",
+        "circumnuclear disks",
+        "molecular tori",
+        "jet-driven outflows",
+        "black hole masses",
+    ),
+    "Cosmology": (
+        "the Sunyaev-Zeldovich effect",
+        "strongly lensed galaxies",
+        "line intensity mapping",
+        "cluster cores",
+    ),
+    "Disks and planet formation": (
+        "protoplanetary disk substructures",
+        "dust rings and gaps",
+        "disk winds",
+        "CO snowlines",
+        "circumplanetary disks",
+        "debris belts",
+    ),
+    "Galaxy evolution": (
+        "dust-obscured star formation",
+        "molecular gas reservoirs",
+        "[CII] emission",
+        "submillimetre galaxies",
+        "quiescent galaxies",
+        "Lyman-break galaxies",
+    ),
+    "ISM and star formation": (
+        "hot molecular cores",
+        "protostellar outflows",
+        "filament fragmentation",
+        "infrared dark clouds",
+        "prestellar cores",
+        "complex organic molecules",
+    ),
+    "Local Universe": (
+        "giant molecular clouds",
+        "spiral arm star formation",
+        "dense gas fractions",
+        "the resolved star formation law",
+    ),
     "Solar system": ("cometary volatiles", "Titan's atmosphere", "asteroid thermal emission"),
-    "Stars and stellar evolution": ("AGB envelopes", "evolved star winds",
-                                    "stellar chromospheres", "SiO masers"),
+    "Stars and stellar evolution": (
+        "AGB envelopes",
+        "evolved star winds",
+        "stellar chromospheres",
+        "SiO masers",
+    ),
     "Sun": ("the solar chromosphere", "sunspot umbrae", "flare millimetre emission"),
 }
-TITLE_OPENINGS = ("A high-resolution survey of", "A sensitive search for", "Resolving",
-                  "Mapping", "Probing", "Unveiling", "A deep census of", "The first images of",
-                  "Kinematics of", "The chemistry of", "Tracing", "Constraining")
-LINES = ("CO(2-1)", "CO(3-2)", "[CII] 158um", "HCN(4-3)", "HCO+(3-2)", "SiO(5-4)", "13CO(2-1)",
-         "C18O(2-1)", "N2H+(1-0)", "CS(7-6)", "H2CO", "CH3OH", "dust continuum", "[NII] 205um")
+TITLE_OPENINGS = (
+    "A high-resolution survey of",
+    "A sensitive search for",
+    "Resolving",
+    "Mapping",
+    "Probing",
+    "Unveiling",
+    "A deep census of",
+    "The first images of",
+    "Kinematics of",
+    "The chemistry of",
+    "Tracing",
+    "Constraining",
+)
+LINES = (
+    "CO(2-1)",
+    "CO(3-2)",
+    "[CII] 158um",
+    "HCN(4-3)",
+    "HCO+(3-2)",
+    "SiO(5-4)",
+    "13CO(2-1)",
+    "C18O(2-1)",
+    "N2H+(1-0)",
+    "CS(7-6)",
+    "H2CO",
+    "CH3OH",
+    "dust continuum",
+    "[NII] 205um",
+)
 ABSTRACT_SENTENCES = (
     "We propose to observe {topic} towards {target} with ALMA in Band {band}.",
     "Our previous observations revealed {topic} on scales of a few hundred au.",
@@ -219,13 +347,70 @@ ABSTRACT_SENTENCES = (
     "This programme builds a legacy data set for the community.",
     "Polarisation and line data together will reveal the role of magnetic fields.",
 )
-SURNAMES = ("Nakamura", "Garcia", "Smith", "Müller", "Rossi", "Kim", "Chen", "Dubois", "Silva",
-            "Kowalski", "Andersson", "Okafor", "Yamada", "Novak", "Fernandez", "Walker", "Singh",
-            "Ivanova", "Takahashi", "Bianchi", "Schmidt", "Martin", "Lopez", "Wang", "Li",
-            "O'Brien", "Hansen", "Petrov", "Costa", "Nguyen", "Cortes", "Hatsukade", "Villard",
-            "Leroy", "Tan", "Zhang", "Evans", "Moreno", "Ahmed", "Jensen")
-GIVEN = ("A.", "B.", "C.", "D.", "E.", "F.", "G.", "H.", "I.", "J.", "K.", "L.", "M.", "N.",
-         "P.", "R.", "S.", "T.", "V.", "Y.")
+SURNAMES = (
+    "Nakamura",
+    "Garcia",
+    "Smith",
+    "Müller",
+    "Rossi",
+    "Kim",
+    "Chen",
+    "Dubois",
+    "Silva",
+    "Kowalski",
+    "Andersson",
+    "Okafor",
+    "Yamada",
+    "Novak",
+    "Fernandez",
+    "Walker",
+    "Singh",
+    "Ivanova",
+    "Takahashi",
+    "Bianchi",
+    "Schmidt",
+    "Martin",
+    "Lopez",
+    "Wang",
+    "Li",
+    "O'Brien",
+    "Hansen",
+    "Petrov",
+    "Costa",
+    "Nguyen",
+    "Cortes",
+    "Hatsukade",
+    "Villard",
+    "Leroy",
+    "Tan",
+    "Zhang",
+    "Evans",
+    "Moreno",
+    "Ahmed",
+    "Jensen",
+)
+GIVEN = (
+    "A.",
+    "B.",
+    "C.",
+    "D.",
+    "E.",
+    "F.",
+    "G.",
+    "H.",
+    "I.",
+    "J.",
+    "K.",
+    "L.",
+    "M.",
+    "N.",
+    "P.",
+    "R.",
+    "S.",
+    "T.",
+    "V.",
+    "Y.",
+)
 ANTENNAS = {
     "12m": "A001:DA41 A002:DA42 A011:DV12 A017:DV05 A023:DA55 A031:PM02 A045:DV20 A060:DA48",
     "7m": "J501:CM01 J502:CM02 J505:CM05 J507:CM07 J510:CM10 J512:CM12",
@@ -492,7 +677,9 @@ def _build_tables(
             "id": sg_ids.tolist(),
             "project_id": p_ids[plan.sg_proj].tolist(),
             "uid": sg_uids,
-            "name": [f"Band {b} goal {k}" for b, k in zip(sg_band.tolist(), range(n_sg), strict=True)],
+            "name": [
+                f"Band {b} goal {k}" for b, k in zip(sg_band.tolist(), range(n_sg), strict=True)
+            ],
         },
     )
 
@@ -653,8 +840,7 @@ def _build_tables(
 
     # --- files: product tars, auxiliary tar, README, one raw tar per execution block ---
     f_cols: dict[str, list] = {
-        k: []
-        for k in ("member_ous_id", "name", "category", "size", "content_type", "semantics")
+        k: [] for k in ("member_ous_id", "name", "category", "size", "content_type", "semantics")
     }
     f_cols["execution_block_id"] = []
     n_products = _choice(rng, [1, 2, 3], [0.8, 0.15, 0.05], n_m)
@@ -715,8 +901,14 @@ def _build_tables(
         np.where(plan.m_array == 1, 12.5, 56.0),
     )
     res = np.round(m_res100[row_m] * 100.0 / freq, 5)
-    las = np.round(np.where(arr == 0, res * rng.uniform(6, 12, n_rows), np.where(
-        arr == 1, 66.0 * 100.0 / freq, s_fov * 3600.0)), 4)
+    las = np.round(
+        np.where(
+            arr == 0,
+            res * rng.uniform(6, 12, n_rows),
+            np.where(arr == 1, 66.0 * 100.0 / freq, s_fov * 3600.0),
+        ),
+        4,
+    )
     t_min = np.round(m_tmin[row_m] + (k // nspw_r) * 0.002, 6)
     src_exp = m_src_exptime[row_m]
     t_max = np.round(t_min + src_exp * 1.5 / 86400.0, 6)

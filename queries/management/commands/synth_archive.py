@@ -42,9 +42,11 @@ class Command(BaseCommand):
         started = time.perf_counter()
         try:
             result = synthesize_archive(
-                rows, seed=seed, batch_size=batch, replace=replace, using=options["database"]
-                if "database" in options
-                else "default",
+                rows,
+                seed=seed,
+                batch_size=batch,
+                replace=replace,
+                using=options["database"] if "database" in options else "default",
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc

@@ -1,0 +1,243 @@
+"""The synthetic archive: deterministic, complete, ALMA-shaped; runs on PostgreSQL and SQLite."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db.models import Count, F
+
+from queries import models as qm
+from queries.synth import (
+    BAND_RANGES_GHZ,
+    FIELDS,
+    RELEASE_DELAY,
+    SYNTHETIC_CODE_RE,
+    datetime_to_mjd,
+    generate_archive,
+    synthesize_archive,
+)
+from tests.factories import ProjectFactory
+
+ROWS = 2000
+NOW = datetime(2026, 11, 24, tzinfo=UTC)
+
+
+@pytest.fixture
+def archive(db):
+    synthesize_archive(ROWS, seed=11, now=NOW, batch_size=500)
+
+
+def _snapshot() -> list[tuple]:
+    return list(
+        qm.Observation.objects.order_by("obs_id").values_list(
+            "obs_id", "proposal_id", "frequency", "s_ra", "s_dec", "t_min", "data_rights"
+        )
+    )
+
+
+def test_same_seed_gives_the_same_tables():
+    first = generate_archive(ROWS, seed=5, now=NOW)
+    second = generate_archive(ROWS, seed=5, now=NOW)
+    for a, b in zip(first.tables, second.tables, strict=True):
+        assert a.columns == b.columns, a.model.__name__
+
+
+def test_another_seed_gives_another_archive():
+    first = generate_archive(ROWS, seed=5, now=NOW).table(qm.Observation).columns["frequency"]
+    other = generate_archive(ROWS, seed=6, now=NOW).table(qm.Observation).columns["frequency"]
+    assert first != other
+
+
+@pytest.mark.django_db
+def test_stored_archive_is_the_same_for_a_seed_after_replace():
+    synthesize_archive(ROWS, seed=3, now=NOW)
+    before = _snapshot()
+    synthesize_archive(ROWS, seed=3, now=NOW, replace=True)
+    assert _snapshot() == before
+    assert len(before) == ROWS
+
+
+def test_creates_exactly_the_rows_asked_for(archive):
+    assert qm.Observation.objects.count() == ROWS
+    assert sum(qm.MemberOUS.objects.values_list("n_observations", flat=True)) == ROWS
+
+
+def test_obs_id_is_unique_and_names_mous_source_and_spw(archive):
+    rows = list(qm.Observation.objects.values_list("obs_id", "member_ous_uid", "target_name"))
+    assert len({r[0] for r in rows}) == len(rows)
+    for obs_id, mous, target in rows[:200]:
+        assert obs_id.startswith(f"{mous}.source.{target.replace(' ', '_')}.spw.")
+
+
+def test_projects_are_flagged_synthetic_with_codes_outside_alma_numbers(archive):
+    codes = list(qm.Project.objects.values_list("code", "is_synthetic"))
+    assert codes
+    for code, synthetic in codes:
+        assert synthetic
+        assert SYNTHETIC_CODE_RE.match(code), code
+        assert int(code.split(".")[2]) >= 90000
+    assert not qm.ArchiveFile.objects.filter(is_synthetic=False).exists()
+    assert not qm.ArchiveFile.objects.exclude(access_url="").exists()
+
+
+def test_hierarchy_is_complete_at_every_level(archive):
+    assert not qm.Project.objects.filter(science_goals=None).exists()
+    assert not qm.ScienceGoal.objects.filter(group_ouses=None).exists()
+    assert not qm.GroupOUS.objects.filter(member_ouses=None).exists()
+    assert not qm.MemberOUS.objects.filter(execution_blocks=None).exists()
+    assert not qm.MemberOUS.objects.filter(observations=None).exists()
+    for g in qm.GroupOUS.objects.all():
+        assert g.project_id == g.science_goal.project_id
+    obs_projects = set(qm.Observation.objects.values_list("project_id", flat=True))
+    assert obs_projects == set(qm.Project.objects.values_list("id", flat=True))
+    mismatched = qm.Observation.objects.exclude(proposal_id=F("project__code"))
+    assert not mismatched.exists()
+
+
+def test_member_ous_arrays_come_12m_then_7m_then_tp(archive):
+    for g in qm.GroupOUS.objects.prefetch_related("member_ouses"):
+        arrays = [m.antenna_array for m in sorted(g.member_ouses.all(), key=lambda m: m.id)]
+        assert arrays == ["12m", "7m", "TP"][: len(arrays)]
+
+
+def test_member_ous_aggregates_match_their_observations(archive):
+    per_mous = defaultdict(list)
+    for row in qm.Observation.objects.values(
+        "member_ous_id", "band_mask", "target_name", "t_min", "t_exptime"
+    ):
+        per_mous[row["member_ous_id"]].append(row)
+    for mous in qm.MemberOUS.objects.all():
+        rows = per_mous[mous.id]
+        assert mous.n_observations == len(rows)
+        assert mous.n_sources == len({r["target_name"] for r in rows})
+        mask = 0
+        for r in rows:
+            mask |= r["band_mask"]
+        assert mous.band_mask == mask
+        assert mous.t_min == pytest.approx(min(r["t_min"] for r in rows))
+        per_source = {r["target_name"]: r["t_exptime"] for r in rows}
+        assert mous.t_exptime == pytest.approx(sum(per_source.values()), rel=1e-6)
+        assert sorted(mous.target_names.split(", ")) == sorted(per_source)
+
+
+def test_files_per_member_ous_are_products_auxiliary_readme_and_one_raw_per_eb(archive):
+    for mous in qm.MemberOUS.objects.annotate(n_eb=Count("execution_blocks")):
+        cats = Counter(mous.files.values_list("category", flat=True))
+        assert cats[qm.FileCategory.PRODUCT] >= 1
+        assert cats[qm.FileCategory.AUXILIARY] == 1
+        assert cats[qm.FileCategory.README] == 1
+        assert cats[qm.FileCategory.RAW] == mous.n_eb
+    raw = qm.ArchiveFile.objects.filter(category=qm.FileCategory.RAW)
+    assert not raw.filter(execution_block=None).exists()
+    assert not qm.ArchiveFile.objects.filter(size__lte=0).exists()
+    name = raw.select_related("execution_block", "member_ous__project").first()
+    asdm = name.execution_block.asdm_uid.replace(":", "_").replace("/", "_")
+    assert name.name == f"{name.member_ous.project.code}_{asdm}.asdm.sdm.tar"
+
+
+def test_frequencies_lie_inside_their_band(archive):
+    for band, freq, bandwidth in qm.Observation.objects.values_list(
+        "band_list", "frequency", "bandwidth"
+    ):
+        lo, hi = BAND_RANGES_GHZ[int(band)]
+        assert lo <= freq - bandwidth / 2e9 and freq + bandwidth / 2e9 <= hi, (band, freq)
+
+
+def test_band_mask_has_exactly_the_bit_of_band_list(archive):
+    for band, mask in qm.Observation.objects.values_list("band_list", "band_mask").distinct():
+        assert mask == 1 << int(band)
+
+
+def test_bands_3_6_and_7_are_the_most_observed():
+    bands = Counter(
+        generate_archive(50_000, seed=1, now=NOW).table(qm.Observation).columns["band_list"]
+    )
+    top3 = {b for b, _ in bands.most_common(3)}
+    assert top3 == {"3", "6", "7"}
+    assert set(bands) <= {str(b) for b in range(1, 11)}
+
+
+def test_positions_cluster_on_popular_fields():
+    cols = generate_archive(20_000, seed=2, now=NOW).table(qm.Observation).columns
+    near = 0
+    for ra, dec in zip(cols["s_ra"], cols["s_dec"], strict=True):
+        if any(
+            abs(dec - f.dec) < 2 and abs(ra - f.ra) * math.cos(math.radians(dec)) < 2
+            for f in FIELDS
+        ):
+            near += 1
+    assert near / len(cols["s_ra"]) > 0.4
+
+
+def test_unit_vectors_have_unit_length_and_point_at_ra_dec(archive):
+    for ra, dec, x, y, z in qm.Observation.objects.values_list(
+        "s_ra", "s_dec", "s_x", "s_y", "s_z"
+    )[:500]:
+        assert x * x + y * y + z * z == pytest.approx(1.0, abs=1e-12)
+        assert math.degrees(math.asin(z)) == pytest.approx(dec, abs=1e-6)
+        assert math.degrees(math.atan2(y, x)) % 360 == pytest.approx(ra, abs=1e-6)
+
+
+def test_release_is_a_year_after_first_observation_and_sets_rights(archive):
+    for mous in qm.MemberOUS.objects.all():
+        days = datetime_to_mjd(mous.release_date) - mous.t_min
+        assert days == pytest.approx(RELEASE_DELAY.days, abs=1e-5)
+        expected = "Proprietary" if mous.release_date > NOW else "Public"
+        assert mous.data_rights == expected
+    mismatched = qm.Observation.objects.exclude(obs_release_date=F("member_ous__release_date"))
+    assert not mismatched.exists()
+    assert not qm.Observation.objects.exclude(data_rights=F("member_ous__data_rights")).exists()
+
+
+def test_dates_span_2011_to_2026_with_some_still_proprietary():
+    cols = generate_archive(50_000, seed=4, now=NOW).table(qm.MemberOUS).columns
+    assert min(cols["t_min"]) >= datetime_to_mjd(datetime(2011, 1, 1, tzinfo=UTC))
+    assert max(cols["t_min"]) < datetime_to_mjd(datetime(2027, 1, 1, tzinfo=UTC))
+    rights = Counter(cols["data_rights"])
+    assert rights["Public"] > rights["Proprietary"] > 0
+
+
+def test_target_name_key_drops_case_spaces_underscores_and_dashes(archive):
+    for name, key in qm.Observation.objects.values_list("target_name", "target_name_key")[:300]:
+        assert key == name.lower().replace(" ", "").replace("_", "").replace("-", "")
+
+
+@pytest.mark.django_db
+def test_refuses_to_load_twice_without_replace():
+    synthesize_archive(200, seed=1, now=NOW)
+    with pytest.raises(ValueError, match="--replace"):
+        synthesize_archive(200, seed=1, now=NOW)
+
+
+@pytest.mark.django_db
+def test_replace_keeps_real_and_sample_projects():
+    real = ProjectFactory(code="2019.1.00130.S")
+    sample = ProjectFactory(code="2011.0.00001.S", is_synthetic=True)
+    synthesize_archive(300, seed=1, now=NOW)
+    synthesize_archive(300, seed=2, now=NOW, replace=True)
+    assert qm.Project.objects.filter(pk__in=[real.pk, sample.pk]).count() == 2
+    assert qm.Observation.objects.count() == 300
+
+
+@pytest.mark.django_db
+def test_new_rows_after_synthesis_get_fresh_primary_keys():
+    synthesize_archive(100, seed=1, now=NOW)
+    top = max(qm.Project.objects.values_list("pk", flat=True))
+    assert ProjectFactory(code="2019.1.00999.S").pk > top
+
+
+@pytest.mark.django_db
+def test_command_reports_counts_and_rejects_bad_rows(capsys):
+    call_command("synth_archive", "--rows", "150", "--seed", "9", "--batch", "40")
+    out = capsys.readouterr().out
+    assert "150 observation" in out
+    assert qm.Observation.objects.count() == 150
+    with pytest.raises(CommandError, match="--rows"):
+        call_command("synth_archive", "--rows", "-1")
+    with pytest.raises(CommandError, match="--batch"):
+        call_command("synth_archive", "--rows", "10", "--batch", "0")
