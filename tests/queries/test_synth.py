@@ -241,3 +241,68 @@ def test_command_reports_counts_and_rejects_bad_rows(capsys):
         call_command("synth_archive", "--rows", "-1")
     with pytest.raises(CommandError, match="--batch"):
         call_command("synth_archive", "--rows", "10", "--batch", "0")
+
+
+SEARCH_INDEXES = {
+    "obs_sky_cover",
+    "obs_sky_zone",
+    "project_title_trgm",
+    "project_abstract_trgm",
+    "project_pi_name_trgm",
+    "obs_target_key_trgm",
+    "obs_title_trgm",
+}
+
+
+@pytest.mark.django_db
+def test_search_indexes_exist_on_postgresql_and_nowhere_else():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
+            assert SEARCH_INDEXES <= {r[0] for r in cursor.fetchall()}
+            cursor.execute(
+                "SELECT i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+                "WHERE x.indisclustered AND x.indrelid = 'queries_observation'::regclass"
+            )
+            assert cursor.fetchall() == [("obs_sky_zone",)]
+        else:
+            names = {t.name for t in connection.introspection.get_table_list(cursor)}
+            indexes = set()
+            for table in names:
+                indexes |= set(connection.introspection.get_constraints(cursor, table))
+            assert not SEARCH_INDEXES & indexes
+
+
+@pytest.mark.django_db
+def test_dot_product_cone_with_declination_prefilter_matches_great_circle_distance():
+    """The cone form the benchmark times gives the rows a great-circle distance gives."""
+    from django.db.models import Value
+    from django.db.models.functions import Cos, Radians
+
+    synthesize_archive(ROWS, seed=8, now=NOW)
+    ra0, dec0, radius = FIELDS[3].ra, FIELDS[3].dec, 0.3  # Orion: crowded
+    x0 = math.cos(math.radians(dec0)) * math.cos(math.radians(ra0))
+    y0 = math.cos(math.radians(dec0)) * math.sin(math.radians(ra0))
+    z0 = math.sin(math.radians(dec0))
+    found = set(
+        qm.Observation.objects.filter(s_dec__range=(dec0 - radius - 0.15, dec0 + radius + 0.15))
+        .alias(
+            dot=F("s_x") * x0 + F("s_y") * y0 + F("s_z") * z0,
+            reach=Cos(Radians(Value(radius) + F("s_fov") / 2)),
+        )
+        .filter(dot__gte=F("reach"))
+        .values_list("obs_id", flat=True)
+    )
+    expected = set()
+    for obs_id, ra, dec, fov in qm.Observation.objects.values_list(
+        "obs_id", "s_ra", "s_dec", "s_fov"
+    ):
+        cos_d = math.sin(math.radians(dec)) * math.sin(math.radians(dec0)) + math.cos(
+            math.radians(dec)
+        ) * math.cos(math.radians(dec0)) * math.cos(math.radians(ra - ra0))
+        if math.degrees(math.acos(min(1.0, cos_d))) <= radius + fov / 2 + 1e-9:
+            expected.add(obs_id)
+    assert found == expected
+    assert len(found) >= 10

@@ -1,0 +1,379 @@
+#!/usr/bin/env python
+"""Benchmark of the mirror: load a synthetic ALMA archive, then time the common searches.
+
+    .venv/bin/python bench/bench_mirror.py --rows 1000000            # the full benchmark
+    .venv/bin/python bench/bench_mirror.py --quick                   # 100,000 rows
+    .venv/bin/python bench/bench_mirror.py --reuse --explain         # skip the load, show plans
+
+It creates the bench database if it is missing (default
+postgres://postgres@127.0.0.1:5432/ap_bench), migrates it, times ``synth_archive`` (rows/s),
+runs VACUUM ANALYZE and CLUSTER (the table ordered by sky zone, see
+``queries/migrations/0002_postgres_search_indexes.py``), then times each search as a result page
+(first 50 rows) plus its exact count, through the Django ORM and as bare SQL, and prints p50 and
+p95 in milliseconds. Everything is bounded: it stops by itself after the last query.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/ap_bench"
+PAGE = 50
+
+# A crowded field (Orion KL), a 0.2 deg cone and Band 6: the search ALMA users run most.
+CONE_RA, CONE_DEC, CONE_R, CONE_BAND = 83.8221, -5.3911, 0.2, 6
+# Largest s_fov/2 the data holds, deg: the s_dec prefilter must not drop a wide mosaic.
+MAX_HALF_FOV = 0.15
+FREQ_RANGE = (230.0, 250.0)  # GHz; about 100k rows of 1M
+TEXT = "protostellar outflows"
+# (label, search, project mode): what the table prints, in order.
+CASES = (
+    ("cone 0.2 deg + band 6 (Orion)", "cone", False),
+    ("project code", "code", False),
+    (f"frequency {FREQ_RANGE[0]:g}-{FREQ_RANGE[1]:g} GHz", "freq", False),
+    ("title/abstract text", "text", False),
+    ("project view: the cone search", "cone", True),
+    ("project view: band 6, whole sky", "band", True),
+)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--rows", type=int, default=1_000_000, help="ObsCore rows (default 1,000,000)")
+    p.add_argument("--quick", action="store_true", help="100,000 rows and fewer repeats")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    p.add_argument("--repeat", type=int, default=None, help="timed runs per query (default 25)")
+    p.add_argument("--reuse", action="store_true", help="keep the rows already loaded")
+    p.add_argument("--no-cluster", action="store_true", help="skip CLUSTER after the load")
+    p.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of each query")
+    p.add_argument(
+        "--tuned",
+        action="store_true",
+        help="time with the session settings bench/README.md recommends (jit off, "
+        "random_page_cost 1.1) instead of the server's",
+    )
+    args = p.parse_args(argv)
+    if args.quick:
+        args.rows = 100_000 if args.rows == 1_000_000 else args.rows
+        args.repeat = args.repeat or 10
+    args.repeat = args.repeat or 25
+    if args.rows < 1:
+        p.error("--rows: must be 1 or more")
+    if args.repeat < 1:
+        p.error("--repeat: must be 1 or more")
+    return args
+
+
+def ensure_database(url: str) -> None:
+    """Create the PostgreSQL database named in ``url`` if it does not exist."""
+    parts = urlsplit(url)
+    if not parts.scheme.startswith("postgres"):
+        return
+    import psycopg
+    from psycopg import sql
+
+    name = parts.path.lstrip("/")
+    maintenance = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(maintenance.replace("postgres://", "postgresql://", 1)) as conn:
+        conn.autocommit = True
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            print(f"created database {name}")
+
+
+def setup_django(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    # The tests' settings: production settings with a throw-away key, nothing secret needed.
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+@dataclass
+class Timing:
+    p50: float
+    p95: float
+    result: int
+
+
+def timed(fn: Callable[[], int], repeat: int) -> Timing:
+    fn()  # warm-up: plans and pages in cache, as for a member paging through results
+    samples, result = [], 0
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        result = fn()
+        samples.append((time.perf_counter() - t0) * 1000.0)
+    samples.sort()
+    p95 = samples[min(len(samples) - 1, math.ceil(0.95 * len(samples)) - 1)]
+    return Timing(statistics.median(samples), p95, result)
+
+
+def cone_terms(ra: float, dec: float, radius: float) -> dict[str, float]:
+    r, d = math.radians(ra), math.radians(dec)
+    margin = radius + MAX_HALF_FOV
+    return {
+        "x0": math.cos(d) * math.cos(r),
+        "y0": math.cos(d) * math.sin(r),
+        "z0": math.sin(d),
+        "r": radius,
+        "dec_lo": max(-90.0, dec - margin),
+        "dec_hi": min(90.0, dec + margin),
+    }
+
+
+def orm_searches(terms: dict[str, float], code: str) -> dict[str, Callable]:
+    """Each search as the portal builds it with the ORM; returns the queryset."""
+    from django.db.models import F, Q, Value
+    from django.db.models.functions import Cos, Radians
+
+    from queries.models import Observation, Project
+
+    def cone_band():
+        return (
+            Observation.objects.filter(s_dec__range=(terms["dec_lo"], terms["dec_hi"]))
+            .alias(
+                dot=F("s_x") * terms["x0"] + F("s_y") * terms["y0"] + F("s_z") * terms["z0"],
+                reach=Cos(Radians(Value(terms["r"]) + F("s_fov") / 2)),
+                band=F("band_mask").bitand(1 << CONE_BAND),
+            )
+            .filter(dot__gte=F("reach"), band__gt=0)
+        )
+
+    def text():
+        projects = Project.objects.filter(Q(title__icontains=TEXT) | Q(abstract__icontains=TEXT))
+        return Observation.objects.filter(project__in=projects.values("id"))
+
+    def band():
+        return Observation.objects.alias(b=F("band_mask").bitand(1 << CONE_BAND)).filter(b__gt=0)
+
+    return {
+        "cone": cone_band,
+        "code": lambda: Observation.objects.filter(proposal_id=code),
+        "freq": lambda: Observation.objects.filter(frequency__range=FREQ_RANGE),
+        "text": text,
+        "band": band,
+    }
+
+
+def orm_project_view(obs_qs):
+    """Project mode: one row per project, aggregated from the member OUSs the search matched."""
+    from django.db.models import Count, Max, Min, Sum
+
+    from queries.models import MemberOUS
+
+    mous = MemberOUS.objects.filter(id__in=obs_qs.values("member_ous_id"))
+    return (
+        mous.values("project__code", "project__title", "project__pi_name")
+        .annotate(
+            n_mous=Count("id"),
+            n_obs=Sum("n_observations"),
+            first=Min("t_min"),
+            release=Max("release_date"),
+        )
+        .order_by("project__code")
+    )
+
+
+def run_orm(qs_fn: Callable, *, project_mode: bool = False) -> Callable[[], int]:
+    def page_and_count() -> int:
+        qs = qs_fn()
+        if project_mode:
+            view = orm_project_view(qs)
+            list(view[:PAGE])
+            return view.count()
+        list(qs.order_by("obs_id")[:PAGE])
+        return qs.count()
+
+    return page_and_count
+
+
+SQL_CONE = (
+    "s_dec BETWEEN %(dec_lo)s AND %(dec_hi)s"
+    " AND s_x * %(x0)s + s_y * %(y0)s + s_z * %(z0)s >= cos(radians(%(r)s + s_fov / 2))"
+    " AND (band_mask & %(bit)s) > 0"
+)
+SQL_TEXT = (
+    "project_id IN (SELECT id FROM queries_project"
+    " WHERE title ILIKE %(like)s OR abstract ILIKE %(like)s)"
+)
+SQL_PROJECT_VIEW = (
+    "SELECT p.code, p.title, p.pi_name, count(*), sum(m.n_observations), min(m.t_min),"
+    " max(m.release_date), bit_or(m.band_mask)"
+    " FROM queries_memberous m JOIN queries_project p ON p.id = m.project_id"
+    " WHERE {where} GROUP BY p.id ORDER BY p.code LIMIT 50"
+)
+SQL_PROJECT_COUNT = "SELECT count(DISTINCT m.project_id) FROM queries_memberous m WHERE {where}"
+
+
+def sql_searches(terms: dict[str, float], code: str) -> dict[str, tuple[str, dict]]:
+    params = {**terms, "bit": 1 << CONE_BAND, "code": code, "like": f"%{TEXT}%"}
+    params["f_lo"], params["f_hi"] = FREQ_RANGE
+    return {
+        "cone": (SQL_CONE, params),
+        "code": ("proposal_id = %(code)s", params),
+        "freq": ("frequency BETWEEN %(f_lo)s AND %(f_hi)s", params),
+        "text": (SQL_TEXT, params),
+        "band": ("(band_mask & %(bit)s) > 0", params),
+    }
+
+
+def run_sql(where: str, params: dict, *, project_mode: bool = False) -> Callable[[], int]:
+    from django.db import connection
+
+    if project_mode:
+        mous_where = f"m.id IN (SELECT member_ous_id FROM queries_observation WHERE {where})"
+        page_sql = SQL_PROJECT_VIEW.format(where=mous_where)
+        count_sql = SQL_PROJECT_COUNT.format(where=mous_where)
+    else:
+        page_sql = f"SELECT * FROM queries_observation WHERE {where} ORDER BY obs_id LIMIT {PAGE}"
+        count_sql = f"SELECT count(*) FROM queries_observation WHERE {where}"
+
+    def page_and_count() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(page_sql, params)
+            cursor.fetchall()
+            cursor.execute(count_sql, params)
+            return cursor.fetchone()[0]
+
+    page_and_count.statements = (page_sql, count_sql)  # type: ignore[attr-defined]
+    return page_and_count
+
+
+def explain(statements: tuple[str, ...], params: dict) -> None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for stmt in statements:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + stmt, params)
+            print("    " + "\n    ".join(r[0] for r in cursor.fetchall()))
+
+
+def filters_searches(terms: dict[str, float]) -> dict[str, Callable] | None:
+    """The search helper's own filters (queries/filters.py), when that module exists."""
+    try:
+        from queries import filters  # noqa: F401
+    except ImportError:
+        return None
+    return None
+
+
+def load(args: argparse.Namespace) -> None:
+    from django.core.management import call_command
+    from django.db import connection
+
+    from queries.models import Observation
+    from queries.synth import delete_synthetic_archive, synthesize_archive, synthetic_projects
+
+    t0 = time.perf_counter()
+    call_command("migrate", verbosity=0)
+    print(f"migrate: {time.perf_counter() - t0:.1f} s")
+    have = Observation.objects.filter(project__in=synthetic_projects()).count()
+    if args.reuse and have:
+        print(f"reusing {have:,} synthetic rows already loaded")
+    else:
+        if have:
+            t0 = time.perf_counter()
+            delete_synthetic_archive()
+            print(f"removed the earlier synthetic archive in {time.perf_counter() - t0:.1f} s")
+        t0 = time.perf_counter()
+        result = synthesize_archive(args.rows, seed=args.seed)
+        dt = time.perf_counter() - t0
+        counts = ", ".join(f"{n:,} {k}" for k, n in result.counts.items())
+        print(f"synth_archive: {counts}")
+        print(f"LOAD  {args.rows:,} rows in {dt:.1f} s = {args.rows / dt:,.0f} rows/s")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            t0 = time.perf_counter()
+            cursor.execute("VACUUM ANALYZE")
+            print(f"VACUUM ANALYZE: {time.perf_counter() - t0:.1f} s")
+            if not args.no_cluster:
+                t0 = time.perf_counter()
+                # Uses the index the 0002 migration marked (sky zone, then RA).
+                cursor.execute("CLUSTER queries_observation")
+                cursor.execute("ANALYZE queries_observation")
+                print(f"CLUSTER + ANALYZE: {time.perf_counter() - t0:.1f} s")
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+
+
+def pick_code() -> str:
+    """A mid-sized project, the same for a given seed and row count."""
+    from django.db.models import Count
+
+    from queries.models import Observation
+    from queries.synth import synthetic_projects
+
+    projects = (
+        Observation.objects.filter(project__in=synthetic_projects())
+        .values("proposal_id")
+        .annotate(n=Count("id"))
+        .filter(n__gte=20)
+        .order_by("proposal_id")
+    )
+    return projects[len(projects) // 2]["proposal_id"] if projects else ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    started = time.perf_counter()
+    ensure_database(args.database_url)
+    setup_django(args.database_url)
+    from django.db import connection
+
+    print(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
+    load(args)
+    code = pick_code()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            if args.tuned:
+                cursor.execute("SET jit = off")
+                cursor.execute("SET random_page_cost = 1.1")
+            settings = []
+            for name in ("jit", "random_page_cost", "shared_buffers", "work_mem"):
+                cursor.execute(f"SHOW {name}")
+                settings.append(f"{name}={cursor.fetchone()[0]}")
+            print("session: " + ", ".join(settings))
+    terms = cone_terms(CONE_RA, CONE_DEC, CONE_R)
+    orm = orm_searches(terms, code)
+    sql = sql_searches(terms, code)
+    cases = []
+    for label, key, project_mode in CASES:
+        where, params = sql[key]
+        s = run_sql(where, params, project_mode=project_mode)
+        cases.append((label, run_orm(orm[key], project_mode=project_mode), s, params))
+    print(f"\nproject code searched: {code}; each time = first {PAGE} rows + exact count")
+    print(f"{'search':34} {'count':>8} {'ORM p50':>8} {'ORM p95':>8} {'SQL p50':>8} {'SQL p95':>8}")
+    for name, orm_fn, sql_fn, params in cases:
+        o = timed(orm_fn, args.repeat)
+        q = timed(sql_fn, args.repeat)
+        flag = "" if o.result == q.result else "  (ORM and SQL counts differ!)"
+        print(
+            f"{name:34} {q.result:>8,} {o.p50:>8.1f} {o.p95:>8.1f} {q.p50:>8.1f} {q.p95:>8.1f}"
+            f"{flag}",
+            flush=True,
+        )
+        if args.explain:
+            explain(sql_fn.statements, params)
+    print(f"\ntotal {time.perf_counter() - started:.0f} s; times in ms, {args.repeat} runs each")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
