@@ -1,0 +1,183 @@
+"""Readers for every shape in which ALMA's archive has handed out results.
+
+Each reader turns a file into a ``RawTable``: column names as the file spells them, each column's
+unit when the file states one, and rows of plain Python values with the line or row number a
+person would look for when something is wrong. No interpretation happens here; the loader maps
+names and units.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from queries.errors import LoadError
+
+_BYTES_LITERAL = re.compile(r"""^b(['"])(.*)\1$""", re.S)
+
+
+@dataclass
+class RawTable:
+    path: Path
+    kind: str  # "obscore" or "datalink"
+    columns: list[str]
+    units: dict[str, str] = field(default_factory=dict)
+    rows: list[tuple[int, dict[str, object]]] = field(default_factory=list)
+
+
+def plain(value: object) -> object:
+    """A file's cell as a plain Python value: masked -> None, bytes and b'...' -> str."""
+    if value is None or value is np.ma.masked:
+        return None
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if isinstance(value, str):
+        match = _BYTES_LITERAL.match(value)
+        if match:
+            value = match.group(2)
+        value = value.strip()
+        if value in ("", "--", "nan", "NaN", "None"):
+            return None
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return value
+
+
+def read_table(path: Path) -> RawTable:
+    """Read ``path`` whatever its format; raise ``LoadError`` naming the file if it is none."""
+    suffix = path.suffix.lower()
+    try:
+        text_head = path.read_bytes()[:4096].decode("utf-8", "replace")
+    except OSError as exc:
+        raise LoadError(path, None, None, f"cannot be read ({exc.strerror})") from exc
+    if suffix in (".xml", ".vot", ".votable") or text_head.lstrip().startswith("<?xml"):
+        return _read_votable(path)
+    if suffix == ".ecsv" or text_head.startswith("# %ECSV"):
+        return _read_ecsv(path)
+    if suffix == ".log":
+        return _read_key_value(path)
+    first_line = text_head.splitlines()[0] if text_head.strip() else ""
+    if suffix == ".tsv" or "\t" in first_line:
+        return _read_delimited(path, "\t")
+    if suffix == ".csv" or first_line.count(",") >= 2:
+        return _read_delimited(path, ",")
+    return _read_whitespace(path)
+
+
+def _read_votable(path: Path) -> RawTable:
+    from astropy.io.votable import parse
+    from astropy.io.votable.exceptions import VOTableSpecWarning, VOWarning
+
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", VOWarning)
+            warnings.simplefilter("ignore", VOTableSpecWarning)
+            votable = parse(str(path), verify="ignore")
+            resource_tables = list(votable.iter_tables())
+    except Exception as exc:
+        raise LoadError(path, None, None, f"is not a readable VOTable ({exc})") from exc
+    if not resource_tables:
+        raise LoadError(path, None, None, "holds no table")
+    vtable = resource_tables[0]
+    names = [f.name for f in vtable.fields]
+    units = {f.name: str(f.unit) for f in vtable.fields if f.unit is not None}
+    kind = "datalink" if {"ID", "access_url", "semantics"} <= set(names) else "obscore"
+    array = vtable.array
+    rows = []
+    for i in range(len(array)):
+        record = array[i]
+        rows.append((i + 1, {name: plain(record[name]) for name in names}))
+    return RawTable(path, kind, names, units, rows)
+
+
+def _read_ecsv(path: Path) -> RawTable:
+    from astropy.table import Table
+
+    try:
+        table = Table.read(path, format="ascii.ecsv")
+    except Exception as exc:
+        raise LoadError(path, None, None, f"is not a readable ECSV table ({exc})") from exc
+    names = list(table.colnames)
+    units = {n: str(table[n].unit) for n in names if table[n].unit is not None}
+    rows = [(i + 1, {n: plain(table[n][i]) for n in names}) for i in range(len(table))]
+    return RawTable(path, "obscore", names, units, rows)
+
+
+def _read_delimited(path: Path, delimiter: str) -> RawTable:
+    with path.open(newline="", encoding="utf-8", errors="replace") as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise LoadError(path, None, None, "is empty") from None
+        rows = []
+        for row in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) != len(header):
+                raise LoadError(path, line, None,
+                                f"has {len(row)} fields where the header has {len(header)}")
+            rows.append((line, {h: plain(v) for h, v in zip(header, row, strict=True)}))
+    return RawTable(path, "obscore", header, {}, rows)
+
+
+def _read_whitespace(path: Path) -> RawTable:
+    """astropy's ascii tables (astroquery's fixtures): space separated, quoted, b'...' values."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+    if not lines:
+        raise LoadError(path, None, None, "is empty")
+    header = lines[0].split()
+    if not _looks_like_obscore(header):
+        raise LoadError(path, 1, None,
+                        "is not an ObsCore table (its header names no ObsCore column)")
+    rows = []
+    for number, line in enumerate(_data_lines(text), start=2):
+        cells = next(csv.reader(io.StringIO(line), delimiter=" ", quotechar='"',
+                                skipinitialspace=True))
+        cells = [c for c in cells if c != ""] if len(cells) > len(header) else cells
+        if len(cells) != len(header):
+            raise LoadError(path, number, None,
+                            f"has {len(cells)} fields where the header has {len(header)}")
+        rows.append((number, {h: plain(v) for h, v in zip(header, cells, strict=True)}))
+    return RawTable(path, "obscore", header, {}, rows)
+
+
+def _data_lines(text: str) -> Iterator[str]:
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+    yield from lines[1:]
+
+
+def _read_key_value(path: Path) -> RawTable:
+    """One ObsCore row printed a column per line (``name   value``), as in ADMIT's logs."""
+    row: dict[str, object] = {}
+    first_line = None
+    for number, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        key, _, value = line.strip().partition(" ")
+        row[key] = plain(value.strip())
+        first_line = first_line or number
+    if "obs_id" not in row:
+        raise LoadError(path, None, "obs_id", "has no obs_id line: not an ObsCore row listing")
+    return RawTable(path, "obscore", list(row), {}, [(first_line or 1, row)])
+
+
+def _looks_like_obscore(header: list[str]) -> bool:
+    from queries.archive.columns import LEGACY_COLUMNS
+
+    known = {"obs_id", "proposal_id", "member_ous_uid", "obs_publisher_did", "target_name"}
+    return bool(known & set(header)) or any(h.lower() in LEGACY_COLUMNS for h in header)
