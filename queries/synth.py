@@ -38,6 +38,7 @@ from django.core.management.color import no_style
 from django.db import connections, models, transaction
 
 from queries import models as qm
+from queries.names import name_key
 
 # Real ALMA receiver bands, GHz.
 BAND_RANGES_GHZ: dict[int, tuple[float, float]] = {
@@ -427,9 +428,8 @@ _ICRS_TO_GAL = np.array(
 )
 
 
-def target_name_key(name: str) -> str:
-    """Lower-cased, spaces, underscores and dashes removed: ``NGC_1068`` == ``ngc 1068``."""
-    return re.sub(r"[\s_\-]", "", name.lower())
+# The loader's own key (lower case, no spaces, underscores or dashes): one rule for both.
+target_name_key = name_key
 
 
 def mjd_to_datetime(mjd: float) -> datetime:

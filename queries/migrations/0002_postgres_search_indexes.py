@@ -12,9 +12,10 @@ not available the trigram indexes are skipped, not the migration.
 - ``obs_sky_zone``: btree (floor(s_dec * 2), s_ra), marked as the table's CLUSTER index, so
   ``CLUSTER queries_observation`` (run after a bulk load; the bench does) stores rows of one
   half-degree zone in RA order: neighbours on the sky are neighbours on disk.
-- trigram GIN indexes for substring (ILIKE '%...%') searches: project title, abstract and PI
-  name (the per-project table the text search goes through), and on observations the source
-  name key and ``obs_title`` for searches that filter the ObsCore row directly.
+- trigram GIN indexes for substring searches (``icontains``, i.e. UPPER(col) LIKE '%...%'):
+  project title, abstract and PI name (the per-project table the text search goes through), and
+  on observations the source name key and ``obs_title`` for searches that filter the ObsCore
+  row directly.
 """
 
 from django.db import migrations
@@ -33,12 +34,15 @@ BTREE = [
         "((floor(s_dec * 2)), s_ra)",
     ),
 ]
+# Django's ``icontains`` on PostgreSQL is ``UPPER(col::text) LIKE UPPER(%s)``: the index must be
+# on that expression or the planner cannot use it. ``target_name_key`` is lower-case by
+# construction, so a search on it uses plain ``contains``/``LIKE`` and the column itself.
 TRIGRAM = [
-    ("project_title_trgm", "queries_project", "title"),
-    ("project_abstract_trgm", "queries_project", "abstract"),
-    ("project_pi_name_trgm", "queries_project", "pi_name"),
+    ("project_title_trgm", "queries_project", "UPPER(title::text)"),
+    ("project_abstract_trgm", "queries_project", "UPPER(abstract::text)"),
+    ("project_pi_name_trgm", "queries_project", "UPPER(pi_name::text)"),
     ("obs_target_key_trgm", "queries_observation", "target_name_key"),
-    ("obs_title_trgm", "queries_observation", "obs_title"),
+    ("obs_title_trgm", "queries_observation", "UPPER(obs_title::text)"),
 ]
 
 
@@ -61,9 +65,9 @@ def create_indexes(apps, schema_editor) -> None:
     if not _trigram_available(schema_editor):
         return
     schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-    for name, table, column in TRIGRAM:
+    for name, table, expression in TRIGRAM:
         schema_editor.execute(
-            f"CREATE INDEX IF NOT EXISTS {name} ON {table} USING gin ({column} gin_trgm_ops)"
+            f"CREATE INDEX IF NOT EXISTS {name} ON {table} USING gin (({expression}) gin_trgm_ops)"
         )
 
 
