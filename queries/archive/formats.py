@@ -19,6 +19,7 @@ import numpy as np
 
 from queries.errors import LoadError
 
+_UNTYPED_FIELD = re.compile(rb"<FIELD((?:(?!datatype=)[^>])*?)(\s*/?>)")
 _BYTES_LITERAL = re.compile(r"""^b(['"])(.*)\1$""", re.S)
 
 
@@ -46,7 +47,7 @@ def plain(value: object) -> object:
         if match:
             value = match.group(2)
         value = value.strip()
-        if value in ("", "--", "nan", "NaN", "None"):
+        if value in ("", "--", "nan", "NaN", "None", "<NA>", "null", "NULL"):
             return None
     if isinstance(value, float) and np.isnan(value):
         return None
@@ -75,16 +76,19 @@ def read_table(path: Path) -> RawTable:
 
 
 def _read_votable(path: Path) -> RawTable:
+    import warnings
+
     from astropy.io.votable import parse
     from astropy.io.votable.exceptions import VOTableSpecWarning, VOWarning
 
-    import warnings
-
+    # The 2014 archive declared some FIELDs without a datatype; the standard then says char of
+    # length 1, which would cut "2013-07-01" to "2". The archive meant free text.
+    content = _UNTYPED_FIELD.sub(rb'<FIELD\1 datatype="char" arraysize="*"\2', path.read_bytes())
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", VOWarning)
             warnings.simplefilter("ignore", VOTableSpecWarning)
-            votable = parse(str(path), verify="ignore")
+            votable = parse(io.BytesIO(content), verify="ignore")
             resource_tables = list(votable.iter_tables())
     except Exception as exc:
         raise LoadError(path, None, None, f"is not a readable VOTable ({exc})") from exc
@@ -122,14 +126,19 @@ def _read_delimited(path: Path, delimiter: str) -> RawTable:
             header = next(reader)
         except StopIteration:
             raise LoadError(path, None, None, "is empty") from None
+        if not _looks_like_obscore(header):
+            raise LoadError(
+                path, 1, None, "is not an ObsCore table (its header names no ObsCore column)"
+            )
         rows = []
         for row in reader:
             line = reader.line_num
             if not any(cell.strip() for cell in row):
                 continue
             if len(row) != len(header):
-                raise LoadError(path, line, None,
-                                f"has {len(row)} fields where the header has {len(header)}")
+                raise LoadError(
+                    path, line, None, f"has {len(row)} fields where the header has {len(header)}"
+                )
             rows.append((line, {h: plain(v) for h, v in zip(header, row, strict=True)}))
     return RawTable(path, "obscore", header, {}, rows)
 
@@ -142,16 +151,19 @@ def _read_whitespace(path: Path) -> RawTable:
         raise LoadError(path, None, None, "is empty")
     header = lines[0].split()
     if not _looks_like_obscore(header):
-        raise LoadError(path, 1, None,
-                        "is not an ObsCore table (its header names no ObsCore column)")
+        raise LoadError(
+            path, 1, None, "is not an ObsCore table (its header names no ObsCore column)"
+        )
     rows = []
     for number, line in enumerate(_data_lines(text), start=2):
-        cells = next(csv.reader(io.StringIO(line), delimiter=" ", quotechar='"',
-                                skipinitialspace=True))
+        cells = next(
+            csv.reader(io.StringIO(line), delimiter=" ", quotechar='"', skipinitialspace=True)
+        )
         cells = [c for c in cells if c != ""] if len(cells) > len(header) else cells
         if len(cells) != len(header):
-            raise LoadError(path, number, None,
-                            f"has {len(cells)} fields where the header has {len(header)}")
+            raise LoadError(
+                path, number, None, f"has {len(cells)} fields where the header has {len(header)}"
+            )
         rows.append((number, {h: plain(v) for h, v in zip(header, cells, strict=True)}))
     return RawTable(path, "obscore", header, {}, rows)
 
