@@ -14,8 +14,9 @@ from pathlib import Path
 class QueryInputError(ValueError):
     """A search field's value is not in the accepted syntax."""
 
-    def __init__(self, field: str, value: str, message: str, accepted_syntax: str = "",
-                 *, label: str = "") -> None:
+    def __init__(
+        self, field: str, value: str, message: str, accepted_syntax: str = "", *, label: str = ""
+    ) -> None:
         self.field = field
         self.value = value
         self.message = message
@@ -58,8 +59,7 @@ class ArchiveRejected(ArchiveError):
 class LoadError(ValueError):
     """A file that cannot be loaded into the mirror, located as precisely as possible."""
 
-    def __init__(self, path: Path | str, row: int | None, column: str | None,
-                 message: str) -> None:
+    def __init__(self, path: Path | str, row: int | None, column: str | None, message: str) -> None:
         self.path = str(path)
         self.row = row
         self.column = column

@@ -16,21 +16,37 @@ import astropy.units as u
 from astropy.time import Time
 
 CANONICAL_UNITS: dict[str, str] = {
-    "s_ra": "deg", "s_dec": "deg", "s_fov": "deg", "gal_longitude": "deg",
+    "s_ra": "deg",
+    "s_dec": "deg",
+    "s_fov": "deg",
+    "gal_longitude": "deg",
     "gal_latitude": "deg",
-    "s_resolution": "arcsec", "spatial_resolution": "arcsec", "spatial_scale_max": "arcsec",
-    "frequency": "GHz", "bandwidth": "Hz", "spectral_resolution": "Hz",
-    "em_min": "m", "em_max": "m", "em_resolution": "m",
+    "s_resolution": "arcsec",
+    "spatial_resolution": "arcsec",
+    "spatial_scale_max": "arcsec",
+    "frequency": "GHz",
+    "bandwidth": "Hz",
+    "spectral_resolution": "Hz",
+    "em_min": "m",
+    "em_max": "m",
+    "em_resolution": "m",
     "velocity_resolution": "m/s",
-    "t_min": "d", "t_max": "d",  # MJD
-    "t_exptime": "s", "t_resolution": "s",
-    "sensitivity_10kms": "mJy/beam", "cont_sensitivity_bandwidth": "mJy/beam",
-    "pwv": "mm", "access_estsize": "kbyte",
+    "t_min": "d",
+    "t_max": "d",  # MJD
+    "t_exptime": "s",
+    "t_resolution": "s",
+    "sensitivity_10kms": "mJy/beam",
+    "cont_sensitivity_bandwidth": "mJy/beam",
+    "pwv": "mm",
+    "access_estsize": "kbyte",
 }
 
 # The units users see in the form and tables where they differ from storage.
-DISPLAY_UNITS: dict[str, str] = {"s_fov": "arcsec", "bandwidth": "GHz",
-                                 "spectral_resolution": "kHz"}
+DISPLAY_UNITS: dict[str, str] = {
+    "s_fov": "arcsec",
+    "bandwidth": "GHz",
+    "spectral_resolution": "kHz",
+}
 
 # ALMA's placeholder for "not delivered yet": a release date that means proprietary.
 PLACEHOLDER_RELEASE_YEAR = 3000
