@@ -1,19 +1,18 @@
 """URL map: the search lives at ``/aq/`` as ALMA's does."""
 
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
 from . import views
+from .auth import ThrottledLoginView
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/aq/", permanent=False)),
     path("health/", views.health, name="health"),
+    path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("", include("queries.urls")),
     path("", include("downloads.urls")),
 ]
-
-__all__ = ["auth_views"]

@@ -1,0 +1,169 @@
+"""The data-access page: a PI's delegations, a delegate's holdings, personal API tokens."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+from rest_framework import serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.decorators import api_view
+from rest_framework.response import Response
+
+from downloads import delegations
+from downloads.forms_access import GrantForm
+from downloads.identity import pi_projects
+from downloads.models import Delegation, DelegationEvent
+
+
+def _context(request, form: GrantForm | None = None) -> dict:
+    user = request.user
+    projects = pi_projects(user).order_by("code")
+    given = delegations.given_by(user).prefetch_related("events")
+    return {
+        "projects": projects,
+        "given": [(d, delegations.status(d)) for d in given],
+        "held": delegations.held_by(user),
+        "form": form or GrantForm(pi=user, projects=projects),
+        "events": DelegationEvent.objects.filter(delegation__pi=user).select_related(
+            "actor", "delegation__delegate", "delegation__project"
+        )[:50],
+    }
+
+
+def access_page(request):
+    template = (
+        "downloads/partials/access_delegations.html" if request.htmx else "downloads/access.html"
+    )
+    response = render(request, template, _context(request))
+    response["Vary"] = "HX-Request"
+    return response
+
+
+@require_POST
+def grant_view(request):
+    projects = pi_projects(request.user)
+    form = GrantForm(request.POST, pi=request.user, projects=projects)
+    if form.is_valid():
+        try:
+            delegations.grant(
+                actor=request.user,
+                delegate=form.cleaned_data["delegate"],
+                project=form.cleaned_data["project"],
+                expires_at=form.expires_at(),
+            )
+        except (PermissionDenied, ValidationError) as exc:
+            form.add_error(None, exc.messages[0] if hasattr(exc, "messages") else str(exc))
+        else:
+            if not request.htmx:
+                messages.success(request, "Delegation granted.")
+                return redirect("downloads:access")
+            return render(request, "downloads/partials/access_delegations.html", _context(request))
+    template = (
+        "downloads/partials/access_delegations.html" if request.htmx else "downloads/access.html"
+    )
+    return render(request, template, _context(request, form), status=422)
+
+
+@require_POST
+def revoke_view(request, pk: int):
+    delegation = get_object_or_404(Delegation, pk=pk)
+    try:
+        delegations.revoke(actor=request.user, delegation=delegation)
+    except PermissionDenied as exc:
+        raise PermissionDenied(str(exc)) from exc
+    if request.htmx:
+        return render(request, "downloads/partials/access_delegations.html", _context(request))
+    messages.success(request, "Delegation revoked.")
+    return redirect("downloads:access")
+
+
+def token_page(request):
+    """Personal API token: shown once when created, then only its first characters."""
+    new_key = None
+    if request.method == "POST":
+        Token.objects.filter(user=request.user).delete()
+        new_key = Token.objects.create(user=request.user).key
+    token = Token.objects.filter(user=request.user).first()
+    return render(
+        request,
+        "downloads/access_token.html",
+        {"new_key": new_key, "token_prefix": token.key[:6] if token else None},
+    )
+
+
+class DelegationSerializer(serializers.ModelSerializer):
+    pi = serializers.CharField(source="pi.username", read_only=True)
+    delegate = serializers.CharField(source="delegate.username")
+    project = serializers.CharField(source="project.code", allow_null=True, required=False)
+    status = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Delegation
+        fields = [
+            "id",
+            "pi",
+            "delegate",
+            "project",
+            "expires_at",
+            "revoked_at",
+            "created_at",
+            "status",
+        ]
+        read_only_fields = ["revoked_at", "created_at"]
+
+    def get_status(self, obj: Delegation) -> str:
+        return delegations.status(obj)
+
+
+@login_not_required
+@api_view(["GET", "POST"])
+def api_delegations(request):
+    """GET: delegations I gave and hold. POST {delegate, project?, expires_at?}: grant one."""
+    from django.contrib.auth import get_user_model
+
+    from queries.models import Project
+
+    if request.method == "GET":
+        return Response(
+            {
+                "given": DelegationSerializer(delegations.given_by(request.user), many=True).data,
+                "held": DelegationSerializer(delegations.held_by(request.user), many=True).data,
+            }
+        )
+    data = request.data
+    delegate = get_user_model().objects.filter(username=data.get("delegate", "")).first()
+    if delegate is None:
+        return Response({"delegate": ["No such member."]}, status=status.HTTP_400_BAD_REQUEST)
+    project = None
+    if data.get("project"):
+        project = Project.objects.filter(code=data["project"]).first()
+        if project is None:
+            return Response({"project": ["No such project code."]}, status=400)
+    expires = serializers.DateTimeField(allow_null=True, required=False)
+    try:
+        expires_at = (
+            expires.to_internal_value(data["expires_at"]) if data.get("expires_at") else None
+        )
+        delegation = delegations.grant(
+            actor=request.user, delegate=delegate, project=project, expires_at=expires_at
+        )
+    except PermissionDenied as exc:
+        return Response({"detail": str(exc)}, status=status.HTTP_403_FORBIDDEN)
+    except (ValidationError, serializers.ValidationError) as exc:
+        detail = exc.messages if hasattr(exc, "messages") else exc.detail
+        return Response({"detail": detail}, status=status.HTTP_400_BAD_REQUEST)
+    return Response(DelegationSerializer(delegation).data, status=status.HTTP_201_CREATED)
+
+
+@login_not_required
+@api_view(["DELETE"])
+def api_delegation(request, pk: int):
+    delegation = get_object_or_404(Delegation, pk=pk)
+    try:
+        delegations.revoke(actor=request.user, delegation=delegation)
+    except PermissionDenied as exc:
+        return Response({"detail": str(exc)}, status=status.HTTP_403_FORBIDDEN)
+    return Response(status=status.HTTP_204_NO_CONTENT)
