@@ -587,16 +587,20 @@ def _plan_hierarchy(rows: int, *, seed: int, n_projects: int) -> _Plan | None:
     )
 
 
-def _project_texts(rng: np.random.Generator, n_p: int, p_cycle: np.ndarray) -> dict[str, list]:
+def _project_texts(
+    rng: np.random.Generator, p_field: np.ndarray, p_band: np.ndarray
+) -> dict[str, list]:
+    """Title, abstract, people and keywords; a project on a popular field takes its category."""
+    n_p = len(p_field)
     cat_idx = _choice(rng, range(len(CATEGORIES)), CATEGORY_WEIGHTS, n_p)
     r = rng.integers(0, 1 << 30, size=(n_p, 12))
     titles, abstracts, pis, userids, authors, keywords, categories = [], [], [], [], [], [], []
     for i in range(n_p):
-        cat = CATEGORIES[int(cat_idx[i])]
+        fi = int(p_field[i])
+        cat = FIELDS[fi].category if fi >= 0 else CATEGORIES[int(cat_idx[i])]
         topics = TOPICS[cat]
         topic = topics[r[i, 0] % len(topics)]
-        fld = FIELDS[r[i, 1] % len(FIELDS)]
-        target = fld.names[0] if FIELDS[r[i, 1] % len(FIELDS)].category == cat else "nearby sources"
+        target = FIELDS[fi].names[0] if fi >= 0 else "a sample of sources"
         titles.append(f"{TITLE_OPENINGS[r[i, 2] % len(TITLE_OPENINGS)]} {topic} in {target}")
         n_sent = 3 + r[i, 3] % 4
         first = r[i, 4] % len(ABSTRACT_SENTENCES)
@@ -607,7 +611,7 @@ def _project_texts(rng: np.random.Generator, n_p: int, p_cycle: np.ndarray) -> d
             " ".join(sentences).format(
                 topic=topic,
                 target=target,
-                band=int(r[i, 5] % 10) + 1,
+                band=int(p_band[i]),
                 line=LINES[r[i, 6] % len(LINES)],
                 hours=1 + r[i, 7] % 40,
             )
@@ -652,9 +656,6 @@ def _build_tables(
         f"{CYCLES[c].prefix}.{PROJECT_NUMBER_BASE + num:05d}.S"
         for c, num in zip(plan.p_cycle.tolist(), plan.p_number.tolist(), strict=True)
     ]
-    texts = _project_texts(rng, n_p, plan.p_cycle)
-    projects = Table(qm.Project, {"id": p_ids.tolist(), "code": codes, **texts})
-    projects.columns["is_synthetic"] = [True] * n_p
 
     # UID serials: science goals, group and member OUSs share the A001 namespace.
     sg_serial = np.arange(n_sg)
@@ -709,6 +710,11 @@ def _build_tables(
         rng.choice(len(FIELDS), size=n_sg, p=fweights / fweights.sum()),
         -1,
     )
+    # The project's texts name the field its first science goal points at.
+    first_sg = _offsets(np.bincount(plan.sg_proj, minlength=n_p))
+    texts = _project_texts(rng, sg_field[first_sg], sg_band[first_sg])
+    projects = Table(qm.Project, {"id": p_ids.tolist(), "code": codes, **texts})
+    projects.columns["is_synthetic"] = [True] * n_p
     bg_z = rng.uniform(-1.0, math.sin(math.radians(ALMA_MAX_DEC)), n_sg)
     bg_ra = rng.uniform(0.0, 360.0, n_sg)
     bg_dec = np.degrees(np.arcsin(bg_z))
