@@ -1,0 +1,192 @@
+"""Parsed constraints -> Django ``Q`` filters on ``Observation``; exact on SQLite and PostgreSQL.
+
+Positions: ALMA's service matches ``INTERSECTS(CIRCLE(...), s_region)``. The mirror answers with
+the footprint's bounding circle instead: a row matches when the angular distance between its
+centre and the cone's centre is at most ``radius + s_fov/2`` (``s_fov`` is the diameter of the
+minimum bounding circle of ``s_region``). That never misses a footprint that intersects the cone
+and can include a row whose irregular mosaic only comes near it. The distance test is a dot
+product with the stored unit vector (no trigonometry per row but one cosine), behind an ``s_dec``
+band that lets an index narrow the rows first; the band assumes footprints smaller than
+``MAX_FOV_DEG`` across, larger than any ALMA mosaic.
+
+Negated numeric terms exclude NULLs, as SQL and ALMA's TAP service do: ``!=5`` does not match a
+row without a value; ask for ``null`` explicitly.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce, Cos
+from django.db.models.lookups import GreaterThan, GreaterThanOrEqual
+from django.utils import timezone
+
+from queries import syntax
+from queries.fields import BY_NAME, POLARISATION_STATES, ParsedQuery
+from queries.names import name_key
+from queries.units import unit_vector
+
+MAX_FOV_DEG = 4.0
+
+
+def interval_q(column: str, interval: syntax.Interval) -> Q:
+    q = Q()
+    if interval.low is not None:
+        q &= Q(**{f"{column}__{'gte' if interval.low_inclusive else 'gt'}": interval.low})
+    if interval.high is not None:
+        q &= Q(**{f"{column}__{'lte' if interval.high_inclusive else 'lt'}": interval.high})
+    if interval.low is None and interval.high is None:
+        q &= Q(**{f"{column}__isnull": False})
+    return q
+
+
+def numeric_q(column: str, constraint: syntax.NumericConstraint) -> Q:
+    result = Q(pk__in=[])
+    for term in constraint.terms:
+        if isinstance(term.test, syntax.NullTest):
+            q = Q(**{f"{column}__isnull": term.test.is_null})
+            q = ~q if term.negated else q
+        else:
+            q = interval_q(column, term.test)
+            if term.negated:
+                q = ~q & Q(**{f"{column}__isnull": False})
+        result |= q
+    return result
+
+
+def _wildcard_regex(pattern: str) -> str:
+    parts = []
+    for ch in pattern:
+        parts.append(".*" if ch == "*" else "." if ch == "?" else re.escape(ch))
+    return "^" + "".join(parts) + "$"
+
+
+def string_term_q(column: str, term: syntax.StringTerm, *, match: str) -> Q:
+    pattern = term.pattern
+    if pattern == "*":
+        return Q(**{f"{column}__isnull": False})
+    inner = pattern.strip("*")
+    if "?" not in pattern and "*" not in inner:
+        # Plain text or text with leading/trailing * only: LIKE with Django's escaping, so a
+        # user's literal % or _ stays literal.
+        if (pattern.startswith("*") and pattern.endswith("*")) or (
+            match == "contains" and not term.has_wildcards
+        ):
+            return Q(**{f"{column}__icontains": inner})
+        if pattern.endswith("*"):
+            return Q(**{f"{column}__istartswith": inner})
+        if pattern.startswith("*"):
+            return Q(**{f"{column}__iendswith": inner})
+        return Q(**{f"{column}__iexact": inner})
+    regex = _wildcard_regex(
+        pattern if match == "exact" else f"*{pattern}*" if not term.has_wildcards else pattern
+    )
+    return Q(**{f"{column}__iregex": regex})
+
+
+def string_q(
+    columns: tuple[str, ...], constraint: syntax.StringConstraint, *, match: str, key=None
+) -> Q:
+    positive = Q(pk__in=[])
+    negative = Q()
+    has_positive = False
+    for term in constraint.terms:
+        if key is not None:
+            term = syntax.StringTerm(key(term.pattern), term.negated)
+        column_q = Q(pk__in=[])
+        for column in columns:
+            column_q |= string_term_q(column, term, match=match)
+        if term.negated:
+            negative &= ~column_q
+        else:
+            has_positive = True
+            positive |= column_q
+    return (positive if has_positive else Q()) & negative
+
+
+def cone_q(cone: syntax.Cone) -> Q:
+    if cone.frame == "galactic":
+        from astropy.coordinates import SkyCoord
+
+        icrs = SkyCoord(l=cone.ra, b=cone.dec, unit="deg", frame="galactic").icrs
+        cone = syntax.Cone(float(icrs.ra.deg), float(icrs.dec.deg), cone.radius)
+    x0, y0, z0 = unit_vector(cone.ra, cone.dec)
+    pad = cone.radius + MAX_FOV_DEG / 2
+    band = Q(s_dec__gte=cone.dec - pad) if cone.dec - pad > -90 else Q()
+    if cone.dec + pad < 90:
+        band &= Q(s_dec__lte=cone.dec + pad)
+    dot = F("s_x") * x0 + F("s_y") * y0 + F("s_z") * z0
+    limit = Cos((Value(cone.radius) + Coalesce(F("s_fov"), Value(0.0)) / 2) * (math.pi / 180))
+    return band & Q(GreaterThanOrEqual(dot, limit))
+
+
+def box_q(box: syntax.Box) -> Q:
+    lon, lat = ("gal_longitude", "gal_latitude") if box.frame == "galactic" else ("s_ra", "s_dec")
+    q = Q()
+    if box.ra is not None:
+        q &= numeric_q(lon, box.ra)
+    if box.dec is not None:
+        q &= numeric_q(lat, box.dec)
+    return q
+
+
+def position_q(constraint: syntax.Cone | syntax.Box) -> Q:
+    return cone_q(constraint) if isinstance(constraint, syntax.Cone) else box_q(constraint)
+
+
+def bands_q(constraint: syntax.BandConstraint) -> Q:
+    mask = sum(1 << b for b in constraint.bands)
+    q = Q(GreaterThan(F("band_mask").bitand(mask), 0))
+    return ~q if constraint.negated else q
+
+
+def observation_filter(parsed: ParsedQuery, *, now=None) -> Q:
+    """The ``Q`` selecting every observation that satisfies all constraints."""
+    q = Q()
+    for name, constraint in parsed.constraints.items():
+        spec = BY_NAME[name]
+        kind = spec.kind
+        if kind in ("numeric", "date"):
+            q &= numeric_q(spec.columns[0], constraint)
+        elif kind in ("string", "choice"):
+            q &= string_q(spec.columns, constraint, match=spec.match)
+        elif kind == "name_alma":
+            keep = "*?"
+            q &= string_q(
+                spec.columns,
+                constraint,
+                match="exact",
+                key=lambda p: "".join(ch if ch in keep else name_key(ch) for ch in p),
+            )
+        elif kind in ("position", "galactic", "name_resolver"):
+            q &= position_q(constraint)
+        elif kind == "bands":
+            q &= bands_q(constraint)
+        elif kind == "array":
+            q &= Q(
+                member_ous__antenna_array__in=[
+                    {"12m": "12m", "7m": "7m", "tp": "TP"}[v] for v in constraint
+                ]
+            )
+        elif kind == "polarisation":
+            states = [s for v in constraint for s in POLARISATION_STATES[v]]
+            q &= Q(pol_states__in=states)
+        elif kind == "yesno":
+            q &= _yes_no_q(name, constraint, now=now)
+    return q
+
+
+def _yes_no_q(name: str, yes: bool, *, now=None) -> Q:
+    if name == "public_data":
+        # Public means released; "no" leaves the search unrestricted, as on ALMA's form.
+        return Q(obs_release_date__lte=now or timezone.now()) if yes else Q()
+    if name == "science_observation":
+        return Q(science_observation="T") if yes else Q()
+    if name == "mosaic":
+        return Q(is_mosaic="T") if yes else ~Q(is_mosaic="T")
+    if name == "published":
+        published = Q(bib_reference__gt="")
+        return published if yes else ~published
+    raise AssertionError(name)
