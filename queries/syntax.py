@@ -384,10 +384,10 @@ def parse_bands(field: str, text: str, *, label: str = "") -> BandConstraint:
     text = _check_length(field, text, BAND_SYNTAX, label)
     negated = text.startswith("!")
     body = text[1:] if negated else text
-    tokens = [t for t in re.split(r"[\s,|]+", body.strip("() ")) if t]
+    body = re.sub(r"(?i)band\s*", "", body.strip("() "))
+    tokens = [t for t in re.split(r"[\s,|]+", body) if t]
     bands = set()
     for token in tokens:
-        token = token.lower().removeprefix("band").strip()
         if not token.isdigit() or not 1 <= int(token) <= 10:
             raise _error(field, text, f"names no ALMA band ('{token[:20]}').", BAND_SYNTAX, label)
         bands.add(int(token))

@@ -1,0 +1,227 @@
+"""Every field and operator on the mirror, with answers computed independently of the filter."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy import units as u
+from astropy.coordinates import SkyCoord
+from django.utils import timezone
+
+from queries.archive.loader import load_paths
+from queries.fields import parse_form
+from queries.filters import observation_filter
+from queries.models import Observation
+from tests.factories import MemberOUSFactory, ObservationFactory, ProjectFactory
+
+pytestmark = pytest.mark.django_db
+SAMPLE = (
+    Path(__file__).resolve().parents[2] / "queries" / "sample_archive" / "alma_obscore_rows.csv"
+)
+
+
+def search(**params) -> set[str]:
+    return set(
+        Observation.objects.filter(observation_filter(parse_form(params))).values_list(
+            "obs_id", flat=True
+        )
+    )
+
+
+@pytest.fixture
+def real_rows():
+    load_paths([SAMPLE])
+
+
+def test_cone_search_matches_astropy_separations_on_the_real_rows(real_rows):
+    rows = list(Observation.objects.values("obs_id", "s_ra", "s_dec", "s_fov"))
+    coords = SkyCoord([r["s_ra"] for r in rows], [r["s_dec"] for r in rows], unit="deg")
+    for center, radius in [
+        ((204.2538, -29.8658), 0.2),
+        ((40.6696, -0.0133), 1 / 60),
+        ((180.47, -18.87), 0.05),
+        ((53.122, -27.94), 30 / 3600),
+    ]:
+        target = SkyCoord(*center, unit="deg")
+        separation = coords.separation(target).deg
+        expected = {
+            r["obs_id"]
+            for r, sep in zip(rows, separation, strict=True)
+            if sep <= radius + (r["s_fov"] or 0) / 2
+        }
+        got = search(ra_dec=f"{center[0]} {center[1]}, {radius}")
+        assert got == expected
+        assert expected, "each cone should find something in the sample"
+
+
+def test_cone_search_in_sexagesimal_equals_degrees(real_rows):
+    assert search(ra_dec="13:37:00.9 -29:51:57, 10'") == search(
+        ra_dec="204.25375 -29.865833, 0.1666667"
+    )
+
+
+def test_cone_near_the_pole_and_across_ra_zero():
+    near_pole = ObservationFactory(s_ra=10, s_dec=89.95)
+    other_side = ObservationFactory(s_ra=190, s_dec=89.95)
+    across_zero = ObservationFactory(s_ra=359.99, s_dec=0)
+    assert search(ra_dec="100 90, 0.2") == {near_pole.obs_id, other_side.obs_id}
+    assert across_zero.obs_id in search(ra_dec="0.01 0, 0.05")
+
+
+def test_random_cones_agree_with_astropy():
+    rng = random.Random(7)
+    observations = [
+        ObservationFactory(
+            s_ra=rng.uniform(0, 360), s_dec=rng.uniform(-89, 89), s_fov=rng.uniform(0, 0.05)
+        )
+        for _ in range(150)
+    ]
+    coords = SkyCoord([o.s_ra for o in observations], [o.s_dec for o in observations], unit="deg")
+    for _ in range(10):
+        ra, dec, radius = rng.uniform(0, 360), rng.uniform(-89, 89), rng.uniform(1, 40)
+        seps = coords.separation(SkyCoord(ra, dec, unit="deg")).deg
+        expected = {
+            o.obs_id for o, s in zip(observations, seps, strict=True) if s <= radius + o.s_fov / 2
+        }
+        assert search(ra_dec=f"{ra} {dec}, {radius}") == expected
+
+
+def test_galactic_cone_is_converted_to_icrs():
+    obs = ObservationFactory(s_ra=266.405, s_dec=-28.936)  # Sgr A*
+    galactic = SkyCoord(266.405 * u.deg, -28.936 * u.deg).galactic
+    assert obs.obs_id in search(galactic=f"{galactic.l.deg} {galactic.b.deg}, 10arcsec")
+    assert obs.obs_id not in search(galactic="10 10, 1")
+
+
+def test_band_1_does_not_match_band_10():
+    one = ObservationFactory(band_list="1")
+    ten = ObservationFactory(band_list="10")
+    both = ObservationFactory(band_list="3 10")
+    assert search(band_list="1") == {one.obs_id}
+    assert search(band_list="10") == {ten.obs_id, both.obs_id}
+    assert search(band_list="3|1") == {one.obs_id, both.obs_id}
+    assert search(band_list="!(10)") == {one.obs_id}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("100", {100.0}),
+        ("<100", {84.0}),
+        ("<=100", {84.0, 100.0}),
+        (">100", {116.0, 230.0}),
+        (">=100", {100.0, 116.0, 230.0}),
+        ("84..116", {84.0, 100.0, 116.0}),
+        ("!(84..116)", {230.0}),
+        ("!=100", {84.0, 116.0, 230.0}),
+        ("<90|>200", {84.0, 230.0}),
+        ("null", {None}),
+        ("!null", {84.0, 100.0, 116.0, 230.0}),
+    ],
+)
+def test_numeric_operators_on_frequency(text, expected):
+    for value in (84.0, 100.0, 116.0, 230.0, None):
+        ObservationFactory(frequency=value)
+    got = {Observation.objects.get(obs_id=i).frequency for i in search(frequency=text)}
+    assert got == expected
+
+
+def test_units_typed_in_the_form_are_converted():
+    wide = ObservationFactory(s_fov=100 / 3600, bandwidth=7.5e9)
+    narrow = ObservationFactory(s_fov=20 / 3600, bandwidth=1.875e9)
+    assert search(fov=">60") == {wide.obs_id}
+    assert search(bandwidth=">2") == {wide.obs_id}
+    assert search(bandwidth="<=1.875") == {narrow.obs_id}
+
+
+def test_observation_dates_cover_whole_days():
+    day = ObservationFactory(t_min=58515.7)  # 2019-02-01 16:48
+    before = ObservationFactory(t_min=58514.99)
+    assert search(start_date="01-02-2019") == {day.obs_id}
+    assert search(start_date="<2019-02-01") == {before.obs_id}
+    assert search(start_date=">=2019-02-01") == {day.obs_id}
+
+
+def test_strings_are_case_insensitive_with_wildcards_and_literal_percent():
+    a = ObservationFactory(
+        member_ous=MemberOUSFactory(
+            project=ProjectFactory(code="2017.1.00079.S", title="Dense GAS in M83")
+        )
+    )
+    b = ObservationFactory(
+        member_ous=MemberOUSFactory(
+            project=ProjectFactory(code="2017.1.00886.L", title="100% of the molecular_gas")
+        )
+    )
+    assert search(project_title="dense gas") == {a.obs_id}
+    assert search(project_title="*gas*") == {a.obs_id, b.obs_id}
+    assert search(project_title="100%") == {b.obs_id}
+    assert search(project_title="molecular_gas") == {b.obs_id}
+    assert search(project_title="molecularXgas") == set()
+    assert search(project_code="2017.1.00079.S") == {a.obs_id}
+    assert search(project_code="2017.1.*") == {a.obs_id, b.obs_id}
+    assert search(project_code="2017.1.0007?.S") == {a.obs_id}
+    assert search(project_code="2017.1.*|!2017.1.00886.L") == {a.obs_id}
+    assert search(project_code="2017.1.00079") == set()
+
+
+def test_alma_source_names_ignore_spelling():
+    names = ["NGC_1068", "NGC1068", "ngc 1068", "NGC-1068", "NGC 10680"]
+    rows = {n: ObservationFactory(target_name=n).obs_id for n in names}
+    expected = {rows[n] for n in names[:4]}
+    for query in ["NGC 1068", "ngc_1068", "NGC1068"]:
+        assert search(source_name_alma=query) == expected
+    assert search(source_name_alma="NGC 106?") == expected
+    assert rows["NGC 10680"] in search(source_name_alma="ngc 1068*")
+
+
+def test_public_data_uses_the_release_date():
+    released = ObservationFactory(
+        member_ous=MemberOUSFactory(release_date=timezone.now() - timedelta(days=1))
+    )
+    ObservationFactory(member_ous=MemberOUSFactory(release_date=timezone.now() + timedelta(1)))
+    ObservationFactory(member_ous=MemberOUSFactory(release_date=datetime(3000, 1, 1, tzinfo=UTC)))
+    assert search(public_data="yes") == {released.obs_id}
+
+
+def test_yes_no_options():
+    science = ObservationFactory(
+        science_observation="T", is_mosaic="T", bib_reference="2019ApJ...1..1X"
+    )
+    calib = ObservationFactory(science_observation="F", is_mosaic="F")
+    assert search(science_observation="yes") == {science.obs_id}
+    assert search(mosaic="no") == {calib.obs_id}
+    assert search(published="yes") == {science.obs_id}
+    assert search(published="no") == {calib.obs_id}
+
+
+def test_array_and_polarisation():
+    seven = ObservationFactory(
+        member_ous=MemberOUSFactory(antenna_array="7m"), pol_states="/XX/YY/"
+    )
+    ObservationFactory(member_ous=MemberOUSFactory(antenna_array="12m"), pol_states="/XX/XY/YX/YY/")
+    assert search(array="7m") == {seven.obs_id}
+    assert search(polarisation_type="Dual") == {seven.obs_id}
+
+
+def test_combined_constraints_are_anded(real_rows):
+    got = search(ra_dec="204.25 -29.87, 0.3", band_list="3", frequency="<116")
+    for obs in Observation.objects.filter(obs_id__in=got):
+        assert obs.band_mask & (1 << 3)
+        assert obs.frequency < 116
+    assert got
+
+
+def test_empty_search_matches_everything(real_rows):
+    assert len(search()) == 417
+
+
+def test_frequency_range_on_real_rows_matches_a_numpy_count(real_rows):
+    freqs = np.array(
+        [f for f in Observation.objects.values_list("frequency", flat=True) if f is not None]
+    )
+    assert len(search(frequency="84..116")) == int(((freqs >= 84) & (freqs <= 116)).sum())
