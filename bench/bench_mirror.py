@@ -32,6 +32,8 @@ PAGE = 50
 
 # A crowded field (Orion KL), a 0.2 deg cone and Band 6: the search ALMA users run most.
 CONE_RA, CONE_DEC, CONE_R, CONE_BAND = 83.8221, -5.3911, 0.2, 6
+# An empty patch in the same declination strip: the plan must not walk the obs_id index.
+EMPTY_RA = 200.0
 # Largest s_fov/2 the data holds, deg: the s_dec prefilter must not drop a wide mosaic.
 MAX_HALF_FOV = 0.15
 FREQ_RANGE = (230.0, 250.0)  # GHz; about 100k rows of 1M
@@ -42,10 +44,13 @@ TUNED = {"jit": "off", "random_page_cost": "1.1", "max_parallel_workers_per_gath
 # (label, search, project mode): what the table prints, in order.
 CASES = (
     ("cone 0.2 deg + band 6 (Orion)", "cone", False),
+    ("  same, s_dec prefilter only", "cone_dec", False),
+    ("cone, empty field, Orion's decl.", "empty", False),
+    ("  same, s_dec prefilter only", "empty_dec", False),
     ("project code", "code", False),
     (f"frequency {FREQ_RANGE[0]:g}-{FREQ_RANGE[1]:g} GHz", "freq", False),
     ("title/abstract text", "text", False),
-    ("project view: the cone search", "cone", True),
+    ("project view: the Orion cone", "cone", True),
     ("project view: band 6 (MOUS), all sky", "band", True),
 )
 
@@ -125,36 +130,50 @@ def timed(fn: Callable[[], int], repeat: int) -> Timing:
     return Timing(statistics.median(samples), p95, result)
 
 
-def cone_terms(ra: float, dec: float, radius: float) -> dict[str, float]:
+def cone_terms(ra: float, dec: float, radius: float, *, ra_box: bool) -> dict:
+    """Unit vector, radius and the prefilter box; ``ra_lo``/``ra_hi`` None when RA is open."""
     r, d = math.radians(ra), math.radians(dec)
     margin = radius + MAX_HALF_FOV
-    return {
+    terms = {
         "x0": math.cos(d) * math.cos(r),
         "y0": math.cos(d) * math.sin(r),
         "z0": math.sin(d),
         "r": radius,
         "dec_lo": max(-90.0, dec - margin),
         "dec_hi": min(90.0, dec + margin),
+        "ra_lo": None,
+        "ra_hi": None,
     }
+    if ra_box and abs(dec) + margin < 89.0:
+        half = margin / math.cos(math.radians(abs(dec) + margin))
+        if half < 180.0:
+            # Wrapped at 0/360 when lo > hi: s_ra >= lo OR s_ra <= hi.
+            terms["ra_lo"], terms["ra_hi"] = (ra - half) % 360.0, (ra + half) % 360.0
+    return terms
 
 
-def orm_searches(terms: dict[str, float], code: str) -> dict[str, Callable]:
+def orm_searches(cones: dict[str, dict], code: str) -> dict[str, Callable]:
     """Each search as the portal builds it with the ORM; returns the queryset."""
     from django.db.models import F, Q, Value
     from django.db.models.functions import Cos, Radians
 
     from queries.models import MemberOUS, Observation, Project
 
-    def cone_band():
-        return (
-            Observation.objects.filter(s_dec__range=(terms["dec_lo"], terms["dec_hi"]))
-            .alias(
+    def cone_band(terms: dict) -> Callable:
+        def build():
+            qs = Observation.objects.filter(s_dec__range=(terms["dec_lo"], terms["dec_hi"]))
+            lo, hi = terms["ra_lo"], terms["ra_hi"]
+            if lo is not None:
+                qs = qs.filter(
+                    Q(s_ra__gte=lo, s_ra__lte=hi) if lo <= hi else Q(s_ra__gte=lo) | Q(s_ra__lte=hi)
+                )
+            return qs.alias(
                 dot=F("s_x") * terms["x0"] + F("s_y") * terms["y0"] + F("s_z") * terms["z0"],
                 reach=Cos(Radians(Value(terms["r"]) + F("s_fov") / 2)),
                 band=F("band_mask").bitand(1 << CONE_BAND),
-            )
-            .filter(dot__gte=F("reach"), band__gt=0)
-        )
+            ).filter(dot__gte=F("reach"), band__gt=0)
+
+        return build
 
     def text():
         projects = Project.objects.filter(Q(title__icontains=TEXT) | Q(abstract__icontains=TEXT))
@@ -166,7 +185,7 @@ def orm_searches(terms: dict[str, float], code: str) -> dict[str, Callable]:
         return MemberOUS.objects.alias(b=bit).filter(b__gt=0)
 
     return {
-        "cone": cone_band,
+        **{name: cone_band(terms) for name, terms in cones.items()},
         "code": lambda: Observation.objects.filter(proposal_id=code),
         "freq": lambda: Observation.objects.filter(frequency__range=FREQ_RANGE),
         "text": text,
@@ -232,11 +251,24 @@ SQL_PROJECT_VIEW = (
 SQL_PROJECT_COUNT = "SELECT count(DISTINCT m.project_id) FROM queries_memberous m WHERE {where}"
 
 
-def sql_searches(terms: dict[str, float], code: str) -> dict[str, tuple[str, dict]]:
-    params = {**terms, "bit": 1 << CONE_BAND, "code": code, "like": f"%{TEXT}%"}
+def sql_cone(terms: dict) -> tuple[str, dict]:
+    params = {**terms, "bit": 1 << CONE_BAND}
+    lo, hi = terms["ra_lo"], terms["ra_hi"]
+    if lo is None:
+        return SQL_CONE, params
+    ra = (
+        "s_ra BETWEEN %(ra_lo)s AND %(ra_hi)s"
+        if lo <= hi
+        else "(s_ra >= %(ra_lo)s OR s_ra <= %(ra_hi)s)"
+    )
+    return f"{SQL_CONE} AND {ra}", params
+
+
+def sql_searches(cones: dict[str, dict], code: str) -> dict[str, tuple[str, dict]]:
+    params = {"bit": 1 << CONE_BAND, "code": code, "like": f"%{TEXT}%"}
     params["f_lo"], params["f_hi"] = FREQ_RANGE
     return {
-        "cone": (SQL_CONE, params),
+        **{name: sql_cone(terms) for name, terms in cones.items()},
         "code": ("proposal_id = %(code)s", params),
         "freq": ("frequency BETWEEN %(f_lo)s AND %(f_hi)s", params),
         "text": (SQL_TEXT, params),
@@ -375,9 +407,14 @@ def main(argv: list[str] | None = None) -> int:
                 cursor.execute(f"SHOW {name}")
                 settings.append(f"{name}={cursor.fetchone()[0]}")
             print("session: " + ", ".join(settings))
-    terms = cone_terms(CONE_RA, CONE_DEC, CONE_R)
-    orm = orm_searches(terms, code)
-    sql = sql_searches(terms, code)
+    cones = {
+        "cone": cone_terms(CONE_RA, CONE_DEC, CONE_R, ra_box=True),
+        "cone_dec": cone_terms(CONE_RA, CONE_DEC, CONE_R, ra_box=False),
+        "empty": cone_terms(EMPTY_RA, CONE_DEC, CONE_R, ra_box=True),
+        "empty_dec": cone_terms(EMPTY_RA, CONE_DEC, CONE_R, ra_box=False),
+    }
+    orm = orm_searches(cones, code)
+    sql = sql_searches(cones, code)
     cases = []
     for label, key, project_mode in CASES:
         where, params = sql[key]
