@@ -1,0 +1,42 @@
+"""The archive-client base: what the portal asks of an ALMA-compatible archive.
+
+Clients raise only ``ArchiveUnavailable`` (transient: connection refused, timeouts, 5xx; the
+Celery task retries) or ``ArchiveRejected`` (the service answered with an error: the user reads
+its reason). Nothing outside ``queries/archive/`` sees astroquery, pyvo or requests errors.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class DataLinkEntry:
+    id: str
+    access_url: str
+    service_def: str
+    error_message: str
+    semantics: str
+    description: str
+    content_type: str
+    content_length: int | None
+    readable: bool | None
+
+
+class ArchiveClient(ABC):
+    @abstractmethod
+    def query_obscore(self, adql: str, *, max_rows: int) -> list[dict[str, object]]:
+        """ObsCore rows as plain dicts keyed by column name, values as the archive sent them."""
+
+    @abstractmethod
+    def datalink(self, uid: str) -> list[DataLinkEntry]:
+        """The deliverables DataLink lists for a member OUS uid."""
+
+
+def get_client() -> ArchiveClient:
+    from django.conf import settings
+
+    from queries.archive.alma import AlmaArchiveClient
+
+    return AlmaArchiveClient(settings.ARCHIVE_URL, timeout=settings.ARCHIVE_TIMEOUT)

@@ -1,0 +1,151 @@
+"""A local stand-in for an ALMA archive that replays real responses from ``../shared/refdata``.
+
+TAP (``/tap/sync``): a query naming project codes gets those projects' real ObsCore rows from
+the sample's CSV (as a VOTable); a query with no code gets ``alma-shapes.xml`` verbatim.
+DataLink (``/datalink/sync?ID=...``): the real ``alma-datalink.xml`` for uid://A001/X12a3/Xe9.
+Modes let a test make the archive unavailable (503), reject queries (400 with a TAP error
+document) or answer slowly. Every request is recorded. Binds 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+ROOT = Path(__file__).resolve().parents[1]
+REFDATA = ROOT.parent / "shared" / "refdata"
+SAMPLE_CSV = ROOT / "queries" / "sample_archive" / "alma_obscore_rows.csv"
+DATALINK = {
+    "uid://A001/X12a3/Xe9": ROOT
+    / "queries"
+    / "sample_archive"
+    / "datalink"
+    / "uid___A001_X12a3_Xe9.xml"
+}
+ERROR_DOC = """<?xml version="1.0" encoding="UTF-8"?>
+<VOTABLE xmlns="http://www.ivoa.net/xml/VOTable/v1.3" version="1.3">
+<RESOURCE type="results"><INFO name="QUERY_STATUS" value="ERROR">{message}</INFO></RESOURCE>
+</VOTABLE>"""
+CODE = re.compile(r"\d{4}\.[0-9a-z]\.\d{5}\.[a-z]+", re.I)
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    params: dict[str, str]
+
+
+@dataclass
+class ReplayArchive:
+    url: str = ""
+    mode: str = "normal"  # normal | unavailable | reject | slow
+    reject_message: str = "Column 'bogus' does not exist in table ivoa.obscore"
+    requests: list[Recorded] = field(default_factory=list)
+
+    def set_mode(self, mode: str) -> None:
+        self.mode = mode
+
+    @property
+    def queries(self) -> list[str]:
+        return [
+            r.params.get("QUERY", "")
+            for r in self.requests
+            if r.path.endswith("/sync") and "QUERY" in r.params
+        ]
+
+
+def rows_votable(codes: set[str]) -> bytes:
+    from astropy.table import MaskedColumn, Table
+
+    with SAMPLE_CSV.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        names = [n for n in reader.fieldnames if n and n != "source_file"]
+        rows = [r for r in reader if r["proposal_id"].lower() in codes]
+    table = Table()
+    for name in names:
+        values = [r[name] for r in rows]
+        table[name] = MaskedColumn(values, mask=[v == "" for v in values], dtype=str)
+    buffer = io.BytesIO()
+    table.write(buffer, format="votable")
+    return buffer.getvalue()
+
+
+def make_handler(state: ReplayArchive):
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def _params(self) -> dict[str, str]:
+            parsed = urlparse(self.path)
+            params = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+            if self.command == "POST":
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode()
+                params.update({k: v[-1] for k, v in parse_qs(body).items()})
+            return {
+                k.upper() if k.lower() in ("query", "id", "request", "lang") else k: v
+                for k, v in params.items()
+            }
+
+        def _send(self, status: int, body: bytes, content_type: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _handle(self):
+            params = self._params()
+            path = urlparse(self.path).path
+            state.requests.append(Recorded(self.command, path, params))
+            if state.mode == "unavailable":
+                return self._send(503, b"Service Unavailable", "text/plain")
+            if state.mode == "slow":
+                time.sleep(3)
+            if path.endswith("/tap/sync"):
+                if state.mode == "reject":
+                    doc = ERROR_DOC.format(message=state.reject_message).encode()
+                    return self._send(400, doc, "application/x-votable+xml")
+                query = params.get("QUERY", "")
+                codes = {c.lower() for c in CODE.findall(query)}
+                if codes:
+                    body = rows_votable(codes)
+                else:
+                    body = (REFDATA / "astroquery" / "alma-shapes.xml").read_bytes()
+                return self._send(200, body, "application/x-votable+xml")
+            if path.endswith("/datalink/sync"):
+                source = DATALINK.get(params.get("ID", ""))
+                if source is None:
+                    doc = ERROR_DOC.format(message="NotFoundFault: unknown ID").encode()
+                    return self._send(200, doc, "application/x-votable+xml")
+                return self._send(200, source.read_bytes(), "application/x-votable+xml")
+            return self._send(404, b"not found", "text/plain")
+
+        do_GET = _handle
+        do_POST = _handle
+
+    return Handler
+
+
+class ReplayServer:
+    def __init__(self) -> None:
+        self.state = ReplayArchive()
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(self.state))
+        self.state.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> ReplayArchive:
+        self.thread.start()
+        return self.state
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
