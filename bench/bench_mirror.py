@@ -38,6 +38,7 @@ EMPTY_RA = 200.0
 MAX_HALF_FOV = 0.15
 FREQ_RANGE = (230.0, 250.0)  # GHz; about 100k rows of 1M
 TEXT = "protostellar outflows"
+NAME_KEY, NAME_PART = "ngc1068", "1068"  # target_name_key as queries.names.name_key makes it
 # Session settings --tuned applies (bench/README.md says why; production sets them in the server
 # or in the connection's options).
 TUNED = {"jit": "off", "random_page_cost": "1.1", "max_parallel_workers_per_gather": "0"}
@@ -48,6 +49,8 @@ CASES = (
     ("cone, empty field, Orion's decl.", "empty", False),
     ("  same, s_dec prefilter only", "empty_dec", False),
     ("project code", "code", False),
+    ("source name ngc1068 (exact key)", "name", False),
+    ("source name *1068*", "name_like", False),
     (f"frequency {FREQ_RANGE[0]:g}-{FREQ_RANGE[1]:g} GHz", "freq", False),
     ("title/abstract text", "text", False),
     ("project view: the Orion cone", "cone", True),
@@ -187,6 +190,8 @@ def orm_searches(cones: dict[str, dict], code: str) -> dict[str, Callable]:
     return {
         **{name: cone_band(terms) for name, terms in cones.items()},
         "code": lambda: Observation.objects.filter(proposal_id=code),
+        "name": lambda: Observation.objects.filter(target_name_key__iexact=NAME_KEY),
+        "name_like": lambda: Observation.objects.filter(target_name_key__icontains=NAME_PART),
         "freq": lambda: Observation.objects.filter(frequency__range=FREQ_RANGE),
         "text": text,
         "band": band_mous,
@@ -265,11 +270,14 @@ def sql_cone(terms: dict) -> tuple[str, dict]:
 
 
 def sql_searches(cones: dict[str, dict], code: str) -> dict[str, tuple[str, dict]]:
-    params = {"bit": 1 << CONE_BAND, "code": code, "like": f"%{TEXT}%"}
+    params = {"bit": 1 << CONE_BAND, "code": code, "like": f"%{TEXT}%", "name": NAME_KEY}
+    params["name_like"] = f"%{NAME_PART}%"
     params["f_lo"], params["f_hi"] = FREQ_RANGE
     return {
         **{name: sql_cone(terms) for name, terms in cones.items()},
         "code": ("proposal_id = %(code)s", params),
+        "name": ("UPPER(target_name_key) = UPPER(%(name)s)", params),
+        "name_like": ("UPPER(target_name_key) LIKE UPPER(%(name_like)s)", params),
         "freq": ("frequency BETWEEN %(f_lo)s AND %(f_hi)s", params),
         "text": (SQL_TEXT, params),
         "band": ("MOUS:(m.band_mask & %(bit)s) > 0", params),
@@ -320,13 +328,28 @@ def explain(statements: tuple[str, ...], params: dict) -> None:
             print("    " + "\n    ".join(r[0] for r in cursor.fetchall()))
 
 
-def filters_searches(terms: dict[str, float]) -> dict[str, Callable] | None:
-    """The search helper's own filters (queries/filters.py), when that module exists."""
+def filters_searches() -> list[tuple[str, Callable]]:
+    """The same searches through the portal's own filters (queries/filters.py), if present."""
     try:
-        from queries import filters  # noqa: F401
+        from queries import filters, syntax
     except ImportError:
-        return None
-    return None
+        return []
+    from queries.models import Observation
+
+    def q(where) -> Callable:
+        return lambda: Observation.objects.filter(where)
+
+    band = filters.bands_q(syntax.BandConstraint(frozenset({CONE_BAND})))
+    return [
+        (
+            "cone + band via queries.filters",
+            q(filters.cone_q(syntax.Cone(CONE_RA, CONE_DEC, CONE_R)) & band),
+        ),
+        (
+            "  empty field via queries.filters",
+            q(filters.cone_q(syntax.Cone(EMPTY_RA, CONE_DEC, CONE_R)) & band),
+        ),
+    ]
 
 
 def load(args: argparse.Namespace) -> None:
@@ -420,11 +443,13 @@ def main(argv: list[str] | None = None) -> int:
         where, params = sql[key]
         s = run_sql(where, params, project_mode=project_mode)
         cases.append((label, run_orm(orm[key], project_mode=project_mode), s))
+    for label, fn in filters_searches():
+        cases.append((label, run_orm(fn), None))
     print(f"\nproject code searched: {code}; each time = first {PAGE} rows + exact count")
     print(f"{'search':34} {'count':>8} {'ORM p50':>8} {'ORM p95':>8} {'SQL p50':>8} {'SQL p95':>8}")
     for name, orm_fn, sql_fn in cases:
         o = timed(orm_fn, args.repeat)
-        if connection.vendor != "postgresql":  # the bare SQL is PostgreSQL's dialect
+        if sql_fn is None or connection.vendor != "postgresql":  # bare SQL: PostgreSQL only
             print(f"{name:34} {o.result:>8,} {o.p50:>8.1f} {o.p95:>8.1f} {'-':>8} {'-':>8}")
             continue
         q = timed(sql_fn, args.repeat)

@@ -16,7 +16,8 @@ not available the trigram indexes are skipped, not the migration.
 - trigram GIN indexes for substring searches (``icontains``, i.e. UPPER(col) LIKE '%...%'):
   project title, abstract and PI name (the per-project table the text search goes through), and
   on observations the source name key and ``obs_title`` for searches that filter the ObsCore
-  row directly.
+  row directly. ``obs_target_key_upper`` (btree) serves the exact source-name match
+  (``target_name_key__iexact``).
 """
 
 from django.db import migrations
@@ -30,19 +31,24 @@ BTREE = [
         "INCLUDE (s_x, s_y, s_z, s_fov, band_mask, member_ous_id, project_id)",
     ),
     (
+        "obs_target_key_upper",
+        "CREATE INDEX IF NOT EXISTS obs_target_key_upper ON queries_observation "
+        "((UPPER(target_name_key::text)))",
+    ),
+    (
         CLUSTER_INDEX,
         f"CREATE INDEX IF NOT EXISTS {CLUSTER_INDEX} ON queries_observation "
         "((floor(s_dec * 2)), s_ra)",
     ),
 ]
-# Django's ``icontains`` on PostgreSQL is ``UPPER(col::text) LIKE UPPER(%s)``: the index must be
-# on that expression or the planner cannot use it. ``target_name_key`` is lower-case by
-# construction, so a search on it uses plain ``contains``/``LIKE`` and the column itself.
+# Django's ``icontains``/``istartswith``/``iexact`` on PostgreSQL compare ``UPPER(col::text)``:
+# the indexes must be on that expression or the planner cannot use them (queries/filters.py
+# uses the case-insensitive lookups, on ``target_name_key`` too).
 TRIGRAM = [
     ("project_title_trgm", "queries_project", "UPPER(title::text)"),
     ("project_abstract_trgm", "queries_project", "UPPER(abstract::text)"),
     ("project_pi_name_trgm", "queries_project", "UPPER(pi_name::text)"),
-    ("obs_target_key_trgm", "queries_observation", "target_name_key"),
+    ("obs_target_key_trgm", "queries_observation", "UPPER(target_name_key::text)"),
     ("obs_title_trgm", "queries_observation", "UPPER(obs_title::text)"),
 ]
 

@@ -250,6 +250,7 @@ SEARCH_INDEXES = {
     "project_abstract_trgm",
     "project_pi_name_trgm",
     "obs_target_key_trgm",
+    "obs_target_key_upper",
     "obs_title_trgm",
 }
 
