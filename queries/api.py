@@ -1,0 +1,84 @@
+"""JSON API of the search: the same parameters as /aq/, token or session authentication."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.shortcuts import get_object_or_404
+from rest_framework import status
+from rest_framework.decorators import api_view
+from rest_framework.response import Response
+
+from queries import columns as cols
+from queries import selectors, services
+from queries.errors import QueryInputErrors
+from queries.fields import parse_form, query_params
+from queries.filters import observation_filter
+from queries.models import Search
+
+
+def _errors(exc: QueryInputErrors) -> Response:
+    return Response(
+        {"errors": {k: str(v) for k, v in exc.errors.items()}}, status=status.HTTP_400_BAD_REQUEST
+    )
+
+
+@login_not_required
+@api_view(["GET"])
+def observations(request):
+    """GET /api/observations/?band_list=3&page=2 -> one page of ObsCore rows."""
+    values = query_params(request.query_params)
+    try:
+        parsed = parse_form(values)
+    except QueryInputErrors as exc:
+        return _errors(exc)
+    try:
+        page = max(1, int(request.query_params.get("page", "1")))
+    except ValueError:
+        page = 1
+    names = [c.name for c in cols.COLUMNS]
+    rows, info, _ = selectors.observations_page(
+        observation_filter(parsed),
+        sort=request.query_params.get("sort", ""),
+        page=page,
+        size=settings.QUERIES_PAGE_SIZE,
+        columns=names,
+    )
+    return Response(
+        {"count": info.total, "page": info.number, "pages": info.pages, "results": rows}
+    )
+
+
+def _search_json(search: Search) -> dict:
+    return {
+        "id": str(search.pk),
+        "phase": search.phase,
+        "params": search.params,
+        "result_count": search.result_count,
+        "notice": search.notice,
+        "error": search.error_message,
+        "adql": search.adql,
+    }
+
+
+@login_not_required
+@api_view(["POST"])
+def searches(request):
+    """POST {params..., live?} -> a Search run by a worker; poll /api/searches/<id>/."""
+    data = request.data
+    try:
+        search = services.start_search(
+            owner=request.user,
+            params=dict(data.items()),
+            result_view=str(data.get("result_view", "raw")),
+            live=str(data.get("live", "")).lower() in ("1", "true"),
+        )
+    except QueryInputErrors as exc:
+        return _errors(exc)
+    return Response(_search_json(search), status=status.HTTP_201_CREATED)
+
+
+@login_not_required
+@api_view(["GET"])
+def search_detail(request, pk):
+    return Response(_search_json(get_object_or_404(Search, pk=pk, owner=request.user)))

@@ -1,0 +1,103 @@
+"""The raw view's columns: label, unit, how a value is shown, and whether it sorts.
+
+A member's choice is stored in ``ColumnPreference``; only names listed here are ever selected or
+sorted on, so a crafted ``sort`` or ``columns`` parameter cannot reach other columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from queries.units import mjd_to_datetime
+
+
+def _fixed(digits: int) -> Callable[[object], str]:
+    return lambda v: "" if v is None else f"{v:.{digits}f}"
+
+
+def _date(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return "not set" if value.year >= 3000 else value.strftime("%Y-%m-%d")
+    return str(value)
+
+
+def _mjd(value: object) -> str:
+    return "" if value is None else mjd_to_datetime(float(value)).strftime("%Y-%m-%d %H:%M")
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    label: str
+    unit: str = ""
+    show: Callable[[object], str] = _text
+    numeric: bool = False
+    scale: float = 1.0  # storage -> display
+
+
+C = Column
+COLUMNS: tuple[Column, ...] = (
+    C("proposal_id", "Project code"),
+    C("target_name", "Source name"),
+    C("s_ra", "RA", "deg", _fixed(5), True),
+    C("s_dec", "Dec", "deg", _fixed(5), True),
+    C("gal_longitude", "Gal. lon.", "deg", _fixed(4), True),
+    C("gal_latitude", "Gal. lat.", "deg", _fixed(4), True),
+    C("band_list", "Band"),
+    C("frequency", "Frequency", "GHz", _fixed(3), True),
+    C("bandwidth", "Bandwidth", "GHz", _fixed(3), True, 1e-9),
+    C("spectral_resolution", "Spectral resolution", "kHz", _fixed(1), True, 1e-3),
+    C("spatial_resolution", "Ang. res.", "arcsec", _fixed(3), True),
+    C("spatial_scale_max", "LAS", "arcsec", _fixed(2), True),
+    C("s_fov", "FoV", "arcsec", _fixed(1), True, 3600.0),
+    C("t_exptime", "Integration", "s", _fixed(0), True),
+    C("t_min", "Observation start", "UTC", _mjd, True),
+    C("obs_release_date", "Release date", "", _date, True),
+    C("sensitivity_10kms", "Line sens. (10 km/s)", "mJy/beam", _fixed(3), True),
+    C("cont_sensitivity_bandwidth", "Cont. sens.", "mJy/beam", _fixed(4), True),
+    C("pwv", "PWV", "mm", _fixed(2), True),
+    C("pol_states", "Polarisation"),
+    C("is_mosaic", "Mosaic"),
+    C("pi_name", "PI"),
+    C("obs_title", "Project title"),
+    C("scientific_category", "Category"),
+    C("science_keyword", "Keywords"),
+    C("member_ous_uid", "Member OUS"),
+    C("group_ous_uid", "Group OUS"),
+    C("asdm_uid", "ASDM"),
+    C("data_rights", "Data rights"),
+    C("obs_id", "Observation id"),
+)
+BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
+DEFAULT_COLUMNS = (
+    "proposal_id",
+    "target_name",
+    "s_ra",
+    "s_dec",
+    "band_list",
+    "frequency",
+    "spatial_resolution",
+    "spatial_scale_max",
+    "t_exptime",
+    "obs_release_date",
+    "member_ous_uid",
+)
+
+
+def valid_columns(names) -> list[str]:
+    chosen = [n for n in names if n in BY_NAME]
+    return list(dict.fromkeys(chosen)) or list(DEFAULT_COLUMNS)
+
+
+def display(column: Column, value: object) -> str:
+    if value is not None and column.scale != 1.0 and column.numeric:
+        value = float(value) * column.scale
+    return column.show(value)

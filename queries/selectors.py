@@ -1,0 +1,170 @@
+"""Reads behind the result pages: pure functions of (query, view, sort, page, columns).
+
+Pages render straight from the mirror, so paging, sorting and changing columns never wait for a
+worker. Raw view: one row per observation, only the displayed columns selected, one extra query
+for the abstracts on the page. Project view: projects are paged by code from the matching
+observations, then aggregated from their member OUS rows (never by scanning observations).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from queries import columns as cols
+from queries.models import MemberOUS, Observation, Project
+from queries.units import bands_of, is_placeholder_release
+
+
+@dataclass(frozen=True)
+class Page:
+    number: int
+    size: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def first_index(self) -> int:
+        return 0 if self.total == 0 else (self.number - 1) * self.size + 1
+
+    @property
+    def last_index(self) -> int:
+        return min(self.total, self.number * self.size)
+
+
+def clamp_page(number: int, total: int, size: int) -> int:
+    return max(1, min(number, max(1, -(-total // size))))
+
+
+def parse_sort(sort: str, allowed: set[str], default: str) -> tuple[str, bool]:
+    descending = sort.startswith("-")
+    name = sort.lstrip("-")
+    return (name, descending) if name in allowed else (default, False)
+
+
+def observations_page(
+    q: Q, *, sort: str, page: int, size: int, columns: list[str]
+) -> tuple[list[dict], Page, dict[str, dict]]:
+    """Rows of the raw view, the page, and {code: {title, abstract}} for the hover."""
+    name, descending = parse_sort(sort, set(cols.BY_NAME), "proposal_id")
+    queryset = Observation.objects.filter(q)
+    total = queryset.count()
+    number = clamp_page(page, total, size)
+    order = [f"-{name}" if descending else name, "obs_id"]
+    fields = list(dict.fromkeys([*columns, "obs_id", "proposal_id", "member_ous_uid"]))
+    start = (number - 1) * size
+    rows = list(queryset.order_by(*order).values(*fields)[start : start + size])
+    codes = {r["proposal_id"] for r in rows}
+    projects = {
+        p["code"]: p
+        for p in Project.objects.filter(code__in=codes).values("code", "title", "abstract")
+    }
+    return rows, Page(number, size, total), projects
+
+
+@dataclass
+class ProjectRow:
+    code: str
+    title: str
+    pi_name: str
+    abstract: str
+    bands: list[int]
+    n_mous: int
+    n_sources: int
+    integration: float
+    status: str  # public | proprietary | mixed
+    next_release: datetime | None
+    placeholder_release: bool
+
+
+PROJECT_SORTS = {"code"}
+
+
+def projects_page(
+    q: Q, *, sort: str, page: int, size: int, now: datetime | None = None
+) -> tuple[list[ProjectRow], Page]:
+    now = now or timezone.now()
+    _, descending = parse_sort(sort, PROJECT_SORTS, "code")
+    matching = Observation.objects.filter(q)
+    codes_qs = matching.order_by().values_list("proposal_id", flat=True).distinct()
+    total = codes_qs.count()
+    number = clamp_page(page, total, size)
+    ordered = codes_qs.order_by("-proposal_id" if descending else "proposal_id")
+    start = (number - 1) * size
+    codes = list(ordered[start : start + size])
+    page_obs = matching.filter(proposal_id__in=codes)
+    sources = dict(
+        page_obs.order_by()
+        .values("proposal_id")
+        .annotate(n=Count("target_name", distinct=True))
+        .values_list("proposal_id", "n")
+    )
+    mous_ids = page_obs.order_by().values("member_ous_id")
+    mouses = MemberOUS.objects.filter(pk__in=mous_ids).values(
+        "project__code", "band_mask", "t_exptime", "release_date"
+    )
+    projects = {
+        p["code"]: p
+        for p in Project.objects.filter(code__in=codes).values(
+            "code", "title", "pi_name", "abstract"
+        )
+    }
+    aggregated: dict[str, dict] = {}
+    for m in mouses:
+        agg = aggregated.setdefault(
+            m["project__code"], {"mask": 0, "n": 0, "t": 0.0, "public": 0, "releases": []}
+        )
+        agg["mask"] |= m["band_mask"]
+        agg["n"] += 1
+        agg["t"] += m["t_exptime"] or 0.0
+        release = m["release_date"]
+        if not is_placeholder_release(release) and release <= now:
+            agg["public"] += 1
+        else:
+            agg["releases"].append(release)
+    rows = []
+    for code in codes:
+        agg = aggregated.get(code, {"mask": 0, "n": 0, "t": 0.0, "public": 0, "releases": []})
+        project = projects.get(code, {})
+        pending = agg["releases"]
+        status = "public" if not pending else "proprietary" if agg["public"] == 0 else "mixed"
+        known = [r for r in pending if r is not None and not is_placeholder_release(r)]
+        rows.append(
+            ProjectRow(
+                code=code,
+                title=project.get("title", ""),
+                pi_name=project.get("pi_name", ""),
+                abstract=project.get("abstract", ""),
+                bands=bands_of(agg["mask"]),
+                n_mous=agg["n"],
+                n_sources=sources.get(code, 0),
+                integration=agg["t"],
+                status=status,
+                next_release=min(known) if known else None,
+                placeholder_release=bool(pending) and not known,
+            )
+        )
+    return rows, Page(number, size, total)
+
+
+def export_rows(q: Q, *, limit: int) -> tuple[list[dict], bool]:
+    """Every column of the matching observations, up to ``limit``; True when cut."""
+    names = [c.name for c in cols.COLUMNS]
+    rows = list(
+        Observation.objects.filter(q).order_by("proposal_id", "obs_id").values(*names)[: limit + 1]
+    )
+    return rows[:limit], len(rows) > limit

@@ -1,0 +1,25 @@
+"""Celery tasks of the queries app: thin wrappers around ``queries.services``."""
+
+from celery import shared_task
+
+from archiveportal.jobs import JobTask, release
+from queries.errors import ArchiveUnavailable
+from queries.models import Search
+
+
+class SearchTask(JobTask):
+    job_model = Search
+    transient_errors = (ArchiveUnavailable,)
+    max_retries = 3
+
+
+@shared_task(bind=True, base=SearchTask, name="queries.run_search", ignore_result=True)
+def run_search(self, search_id: str) -> None:
+    from queries.services import execute_search
+
+    def retry_archive(search, exc):
+        if self.request.retries < self.max_retries and not self.request.is_eager:
+            release(search)
+            raise self.retry(exc=exc, countdown=min(60, 2 ** (self.request.retries + 1)))
+
+    execute_search(search_id, on_transient=retry_archive)

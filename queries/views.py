@@ -1,0 +1,310 @@
+"""Search pages. One view, one selector, two templates: htmx requests get the partial alone.
+
+The URL carries ALMA's own parameter names, so a page is a permalink and an ALMA query URL works
+here by swapping the host. Submitting the form (``run=1``) also records a Search that a worker
+executes (and, with ``live=1``, sends to the ALMA archive); the results themselves render from
+the mirror at once.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from queries import columns as cols
+from queries import exports, selectors, services
+from queries.adql import astroquery_snippet, to_adql
+from queries.errors import QueryInputErrors
+from queries.fields import FIELDS, GROUPS, parse_form, query_params
+from queries.filters import observation_filter
+from queries.models import ColumnPreference, MemberOUS, Project, SavedSearch, Search
+
+CONTROL_PARAMS = ("result_view", "sort", "page")
+
+
+def _user_columns(request: HttpRequest) -> list[str]:
+    pref = ColumnPreference.objects.filter(user=request.user).first()
+    return cols.valid_columns(pref.columns if pref else cols.DEFAULT_COLUMNS)
+
+
+def _link(params: dict, **changes) -> str:
+    merged = {**params, **changes}
+    return "?" + urlencode({k: v for k, v in merged.items() if v not in (None, "")})
+
+
+def _form_groups(values: dict, errors: dict) -> list[tuple[str, list[dict]]]:
+    groups = []
+    for group in GROUPS:
+        fields = [
+            {"spec": f, "value": values.get(f.name, ""), "error": errors.get(f.name)}
+            for f in FIELDS
+            if f.group == group
+        ]
+        groups.append((group, fields))
+    return groups
+
+
+def search_page(request: HttpRequest) -> HttpResponse:
+    values = query_params(request.GET)
+    view = request.GET.get("result_view", "raw")
+    view = view if view in ("raw", "project") else "raw"
+    sort = request.GET.get("sort", "")[:40]
+    try:
+        page = max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        page = 1
+    context: dict = {
+        "values": values,
+        "view": view,
+        "sort": sort,
+        "errors": {},
+        "search_obj": None,
+        "submitted": bool(values) or "result_view" in request.GET,
+    }
+    try:
+        parsed = parse_form(values)
+    except QueryInputErrors as exc:
+        context["errors"] = {name: str(err) for name, err in exc.errors.items()}
+        context["groups"] = _form_groups(values, context["errors"])
+        template = "queries/partials/results.html" if request.htmx else "queries/search.html"
+        return render(request, template, context, status=422 if request.htmx else 200)
+
+    fmt = request.GET.get("format")
+    if fmt in exports.CONTENT_TYPES:
+        return _export(parsed, fmt)
+
+    search_id = request.GET.get("search")
+    if search_id:
+        context["search_obj"] = Search.objects.filter(
+            pk=_uuid(search_id), owner=request.user
+        ).first()
+    base = {**values, "result_view": view, "sort": sort}
+    if context["search_obj"] is not None:
+        base["search"] = str(context["search_obj"].pk)
+    q = observation_filter(parsed)
+    size = settings.QUERIES_PAGE_SIZE
+    adql = to_adql(parsed)
+    context.update(
+        {
+            "groups": _form_groups(values, {}),
+            "adql": adql,
+            "snippet": astroquery_snippet(adql),
+            "permalink": _link(values, result_view=view),
+            "base_qs": _link(base),
+            "export_qs": {f: _link(values, format=f) for f in exports.CONTENT_TYPES},
+            "all_columns": cols.COLUMNS,
+        }
+    )
+    if view == "project":
+        rows, page_info = selectors.projects_page(q, sort=sort, page=page, size=size)
+        context.update(
+            {
+                "project_rows": rows,
+                "page_info": page_info,
+                "sort_links": {
+                    "code": _link(base, sort="-code" if sort == "code" else "code", page=1)
+                },
+            }
+        )
+    else:
+        chosen = _user_columns(request)
+        rows, page_info, projects = selectors.observations_page(
+            q, sort=sort, page=page, size=size, columns=chosen
+        )
+        shown = [cols.BY_NAME[c] for c in chosen]
+        context.update(
+            {
+                "columns": shown,
+                "chosen": set(chosen),
+                "page_info": page_info,
+                "rows": [
+                    {
+                        "cells": [(c, cols.display(c, r[c.name])) for c in shown],
+                        "obs_id": r["obs_id"],
+                        "mous": r["member_ous_uid"],
+                        "code": r["proposal_id"],
+                        "project": projects.get(r["proposal_id"], {}),
+                    }
+                    for r in rows
+                ],
+                "sort_links": {
+                    c.name: _link(base, sort=f"-{c.name}" if sort == c.name else c.name, page=1)
+                    for c in shown
+                },
+            }
+        )
+    context["page_links"] = {
+        "previous": _link(base, page=page_info.number - 1) if page_info.has_previous else None,
+        "next": _link(base, page=page_info.number + 1) if page_info.has_next else None,
+    }
+    context["view_links"] = {v: _link(values, result_view=v) for v in ("raw", "project")}
+    template = "queries/partials/results.html" if request.htmx else "queries/search.html"
+    response = render(request, template, context)
+    response["Vary"] = "HX-Request"
+    return response
+
+
+def _uuid(text: str) -> str | None:
+    import uuid
+
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        return None
+
+
+def _export(parsed, fmt: str) -> HttpResponse:
+    rows, cut = selectors.export_rows(observation_filter(parsed), limit=settings.QUERIES_MAX_ROWS)
+    names = [c.name for c in cols.COLUMNS]
+    response = HttpResponse(
+        exports.render(rows, names, fmt), content_type=exports.CONTENT_TYPES[fmt]
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="alma_search.{exports.EXTENSIONS[fmt]}"'
+    )
+    if cut:
+        response["X-Result-Truncated"] = str(settings.QUERIES_MAX_ROWS)
+    return response
+
+
+@require_POST
+def run_search(request: HttpRequest) -> HttpResponse:
+    """Record the search for a worker (and the live archive), then show its results page."""
+    values = query_params(request.POST)
+    view = request.POST.get("result_view", "raw")
+    try:
+        search = services.start_search(
+            owner=request.user,
+            params=values,
+            result_view=view,
+            live=request.POST.get("live") == "1",
+        )
+    except QueryInputErrors:
+        return redirect("/aq/" + _link(values, result_view=view))
+    return redirect("/aq/" + _link(values, result_view=view, search=str(search.pk)))
+
+
+def search_status(request: HttpRequest, pk) -> HttpResponse:
+    search = get_object_or_404(Search, pk=pk, owner=request.user)
+    response = render(request, "queries/partials/search_status.html", {"search_obj": search})
+    if search.is_terminal:
+        response.status_code = 286  # htmx: stop polling
+        if search.live:
+            response["HX-Trigger"] = "search-done"
+    return response
+
+
+@require_POST
+def save_columns(request: HttpRequest) -> HttpResponse:
+    chosen = cols.valid_columns(request.POST.getlist("columns"))
+    ColumnPreference.objects.update_or_create(user=request.user, defaults={"columns": chosen})
+    back = request.POST.get("next", "/aq/")
+    return redirect(back if back.startswith("/aq/") else "/aq/")
+
+
+def project_page(request: HttpRequest, code: str) -> HttpResponse:
+    from downloads.access import is_public
+
+    project = get_object_or_404(Project, code=code)
+    mouses = project.member_ouses.select_related("group_ous").order_by("uid")
+    return render(
+        request,
+        "queries/project.html",
+        {
+            "project": project,
+            "mouses": [(m, is_public(m)) for m in mouses],
+        },
+    )
+
+
+def mous_page(request: HttpRequest, uid: str) -> HttpResponse:
+    from downloads.access import is_public
+
+    if not uid.startswith("uid://"):
+        uid = uid.replace("uid___", "uid://").replace("_", "/")
+    mous = MemberOUS.objects.select_related("project", "group_ous").filter(uid=uid).first()
+    if mous is None:
+        raise Http404("No such member OUS in the mirror.")
+    observations = mous.observations.order_by("obs_id").values(
+        "obs_id", "target_name", "band_list", "frequency", "spatial_resolution", "t_exptime"
+    )
+    return render(
+        request,
+        "queries/mous.html",
+        {
+            "mous": mous,
+            "public": is_public(mous),
+            "observations": observations,
+            "blocks": mous.execution_blocks.order_by("asdm_uid"),
+        },
+    )
+
+
+def saved_list(request: HttpRequest) -> HttpResponse:
+    saved = services.visible_saved_searches(request.user).order_by("name")
+    mine = [s for s in saved if s.owner_id == request.user.pk]
+    lab = [s for s in saved if s.owner_id != request.user.pk]
+    return render(request, "queries/saved.html", {"mine": mine, "lab": lab})
+
+
+@require_POST
+def saved_create(request: HttpRequest) -> HttpResponse:
+    from django.http import QueryDict
+
+    params = query_params(QueryDict(request.POST.get("query", "")))
+    try:
+        saved = services.save_search(
+            owner=request.user,
+            name=request.POST.get("name", ""),
+            description=request.POST.get("description", ""),
+            params=params,
+            result_view=request.POST.get("result_view", "raw"),
+            visibility=request.POST.get("visibility", "private"),
+        )
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+        return redirect("/aq/" + _link(params))
+    except QueryInputErrors as exc:
+        messages.error(request, str(exc))
+        return redirect("/aq/")
+    messages.success(
+        request,
+        f"Saved '{saved.name}'" + (" for the whole lab." if saved.visibility == "lab" else "."),
+    )
+    return redirect("queries:saved")
+
+
+def saved_open(request: HttpRequest, pk: int) -> HttpResponse:
+    saved = get_object_or_404(services.visible_saved_searches(request.user), pk=pk)
+    return redirect("/aq/" + _link(saved.params, result_view=saved.result_view))
+
+
+@require_POST
+def saved_rename(request: HttpRequest, pk: int) -> HttpResponse:
+    saved = get_object_or_404(SavedSearch, pk=pk)
+    try:
+        services.rename_saved(
+            user=request.user,
+            saved=saved,
+            name=request.POST.get("name", ""),
+            description=request.POST.get("description"),
+        )
+    except ValidationError as exc:
+        messages.error(request, exc.messages[0])
+    except PermissionDenied:
+        raise
+    return redirect("queries:saved")
+
+
+@require_POST
+def saved_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    saved = get_object_or_404(SavedSearch, pk=pk)
+    services.delete_saved(user=request.user, saved=saved)
+    messages.success(request, f"Deleted '{saved.name}'.")
+    return redirect("queries:saved")
