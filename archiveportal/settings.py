@@ -176,6 +176,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "archiveportal.sweep_jobs",
         "schedule": JOBS_SWEEP_INTERVAL,
     },
+    "expire-download-requests": {
+        "task": "downloads.expire_requests",
+        "schedule": 3600,
+    },
 }
 
 # --- Mail -----------------------------------------------------------------------------------

@@ -1,3 +1,16 @@
 """Download requests, scripts, file lists, file serving and DataLink."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from downloads import views_requests as views
+
+urlpatterns = [
+    path("requests/", views.request_list, name="requests"),
+    path("requests/new/", views.new_request, name="request-new"),
+    path("requests/<uuid:pk>/", views.request_detail, name="request"),
+    path("requests/<uuid:pk>/script", views.request_script, name="request-script"),
+    path("requests/<uuid:pk>/files.txt", views.request_file_list, name="request-files"),
+    path("requests/<uuid:pk>/manifest.tsv", views.request_manifest, name="request-manifest"),
+    path("dataPortal/<str:name>", views.serve_file, name="file"),
+    path("datalink/sync", views.datalink, name="datalink"),
+]

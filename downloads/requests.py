@@ -1,0 +1,192 @@
+"""Download requests: create, prepare (in a worker), render, expire.
+
+Preparation resolves the files of each member OUS (the mirror's catalogue, or the archive's
+DataLink when the mirror has none), asks ``downloads.access`` once for all of them, stores the
+allowed files as ``RequestFile`` rows and the denied parts as "proprietary until" notes without
+names or sizes, then publishes the result and sends the one email in the same transaction that
+marks the request ready: a second run finds it done and does nothing. The script and file list
+are rendered on demand from the stored rows, re-checking access at that moment.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from archiveportal import jobs
+from downloads import access
+from downloads.models import DownloadRequest, RequestFile
+from downloads.script import ScriptFile
+from queries.delivery import member_directory
+from queries.models import ArchiveFile, FileCategory, MemberOUS
+
+log = logging.getLogger(__name__)
+VALID_CATEGORIES = {c.value for c in FileCategory}
+
+
+def portal_file_url(name: str) -> str:
+    return f"{settings.PORTAL_BASE_URL.rstrip('/')}/dataPortal/{name}"
+
+
+def lab_path(name: str) -> Path:
+    return Path(settings.LAB_DATA_ROOT) / name
+
+
+def file_url(file: ArchiveFile) -> str:
+    """The lab cache when it holds the file, else the archive's own URL."""
+    return portal_file_url(file.name) if lab_path(file.name).is_file() else file.access_url
+
+
+@transaction.atomic
+def submit_request(
+    *, owner, mous_uids: list[str], categories: list[str], layout: str = "tree", title: str = ""
+) -> DownloadRequest:
+    categories = [c for c in categories if c in VALID_CATEGORIES]
+    uids = sorted(set(MemberOUS.objects.filter(uid__in=mous_uids).values_list("uid", flat=True)))
+    if not uids:
+        raise ValueError("Tick at least one member OUS or project to download.")
+    if not categories:
+        raise ValueError("Tick at least one file class (product, auxiliary, raw, README...).")
+    request = DownloadRequest.objects.create(
+        owner=owner,
+        member_ous_uids=uids,
+        categories=categories,
+        layout=layout if layout in ("tree", "flat") else "tree",
+        title=title[:200],
+        submitted_at=timezone.now(),
+    )
+    jobs.dispatch(request)
+    return request
+
+
+def _ensure_catalogue(mouses: list[MemberOUS]) -> None:
+    """Fetch DataLink listings for member OUSs the mirror has no files for."""
+    from queries.archive.base import get_client
+    from queries.archive.datalink_loader import file_name, store_file
+
+    missing = [m for m in mouses if not m.files.exists()]
+    if not missing:
+        return
+    client = get_client()
+    for mous in missing:
+        for entry in client.datalink(mous.uid):
+            if entry.access_url and not entry.service_def and not entry.error_message:
+                store_file(
+                    mous.uid,
+                    name=file_name(entry.access_url),
+                    access_url=entry.access_url,
+                    size=entry.content_length,
+                    semantics=entry.semantics,
+                    content_type=entry.content_type,
+                )
+
+
+def prepare_request(request_id: str) -> None:
+    request = jobs.claim(DownloadRequest, request_id)
+    if request is None:
+        return
+    try:
+        _prepare(request)
+    except Exception:
+        jobs.release(request)
+        raise
+
+
+def _prepare(request: DownloadRequest) -> None:
+    from downloads.notifications import send_ready_email
+
+    mouses = list(
+        MemberOUS.objects.filter(uid__in=request.member_ous_uids)
+        .select_related("project", "group_ous__science_goal")
+        .order_by("uid")
+    )
+    _ensure_catalogue(mouses)
+    decisions = access.decide_many(request.owner, mouses, surface="request-prepare")
+    rows: list[RequestFile] = []
+    denied = []
+    for mous in mouses:
+        decision = decisions[mous.uid]
+        if not decision.allowed:
+            denied.append({"member_ous_uid": mous.uid, "message": decision.message})
+            continue
+        directory = member_directory(mous)
+        for f in mous.files.filter(category__in=request.categories).order_by("name"):
+            path = f.name if request.layout == "flat" else f"{directory}/{f.name}"
+            rows.append(
+                RequestFile(
+                    member_ous_uid=mous.uid,
+                    name=f.name,
+                    category=f.category,
+                    size=f.size,
+                    checksum_sha256=f.checksum_sha256,
+                    url=file_url(f),
+                    relative_path=path,
+                    proprietary=decision.rule in ("pi", "delegate"),
+                )
+            )
+
+    def publish(current: DownloadRequest) -> None:
+        current.files.all().delete()
+        for row in rows:
+            row.request = current
+        RequestFile.objects.bulk_create(rows)
+        current.file_count = len(rows)
+        current.total_size = sum(r.size or 0 for r in rows)
+        current.denied_summary = denied
+        current.expires_at = timezone.now() + timedelta(days=settings.DOWNLOADS_REQUEST_TTL_DAYS)
+        if current.notified_at is None:
+            # Inside the transaction that marks the request ready: never sent twice.
+            send_ready_email(current)
+            current.notified_at = timezone.now()
+
+    jobs.finish(request, publish=publish)
+
+
+def status(request: DownloadRequest) -> str:
+    if request.expired_at:
+        return "expired"
+    if request.submitted_at is None:
+        return "draft"
+    return {"queued": "queued", "running": "preparing", "done": "ready", "failed": "failed"}[
+        request.phase
+    ]
+
+
+def current_files(request: DownloadRequest, user) -> tuple[list[ScriptFile], list[str]]:
+    """The request's files as this user may fetch them now (access re-checked), and notes."""
+    mouses = list(
+        MemberOUS.objects.filter(uid__in=request.member_ous_uids).select_related("project")
+    )
+    decisions = access.decide_many(user, mouses, surface="script")
+    portal = settings.PORTAL_BASE_URL.rstrip("/") + "/"
+    files = [
+        ScriptFile(
+            url=r.url,
+            relative_path=r.relative_path,
+            size=r.size,
+            sha256=r.checksum_sha256 or None,
+            proprietary=r.proprietary,
+            needs_token=r.url.startswith(portal),
+        )
+        for r in request.files.all()
+        if decisions.get(r.member_ous_uid) and decisions[r.member_ous_uid].allowed
+    ]
+    notes = [f"{uid}: {d.message}" for uid, d in decisions.items() if not d.allowed]
+    return files, notes
+
+
+def expire_requests(*, now=None) -> int:
+    now = now or timezone.now()
+    expired = 0
+    for request in DownloadRequest.objects.filter(expires_at__lte=now, expired_at__isnull=True):
+        with transaction.atomic():
+            request.files.all().delete()
+            request.expired_at = now
+            request.save(update_fields=["expired_at", "updated_at"])
+        expired += 1
+    return expired

@@ -1,0 +1,93 @@
+"""Renders ``downloadRequest<ID>.sh``: a bash script that fetches a prepared request safely.
+
+The script (``script_templates/download_request.sh.in``) runs with bash 3.2+ and curl or wget on
+Linux and macOS, fetches in parallel, resumes, retries with backoff, verifies size and sha256,
+checks free disk space first, and exits non-zero while anything is missing. The file table is a
+quoted here-document, so nothing in it is ever expanded by the shell; every path and URL is
+checked against a strict character set before it is written. No secret is ever rendered: the
+member's token is read at run time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlparse
+
+TEMPLATE = Path(__file__).resolve().parent / "script_templates" / "download_request.sh.in"
+_SAFE = re.compile(r"^[A-Za-z0-9._~:/?#\[\]@!$&()*+,;=%-]+$")
+
+
+@dataclass(frozen=True)
+class ScriptFile:
+    url: str
+    relative_path: str
+    size: int | None
+    sha256: str | None
+    proprietary: bool
+    # Send the member's token with this file: true for the portal's own lab cache, never for
+    # another host (a token must not leave for a third party).
+    needs_token: bool = False
+
+
+def human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1024 or unit == "TB":
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TB"
+
+
+def _checked(text: str, what: str) -> str:
+    if not _SAFE.match(text) or ".." in text.split("/"):
+        raise ValueError(f"unsafe {what} for a download script: {text!r}")
+    return text
+
+
+def render_script(
+    *,
+    request_id: str,
+    files: Sequence[ScriptFile],
+    portal_url: str,
+    denied_notes: Sequence[str] = (),
+    generated: datetime | None = None,
+) -> str:
+    rows = []
+    for index, f in enumerate(files, start=1):
+        sha = f.sha256 if f.sha256 and re.fullmatch(r"[0-9a-f]{64}", f.sha256) else "-"
+        rows.append(
+            "\t".join(
+                [
+                    str(index),
+                    str(f.size if f.size is not None else -1),
+                    sha,
+                    "1" if f.needs_token else "0",
+                    _checked(f.relative_path, "path").lstrip("/"),
+                    _checked(f.url, "URL"),
+                ]
+            )
+        )
+    notes = "".join(f"# Not included: {_comment(n)}\n" for n in denied_notes)
+    total = sum(f.size or 0 for f in files)
+    replacements = {
+        "@@REQUEST_ID@@": re.sub(r"[^A-Za-z0-9-]", "", request_id),
+        "@@GENERATED@@": (generated or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC"),
+        "@@PORTAL_URL@@": _comment(portal_url),
+        "@@PORTAL_HOST@@": re.sub(r"[^A-Za-z0-9.:-]", "", urlparse(portal_url).hostname or ""),
+        "@@FILE_COUNT@@": str(len(files)),
+        "@@TOTAL_HUMAN@@": human_size(total),
+        "@@DENIED_NOTES@@\n": notes,
+        "@@FILE_TABLE@@": "\n".join(rows),
+    }
+    text = TEMPLATE.read_text()
+    for key, value in replacements.items():
+        text = text.replace(key, value)
+    return text
+
+
+def _comment(text: str) -> str:
+    return re.sub(r"[\r\n]+", " ", text)

@@ -1,0 +1,206 @@
+"""Download request pages, their script and file lists, file serving and DataLink.
+
+Every response that could name a file asks ``downloads.access`` first; a denied member OUS
+contributes only its "proprietary until" message. Scripts and file serving accept a personal
+token (``Authorization: Token ...``) so a batch job needs no browser session.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseForbidden,
+    HttpResponseGone,
+)
+from django.shortcuts import get_object_or_404, redirect, render
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+
+from downloads import access, filelist, requests, script, serving, tree
+from downloads.models import DownloadRequest
+from queries.models import ArchiveFile
+
+
+def _categories(request: HttpRequest) -> list[str]:
+    chosen = request.GET.getlist("category") or request.POST.getlist("category")
+    if not chosen and "classes" not in request.GET and "classes" not in request.POST:
+        return [c.value for c in tree.DEFAULT_CATEGORIES]
+    return [c for c in chosen if c in requests.VALID_CATEGORIES]
+
+
+def new_request(request: HttpRequest) -> HttpResponse:
+    data = request.POST if request.method == "POST" else request.GET
+    mous_uids = data.getlist("mous")
+    projects = data.getlist("project")
+    categories = _categories(request)
+    mouses = tree.selected_mouses(mous_uids=mous_uids, project_codes=projects)
+    if request.method == "POST":
+        try:
+            created = requests.submit_request(
+                owner=request.user,
+                mous_uids=[m.uid for m in mouses],
+                categories=categories,
+                layout=data.get("layout", "tree"),
+                title=data.get("title", ""),
+            )
+        except ValueError as exc:
+            messages.error(request, str(exc))
+        else:
+            return redirect("downloads:request", pk=created.pk)
+    built = tree.build_tree(request.user, mouses, categories=categories)
+    context = {
+        "tree": built,
+        "categories": categories,
+        "all_categories": tree.CATEGORY_ORDER,
+        "category_labels": dict(tree.FileCategory.choices),
+        "mous_uids": [m.uid for m in mouses],
+        "empty": not mouses,
+    }
+    template = (
+        "downloads/partials/request_tree.html" if request.htmx else "downloads/request_new.html"
+    )
+    response = render(request, template, context)
+    response["Vary"] = "HX-Request"
+    return response
+
+
+def _own_request(request: HttpRequest, pk) -> DownloadRequest:
+    found = get_object_or_404(DownloadRequest, pk=pk)
+    if found.owner_id != request.user.pk and not request.user.is_superuser:
+        raise Http404("No such request.")
+    return found
+
+
+def request_detail(request: HttpRequest, pk) -> HttpResponse:
+    found = _own_request(request, pk)
+    state = requests.status(found)
+    context = {"req": found, "state": state, "links": None}
+    if state == "ready":
+        from downloads.notifications import request_links
+
+        context["links"] = request_links(found)
+        context["files"], context["notes"] = requests.current_files(found, request.user)
+        context["total"] = script.human_size(sum(f.size or 0 for f in context["files"]))
+    if request.htmx:
+        response = render(request, "downloads/partials/request_status.html", context)
+        if state in ("ready", "failed", "expired"):
+            response.status_code = 286
+            response["HX-Refresh"] = "true"
+        return response
+    return render(request, "downloads/request_detail.html", context)
+
+
+def request_list(request: HttpRequest) -> HttpResponse:
+    mine = DownloadRequest.objects.filter(owner=request.user).order_by("-created_at")[:200]
+    return render(
+        request, "downloads/request_list.html", {"rows": [(r, requests.status(r)) for r in mine]}
+    )
+
+
+def _token_user(request: HttpRequest):
+    """The session user, or the owner of a valid ``Authorization: Token`` header."""
+    if request.user.is_authenticated:
+        return request.user
+    try:
+        found = TokenAuthentication().authenticate(request)
+    except AuthenticationFailed:
+        return None
+    return found[0] if found else None
+
+
+def _ready_request(request: HttpRequest, pk):
+    user = _token_user(request)
+    if user is None:
+        return None, HttpResponse(
+            "Log in, or send your token: Authorization: Token <key>",
+            status=401,
+            content_type="text/plain",
+        )
+    found = DownloadRequest.objects.filter(pk=pk).first()
+    if found is None or (found.owner_id != user.pk and not user.is_superuser):
+        return None, HttpResponse("No such request.", status=404, content_type="text/plain")
+    state = requests.status(found)
+    if state == "expired":
+        return None, HttpResponseGone("This request has expired; build a new one.")
+    if state != "ready":
+        return None, HttpResponse(
+            f"The request is {state}, not ready yet.", status=409, content_type="text/plain"
+        )
+    return (found, user), None
+
+
+@login_not_required
+def request_script(request: HttpRequest, pk) -> HttpResponse:
+    found, error = _ready_request(request, pk)
+    if error:
+        return error
+    req, user = found
+    files, notes = requests.current_files(req, user)
+    body = script.render_script(
+        request_id=str(req.pk), files=files, portal_url=_portal(request), denied_notes=notes
+    )
+    response = HttpResponse(body, content_type="text/x-shellscript; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="downloadRequest{req.pk}.sh"'
+    return response
+
+
+@login_not_required
+def request_file_list(request: HttpRequest, pk) -> HttpResponse:
+    found, error = _ready_request(request, pk)
+    if error:
+        return error
+    files, _ = requests.current_files(*found)
+    return HttpResponse(filelist.render_url_list(files), content_type="text/plain")
+
+
+@login_not_required
+def request_manifest(request: HttpRequest, pk) -> HttpResponse:
+    found, error = _ready_request(request, pk)
+    if error:
+        return error
+    files, _ = requests.current_files(*found)
+    return HttpResponse(filelist.render_manifest(files), content_type="text/tab-separated-values")
+
+
+def _portal(request: HttpRequest) -> str:
+    from django.conf import settings
+
+    return settings.PORTAL_BASE_URL
+
+
+@login_not_required
+def serve_file(request: HttpRequest, name: str) -> HttpResponse:
+    """``/dataPortal/<name>``: the lab cache's copy, to those the access rule allows."""
+    user = _token_user(request)
+    if user is None:
+        return HttpResponse(
+            "Log in, or send your token: Authorization: Token <key>",
+            status=401,
+            content_type="text/plain",
+        )
+    file = ArchiveFile.objects.select_related("member_ous__project").filter(name=name).first()
+    if file is None:
+        raise Http404("No such file.")
+    decision = access.decide(user, file.member_ous, surface="file")
+    if not decision.allowed:
+        return HttpResponseForbidden(decision.message, content_type="text/plain")
+    path = requests.lab_path(name)
+    if "/" in name or not path.is_file():
+        raise Http404("This file is not in the lab's data cache; fetch it from the archive.")
+    return serving.file_response(request, path, filename=name)
+
+
+@login_not_required
+def datalink(request: HttpRequest) -> HttpResponse:
+    """``/datalink/sync?ID=<member OUS uid>``: a DataLink VOTable of what this account may get."""
+    from downloads.datalink_service import render_datalink
+
+    user = _token_user(request)
+    if user is None:
+        return HttpResponse("Log in, or send your token.", status=401, content_type="text/plain")
+    uid = request.GET.get("ID", "")
+    return HttpResponse(render_datalink(user, uid), content_type="application/x-votable+xml")
