@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
+from archiveportal import clock
 from downloads.identity import pi_projects
 from downloads.models import AccessDecision, Delegation
 from queries.models import ArchiveFile, MemberOUS
@@ -54,7 +54,7 @@ class Decision:
 
 
 def is_public(mous: MemberOUS, *, now: datetime | None = None) -> bool:
-    now = now or timezone.now()
+    now = now or clock.now()
     release = mous.release_date
     return not is_placeholder_release(release) and release <= now
 
@@ -90,7 +90,7 @@ def decide_many(
     user, mouses: Iterable[MemberOUS], *, surface: str, now: datetime | None = None
 ) -> dict[str, Decision]:
     """Decide for many member OUSs with a handful of queries, logging proprietary decisions."""
-    now = now or timezone.now()
+    now = now or clock.now()
     mouses = list(mouses)
     proprietary = [m for m in mouses if not is_public(m, now=now)]
     proprietary_uids = {m.uid for m in proprietary}

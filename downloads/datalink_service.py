@@ -6,8 +6,7 @@ URL, name or size: the same promise as every other surface.
 
 from __future__ import annotations
 
-import io
-
+from archiveportal import votable
 from downloads import access
 from downloads.requests import file_url
 from queries.models import FileCategory, MemberOUS
@@ -20,35 +19,51 @@ SEMANTICS = {
     FileCategory.RAW_SEMIPASS: "#progenitor",
     FileCategory.EXTERNAL: "#auxiliary",
 }
+FIELDS = (
+    votable.Field("ID", "char", ucd="meta.id;meta.main"),
+    votable.Field("access_url", "char", ucd="meta.ref.url"),
+    votable.Field("service_def", "char", ucd="meta.ref"),
+    votable.Field("error_message", "char", ucd="meta.code.error"),
+    votable.Field("semantics", "char", ucd="meta.code"),
+    votable.Field("description", "char", ucd="meta.note"),
+    votable.Field("content_type", "char", ucd="meta.code.mime"),
+    votable.Field("content_length", "long", unit="byte", ucd="phys.size;meta.file"),
+)
 
 
 def render_datalink(user, uid: str) -> bytes:
-    from astropy.table import Table
-
     rows = []
     mous = MemberOUS.objects.select_related("project").filter(uid=uid).first()
     if mous is None:
-        rows.append((uid, "", f"NotFoundFault: {uid[:80]} is not in the mirror", "", "", -1))
+        rows.append(
+            (
+                uid,
+                None,
+                None,
+                f"NotFoundFault: {uid[:80]} is not in the mirror",
+                None,
+                None,
+                None,
+                None,
+            )
+        )
     else:
         decision, files = access.downloadable_files(user, mous, surface="datalink")
         if not decision.allowed:
-            rows.append((uid, "", f"AuthorizationFault: {decision.message}", "", "", -1))
+            rows.append(
+                (uid, None, None, f"AuthorizationFault: {decision.message}", None, None, None, None)
+            )
         for f in files:
             rows.append(
                 (
                     uid,
                     file_url(f),
-                    "",
+                    None,
+                    None,
                     SEMANTICS.get(f.category, f.semantics or "#this"),
+                    f"{f.get_category_display()}: {f.name}",
                     f.content_type or "application/x-tar",
-                    f.size or -1,
+                    f.size,
                 )
             )
-    table = Table(
-        rows=rows or None,
-        names=("ID", "access_url", "error_message", "semantics", "content_type", "content_length"),
-        dtype=(str, str, str, str, str, "i8"),
-    )
-    buffer = io.BytesIO()
-    table.write(buffer, format="votable")
-    return buffer.getvalue()
+    return votable.render(FIELDS, rows)

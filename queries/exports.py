@@ -36,29 +36,23 @@ def render_delimited(rows: list[dict], names: list[str], *, delimiter: str) -> s
 
 
 def render_votable(rows: list[dict], names: list[str]) -> bytes:
-    from astropy.table import MaskedColumn, Table
+    """VOTable through ``archiveportal.votable`` (astropy's C writer corrupted the heap here)."""
+    from archiveportal import votable
 
-    table = Table()
+    fields = []
     for name in names:
-        values = [row[name] for row in rows]
-        mask = [v is None for v in values]
-        numeric = all(isinstance(v, int | float) for v in values if v is not None) and any(
-            v is not None for v in values
-        )
-        if numeric:
-            column = MaskedColumn(
-                [0.0 if v is None else float(v) for v in values],
-                mask=mask,
-                unit=CANONICAL_UNITS.get(name),
-            )
+        values = [row[name] for row in rows if row[name] is not None]
+        if values and all(isinstance(v, bool) for v in values):
+            datatype = "boolean"
+        elif values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            datatype = "long"
+        elif values and all(isinstance(v, int | float) for v in values):
+            datatype = "double"
         else:
-            column = MaskedColumn(
-                [_cell(v) for v in values] or [""], mask=mask or [True], dtype=str
-            )[: len(values)]
-        table[name] = column
-    buffer = io.BytesIO()
-    table.write(buffer, format="votable")
-    return buffer.getvalue()
+            datatype = "char"
+        fields.append(votable.Field(name, datatype, unit=CANONICAL_UNITS.get(name, "")))
+    table = ([_cell(row[n]) if row[n] is not None else None for n in names] for row in rows)
+    return votable.render(fields, table)
 
 
 def render(rows: list[dict], names: list[str], fmt: str) -> bytes:

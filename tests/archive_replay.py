@@ -10,7 +10,6 @@ document) or answer slowly. Every request is recorded. Binds 127.0.0.1 only.
 from __future__ import annotations
 
 import csv
-import io
 import re
 import threading
 import time
@@ -63,19 +62,16 @@ class ReplayArchive:
 
 
 def rows_votable(codes: set[str]) -> bytes:
-    from astropy.table import MaskedColumn, Table
+    """The real CSV rows of ``codes`` as a TAP VOTable (every column text, as in the CSV)."""
+    from archiveportal import votable
 
     with SAMPLE_CSV.open(newline="") as handle:
         reader = csv.DictReader(handle)
         names = [n for n in reader.fieldnames if n and n != "source_file"]
-        rows = [r for r in reader if r["proposal_id"].lower() in codes]
-    table = Table()
-    for name in names:
-        values = [r[name] for r in rows]
-        table[name] = MaskedColumn(values, mask=[v == "" for v in values], dtype=str)
-    buffer = io.BytesIO()
-    table.write(buffer, format="votable")
-    return buffer.getvalue()
+        rows = [[r[n] or None for n in names] for r in reader if r["proposal_id"].lower() in codes]
+    return votable.render(
+        [votable.Field(n, "char") for n in names], rows, infos={"QUERY_STATUS": "OK"}
+    )
 
 
 def make_handler(state: ReplayArchive):

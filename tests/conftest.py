@@ -97,9 +97,13 @@ def live_worker(transactional_db, settings):
         yield worker
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser_instance():
-    """Debian's chromium driven by Playwright (no browser download)."""
+    """Debian's chromium driven by Playwright (no browser download).
+
+    Module-scoped: Playwright's greenlet-driven event loop must not outlive the browser tests,
+    or later tests that move the clock with time-machine crash the interpreter.
+    """
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-import time_machine
 from django.utils import timezone
 
+from archiveportal import clock
 from downloads import access
 from downloads.models import AccessDecision, Delegation, ProjectPI
 from tests.downloads.access_matrix import (
@@ -25,20 +25,20 @@ CELLS = [(role, state) for role in ROLES for state in STATES]
 
 @pytest.fixture
 def world():
-    with time_machine.travel(NOW, tick=False):
+    with clock.frozen(NOW):
         yield build_world()
 
 
 @pytest.mark.parametrize(("role", "state"), CELLS)
 def test_decide_follows_the_matrix(world, role, state):
-    with time_machine.travel(NOW, tick=False):
+    with clock.frozen(NOW):
         decision = access.decide(world.user(role), world.mouses[state], surface="test")
     assert decision.allowed is expected_allowed(role, state)
 
 
 @pytest.mark.parametrize(("role", "state"), CELLS)
 def test_downloadable_files_are_empty_when_denied(world, role, state):
-    with time_machine.travel(NOW, tick=False):
+    with clock.frozen(NOW):
         decision, files = access.downloadable_files(
             world.user(role), world.mouses[state], surface="test"
         )
@@ -53,7 +53,7 @@ def test_downloadable_files_are_empty_when_denied(world, role, state):
 
 @pytest.mark.parametrize("role", ROLES)
 def test_decide_many_agrees_with_decide(world, role):
-    with time_machine.travel(NOW, tick=False):
+    with clock.frozen(NOW):
         many = access.decide_many(world.user(role), world.mouses.values(), surface="test")
         for state, mous in world.mouses.items():
             assert many[mous.uid].allowed is expected_allowed(role, state)
@@ -62,11 +62,11 @@ def test_decide_many_agrees_with_decide(world, role):
 def test_release_happens_at_the_stored_instant_with_no_grace(world):
     mous = world.mouses["released_in_one_second"]
     member = world.users["member"]
-    with time_machine.travel(NOW, tick=False):
+    with clock.frozen(NOW):
         assert not access.decide(member, mous, surface="test").allowed
-    with time_machine.travel(mous.release_date - timedelta(microseconds=1), tick=False):
+    with clock.frozen(mous.release_date - timedelta(microseconds=1)):
         assert not access.decide(member, mous, surface="test").allowed
-    with time_machine.travel(mous.release_date, tick=False):
+    with clock.frozen(mous.release_date):
         assert access.decide(member, mous, surface="test").allowed
 
 
@@ -74,12 +74,12 @@ def test_a_public_mark_with_a_future_date_is_not_trusted(world):
     mous = world.mouses["proprietary"]
     mous.data_rights = "Public"
     mous.save()
-    with time_machine.travel(NOW, tick=False):
+    with clock.frozen(NOW):
         assert not access.decide(world.users["member"], mous, surface="test").allowed
 
 
 def test_the_denial_says_until_when_and_whom_to_ask(world):
-    with time_machine.travel(NOW, tick=False):
+    with clock.frozen(NOW):
         decision = access.decide(world.users["member"], world.mouses["proprietary"], surface="test")
         placeholder = access.decide(
             world.users["member"], world.mouses["placeholder"], surface="test"
@@ -90,7 +90,7 @@ def test_the_denial_says_until_when_and_whom_to_ask(world):
 
 
 def test_decisions_about_proprietary_data_are_logged_and_public_ones_are_not(world):
-    with time_machine.travel(NOW, tick=False):
+    with clock.frozen(NOW):
         access.decide(world.users["member"], world.mouses["proprietary"], surface="page")
         access.decide(world.users["pi"], world.mouses["proprietary"], surface="script")
         access.decide(world.users["member"], world.mouses["public"], surface="page")
@@ -108,7 +108,7 @@ def test_a_delegation_for_all_projects_covers_every_project_of_the_pi(world):
     mous = MemberOUSFactory(project=other_project, release_date=NOW + timedelta(days=30))
     friend = UserFactory(username="friend")
     Delegation.objects.create(pi=world.users["pi"], delegate=friend, project=None)
-    with time_machine.travel(NOW, tick=False):
+    with clock.frozen(NOW):
         assert access.decide(friend, mous, surface="test").allowed
         assert access.decide(friend, world.mouses["proprietary"], surface="test").allowed
 
@@ -117,7 +117,7 @@ def test_a_delegation_from_someone_who_is_not_the_pi_grants_nothing(world):
     impostor = world.users["member"]
     friend = UserFactory(username="friend2")
     Delegation.objects.create(pi=impostor, delegate=friend, project=world.project)
-    with time_machine.travel(NOW, tick=False):
+    with clock.frozen(NOW):
         assert not access.decide(friend, world.mouses["proprietary"], surface="test").allowed
 
 

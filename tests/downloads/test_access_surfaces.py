@@ -6,13 +6,12 @@ Roles x data states come from ``access_matrix``; time is frozen, never waited fo
 from __future__ import annotations
 
 import pytest
-import time_machine
 from django.core import mail
 from django.test import Client
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from archiveportal import jobs
+from archiveportal import clock, jobs
 from downloads import requests as request_service
 from downloads.models import DownloadRequest, RequestFile
 from tests.downloads.access_matrix import (
@@ -32,7 +31,7 @@ CELLS = [(role, state) for role in ROLES for state in STATES]
 def world(settings, tmp_path):
     settings.LAB_DATA_ROOT = tmp_path
     settings.PORTAL_BASE_URL = "http://portal.test"
-    with time_machine.travel(NOW, tick=False):
+    with clock.frozen(NOW):
         built = build_world()
     for file in built.files.values():
         (tmp_path / file.name).write_bytes(b"x" * 64)
@@ -50,7 +49,7 @@ def client_for(world, role) -> Client:
 def test_request_page_and_tree_partial(world, role, state):
     mous, file = world.mouses[state], world.files[state]
     client = client_for(world, role)
-    with time_machine.travel(NOW, tick=False):
+    with clock.frozen(NOW):
         page = client.get("/requests/new/", {"mous": mous.uid})
         partial = client.get("/requests/new/", {"mous": mous.uid}, HTTP_HX_REQUEST="true")
     if role == "anonymous":
@@ -70,7 +69,7 @@ def test_request_page_and_tree_partial(world, role, state):
 @pytest.mark.parametrize(("role", "state"), CELLS)
 def test_file_serving_with_session_or_token(world, role, state):
     file = world.files[state]
-    with time_machine.travel(NOW, tick=False):
+    with clock.frozen(NOW):
         by_session = client_for(world, role).get(f"/dataPortal/{file.name}")
         if role != "anonymous":
             token = Token.objects.create(user=world.user(role)).key
@@ -93,7 +92,7 @@ def test_file_serving_with_session_or_token(world, role, state):
 @pytest.mark.parametrize(("role", "state"), CELLS)
 def test_datalink_endpoint(world, role, state):
     mous, file = world.mouses[state], world.files[state]
-    with time_machine.travel(NOW, tick=False):
+    with clock.frozen(NOW):
         response = client_for(world, role).get("/datalink/sync", {"ID": mous.uid})
     if role == "anonymous":
         assert response.status_code == 401
@@ -132,7 +131,7 @@ def test_script_file_list_and_manifest_recheck_access(world, role, state):
         relative_path=file.name,
     )
     client = client_for(world, role)
-    with time_machine.travel(NOW, tick=False):
+    with clock.frozen(NOW):
         responses = [
             client.get(f"/requests/{request.pk}/{suffix}")
             for suffix in ("script", "files.txt", "manifest.tsv")
@@ -152,7 +151,7 @@ def test_preparation_and_email(world, role, state, settings):
     user = world.user(role)
     user.email = f"{role}@lab.example.org"
     user.save()
-    with time_machine.travel(NOW, tick=False):
+    with clock.frozen(NOW):
         request = DownloadRequest.objects.create(
             owner=user,
             member_ous_uids=[mous.uid],
@@ -189,7 +188,7 @@ def test_another_members_request_is_invisible(world):
 
 def test_search_api_and_pages_show_metadata_but_no_file_names(world):
     client = client_for(world, "member")
-    with time_machine.travel(NOW, tick=False):
+    with clock.frozen(NOW):
         api = client.get("/api/observations/", {"project_code": "2025.1.00777.S"})
         project = client.get("/aq/project/2025.1.00777.S/")
         mous = client.get(f"/aq/mous/{world.mouses['proprietary'].uid}/")
@@ -197,3 +196,19 @@ def test_search_api_and_pages_show_metadata_but_no_file_names(world):
         assert response.status_code == 200
         assert_no_leak(response.content, world.files["proprietary"])
     assert "2025.1.00777.S" in project.text
+
+
+def test_the_datalink_document_is_a_valid_votable_for_astropy(world):
+    import io
+
+    from astropy.io.votable import parse_single_table
+
+    with clock.frozen(NOW):
+        response = client_for(world, "pi").get(
+            "/datalink/sync", {"ID": world.mouses["proprietary"].uid}
+        )
+    table = parse_single_table(io.BytesIO(response.content)).to_table()
+    assert list(table["access_url"]) == [
+        f"http://portal.test/dataPortal/{world.files['proprietary'].name}"
+    ]
+    assert int(table["content_length"][0]) == world.files["proprietary"].size
