@@ -159,3 +159,14 @@ def browser_login(page, username: str, password: str) -> None:
     page.fill("#id_password", password)
     page.click("button[type=submit]")
     page.wait_for_load_state()
+
+
+@pytest.fixture
+def archive_server(settings):
+    """A replayed ALMA archive on loopback (``tests/archive_replay.py``), set as ARCHIVE_URL."""
+    from tests.archive_replay import ReplayServer
+
+    with ReplayServer() as state:
+        settings.ARCHIVE_URL = state.url
+        settings.ARCHIVE_TIMEOUT = 2.0
+        yield state
