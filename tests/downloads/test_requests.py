@@ -47,7 +47,8 @@ def test_files_missing_from_the_mirror_come_from_the_archives_datalink(sample, a
     # The sample has this member OUS's listing but no ObsCore row, so no release date
     # (proprietary); give it the date ObsCore would.
     MemberOUS.objects.filter(uid=REAL_LISTING_MOUS).update(
-        release_date=timezone.now() - timedelta(days=800))
+        release_date=timezone.now() - timedelta(days=800)
+    )
     request = prepare(UserFactory(), [REAL_LISTING_MOUS])
     assert request.phase == jobs.Phase.DONE
     names = set(request.files.values_list("name", flat=True))
