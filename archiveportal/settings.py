@@ -129,12 +129,13 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG or EMBEDDED
 
 # --- Cache ----------------------------------------------------------------------------------
-# Used for login throttling; Redis in production so that every web process sees the same count.
+# Used for login throttling: Redis in production so that every web process sees the same count;
+# process memory in embedded mode, which runs a single web process.
 REDIS_URL = env.str("REDIS_URL", default="")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     if REDIS_URL
-    else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "cache_table"}
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
 
 # --- Celery ---------------------------------------------------------------------------------

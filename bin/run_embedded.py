@@ -29,7 +29,6 @@ def main() -> int:
     if embedded:
         os.environ.setdefault("DEBUG", "1")
     manage("migrate", "--no-input", "-v", "0")
-    manage("createcachetable")
     manage("load_sample")
     if embedded or os.environ.get("DEMO_ACCOUNTS") == "1":
         manage("seed_demo")

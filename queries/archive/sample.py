@@ -206,7 +206,7 @@ def synthetic_rows(now: datetime | None = None) -> list[dict]:
                 t_min=t_min,
                 pi_name="Example, Sam",
                 pi_userid="",
-                title=f"SYNTHETIC: multi-epoch demo project (epoch {epoch} of 2)",
+                title="SYNTHETIC: multi-epoch demo project (two epochs, one placeholder group)",
                 abstract=abstract,
             )
         )

@@ -54,7 +54,6 @@ def embedded_portal(tmp_path_factory):
         return done.stdout
 
     manage("migrate", "--no-input", "-v", "0")
-    manage("createcachetable")
     load_output = manage("load_sample")
     demo_output = manage("seed_demo")
     port = _free_port()
