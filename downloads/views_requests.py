@@ -7,6 +7,7 @@ token (``Authorization: Token ...``) so a batch job needs no browser session.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.http import (
@@ -141,7 +142,10 @@ def request_script(request: HttpRequest, pk) -> HttpResponse:
     req, user = found
     files, notes = requests.current_files(req, user)
     body = script.render_script(
-        request_id=str(req.pk), files=files, portal_url=_portal(request), denied_notes=notes
+        request_id=str(req.pk),
+        files=files,
+        portal_url=settings.PORTAL_BASE_URL,
+        denied_notes=notes,
     )
     response = HttpResponse(body, content_type="text/x-shellscript; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="downloadRequest{req.pk}.sh"'
@@ -164,12 +168,6 @@ def request_manifest(request: HttpRequest, pk) -> HttpResponse:
         return error
     files, _ = requests.current_files(*found)
     return HttpResponse(filelist.render_manifest(files), content_type="text/tab-separated-values")
-
-
-def _portal(request: HttpRequest) -> str:
-    from django.conf import settings
-
-    return settings.PORTAL_BASE_URL
 
 
 @login_not_required
