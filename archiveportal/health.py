@@ -27,18 +27,17 @@ def check_database() -> Check:
 
 
 def check_broker() -> Check:
+    """Open a fresh connection to the configured broker (never a pooled one that may be stale)."""
+    from kombu import Connection
+
     from archiveportal.celery import app
 
     try:
-        with app.connection_for_write() as conn:
+        with Connection(
+            app.conf.broker_url, transport_options=app.conf.broker_transport_options or {}
+        ) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
-            return Check(
-                "broker",
-                True,
-                conn.transport_cls
-                if isinstance(conn.transport_cls, str)
-                else type(conn.transport).__name__,
-            )
+            return Check("broker", True, conn.transport.driver_name)
     except Exception as exc:
         return Check("broker", False, type(exc).__name__)
 
