@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from downloads.models import AlmaIdentity, DownloadRequest
 from queries.archive.sample import PROPRIETARY_CODE
 from queries.models import ArchiveFile
 from tests.factories import UserFactory
+from tests.integration.waiting import wait_terminal
 
 pytestmark = pytest.mark.integration
 CATEGORIES = ["product", "auxiliary", "readme", "raw"]
@@ -53,16 +53,6 @@ def request_as(user, codes: list[str]) -> DownloadRequest:
     )
     assert response.status_code == 302
     return DownloadRequest.objects.filter(owner=user).latest("created_at")
-
-
-def wait_ready(request: DownloadRequest, timeout: float = 90) -> DownloadRequest:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        request.refresh_from_db()
-        if request.is_terminal:
-            return request
-        time.sleep(0.25)
-    pytest.fail(f"request stayed {request.phase}")
 
 
 def fetch_script(user, request: DownloadRequest, workdir: Path) -> Path:
@@ -96,7 +86,7 @@ def sha256(path: Path) -> str:
 
 
 def test_the_pi_gets_every_file_verified_with_one_email(portal):
-    request = wait_ready(request_as(portal["pi"], [PROPRIETARY_CODE]))
+    request = wait_terminal(request_as(portal["pi"], [PROPRIETARY_CODE]))
     assert request.phase == jobs.Phase.DONE
     assert request.denied_summary == []
     files = list(request.files.all())
@@ -133,7 +123,7 @@ def test_the_pi_gets_every_file_verified_with_one_email(portal):
 
 
 def test_an_interrupted_download_resumes_and_a_corrupt_file_is_fetched_again(portal, monkeypatch):
-    request = wait_ready(request_as(portal["pi"], [PROPRIETARY_CODE]))
+    request = wait_terminal(request_as(portal["pi"], [PROPRIETARY_CODE]))
     token = Token.objects.create(user=portal["pi"]).key
     workdir = portal["tmp"] / "resume"
     workdir.mkdir()
@@ -163,7 +153,7 @@ def test_an_interrupted_download_resumes_and_a_corrupt_file_is_fetched_again(por
 
 
 def test_a_member_without_access_gets_the_public_part_and_a_clear_note(portal):
-    request = wait_ready(request_as(portal["member"], [PROPRIETARY_CODE]))
+    request = wait_terminal(request_as(portal["member"], [PROPRIETARY_CODE]))
     assert request.phase == jobs.Phase.DONE
     assert len(request.denied_summary) == 1
     assert request.denied_summary[0]["message"].startswith("Proprietary until")
@@ -188,7 +178,7 @@ def test_a_member_without_access_gets_the_public_part_and_a_clear_note(portal):
 
 
 def test_list_and_dry_run_download_nothing(portal):
-    request = wait_ready(request_as(portal["pi"], [PROPRIETARY_CODE]))
+    request = wait_terminal(request_as(portal["pi"], [PROPRIETARY_CODE]))
     workdir = portal["tmp"] / "dry"
     workdir.mkdir()
     script = fetch_script(portal["pi"], request, workdir)
@@ -202,7 +192,7 @@ def test_list_and_dry_run_download_nothing(portal):
 
 
 def test_flat_layout_and_extract_keep_almas_tree(portal):
-    request = wait_ready(request_as(portal["pi"], [PROPRIETARY_CODE]))
+    request = wait_terminal(request_as(portal["pi"], [PROPRIETARY_CODE]))
     token = Token.objects.create(user=portal["pi"]).key
     workdir = portal["tmp"] / "flat"
     workdir.mkdir()
@@ -216,7 +206,7 @@ def test_flat_layout_and_extract_keep_almas_tree(portal):
 
 
 def test_without_a_token_the_portals_files_fail_and_the_exit_code_says_so(portal):
-    request = wait_ready(request_as(portal["pi"], [PROPRIETARY_CODE]))
+    request = wait_terminal(request_as(portal["pi"], [PROPRIETARY_CODE]))
     workdir = portal["tmp"] / "notoken"
     workdir.mkdir()
     script = fetch_script(portal["pi"], request, workdir)
@@ -235,7 +225,7 @@ def test_a_request_whose_worker_died_is_completed_by_the_sweeper(portal):
         lease_expires_at=timezone.now() - timedelta(seconds=1),
     )
     assert jobs.sweep() >= 1
-    request = wait_ready(request)
+    request = wait_terminal(request)
     assert request.phase == jobs.Phase.DONE
     assert request.file_count == 1
     assert len(portal["smtp"].messages) == 1

@@ -2,35 +2,15 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from archiveportal.jobs import Phase
 from queries import services
 from queries.models import Observation, Search
-from tests.archive_replay import ReplayServer
 from tests.factories import ObservationFactory, UserFactory
+from tests.integration.waiting import wait_terminal
 
 pytestmark = pytest.mark.integration
-
-
-def wait_terminal(search: Search, timeout: float = 60) -> Search:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        search.refresh_from_db()
-        if search.is_terminal:
-            return search
-        time.sleep(0.2)
-    pytest.fail(f"search stayed {search.phase}")
-
-
-@pytest.fixture
-def replay(settings):
-    with ReplayServer() as state:
-        settings.ARCHIVE_URL = state.url
-        settings.ARCHIVE_TIMEOUT = 3.0
-        yield state
 
 
 def test_a_mirror_search_is_counted_by_the_worker(live_worker):
@@ -42,7 +22,7 @@ def test_a_mirror_search_is_counted_by_the_worker(live_worker):
     assert search.result_count == 1
 
 
-def test_live_results_are_upserted_into_the_mirror(live_worker, replay):
+def test_live_results_are_upserted_into_the_mirror(live_worker, archive_server):
     assert not Observation.objects.filter(proposal_id="2017.1.00079.S").exists()
     search = services.start_search(
         owner=UserFactory(), params={"project_code": "2017.1.00079.S"}, live=True
@@ -52,16 +32,16 @@ def test_live_results_are_upserted_into_the_mirror(live_worker, replay):
     assert search.archive_rows > 0
     assert search.result_count == search.archive_rows
     assert Observation.objects.filter(proposal_id="2017.1.00079.S").count() == search.archive_rows
-    assert "2017.1.00079.s" in replay.queries[-1].lower()
+    assert "2017.1.00079.s" in archive_server.queries[-1].lower()
 
 
 def test_an_unavailable_archive_leaves_mirror_results_and_a_notice(
-    live_worker, replay, monkeypatch
+    live_worker, archive_server, monkeypatch
 ):
     from queries.tasks import run_search
 
     monkeypatch.setattr(run_search, "max_retries", 0)
-    replay.set_mode("unavailable")
+    archive_server.set_mode("unavailable")
     ObservationFactory(band_list="7")
     search = services.start_search(owner=UserFactory(), params={"band_list": "7"}, live=True)
     search = wait_terminal(search)
@@ -70,8 +50,8 @@ def test_an_unavailable_archive_leaves_mirror_results_and_a_notice(
     assert "unavailable" in search.notice
 
 
-def test_a_rejected_query_tells_the_user_why(live_worker, replay):
-    replay.set_mode("reject")
+def test_a_rejected_query_tells_the_user_why(live_worker, archive_server):
+    archive_server.set_mode("reject")
     search = services.start_search(owner=UserFactory(), params={"band_list": "3"}, live=True)
     search = wait_terminal(search)
     assert search.phase == Phase.DONE
