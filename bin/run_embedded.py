@@ -23,7 +23,13 @@ def manage(*args: str) -> None:
     subprocess.run([PY, "manage.py", *args], cwd=ROOT, check=True)
 
 
+def _stop(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    # A SIGTERM (from a supervisor, or `timeout`) stops the worker too, not just the server.
+    signal.signal(signal.SIGTERM, _stop)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "archiveportal.settings")
     embedded = not os.environ.get("DATABASE_URL")
     if embedded:

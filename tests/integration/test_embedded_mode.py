@@ -165,3 +165,27 @@ def test_an_administrator_browses_the_mirror_in_the_admin(embedded_portal):
     page = session.get(f"{embedded_portal['base']}/admin/queries/observation/", timeout=30)
     assert page.status_code == 200
     assert "uid://A001/X1295/X35" in page.text or "417" in page.text
+
+
+def test_a_search_runs_through_the_worker_on_the_filesystem_broker(embedded_portal):
+    base = embedded_portal["base"]
+    session = login(base, "member", "smoke-test-pw")
+    page = session.get(f"{base}/aq/", timeout=30)
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+    response = session.post(
+        f"{base}/aq/run/",
+        data={"band_list": "3", "result_view": "raw", "csrfmiddlewaretoken": token},
+        headers={"Referer": f"{base}/aq/"},
+        timeout=30,
+        allow_redirects=False,
+    )
+    assert response.status_code == 302
+    search_id = re.search(r"search=([0-9a-f-]{36})", response.headers["Location"]).group(1)
+    deadline = time.monotonic() + 60
+    status = ""
+    while time.monotonic() < deadline:
+        status = session.get(f"{base}/aq/search/{search_id}/status/", timeout=10).text
+        if "Search finished" in status:
+            break
+        time.sleep(0.5)
+    assert "Search finished" in status, status
