@@ -6,8 +6,8 @@ centre and the cone's centre is at most ``radius + s_fov/2`` (``s_fov`` is the d
 minimum bounding circle of ``s_region``). That never misses a footprint that intersects the cone
 and can include a row whose irregular mosaic only comes near it. The distance test is a dot
 product with the stored unit vector (no trigonometry per row but one cosine), behind an ``s_dec``
-band that lets an index narrow the rows first; the band assumes footprints smaller than
-``MAX_FOV_DEG`` across, larger than any ALMA mosaic.
+box (declination band, and right ascension away from the poles) that lets an index narrow the
+rows first; the box is padded by the widest footprint the mirror holds.
 
 Negated numeric terms exclude NULLs, as SQL and ALMA's TAP service do: ``!=5`` does not match a
 row without a value; ask for ``null`` explicitly.
@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import re
 
+from django.core.cache import cache
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce, Cos
 from django.db.models.lookups import GreaterThan, GreaterThanOrEqual
@@ -28,7 +29,7 @@ from queries.fields import BY_NAME, POLARISATION_STATES, ParsedQuery
 from queries.names import name_key
 from queries.units import unit_vector
 
-MAX_FOV_DEG = 4.0
+MAX_FOV_CACHE_KEY = "queries:max-half-fov"
 
 
 def interval_q(column: str, interval: syntax.Interval) -> Q:
@@ -63,7 +64,11 @@ def _wildcard_regex(pattern: str) -> str:
     return "^" + "".join(parts) + "$"
 
 
-def string_term_q(column: str, term: syntax.StringTerm, *, match: str) -> Q:
+def string_term_q(
+    column: str, term: syntax.StringTerm, *, match: str, case_sensitive: bool = False
+) -> Q:
+    """One text term; ``case_sensitive`` for canonical upper-case codes, so btree indexes work."""
+    i = "" if case_sensitive else "i"
     pattern = term.pattern
     if pattern == "*":
         return Q(**{f"{column}__isnull": False})
@@ -74,20 +79,23 @@ def string_term_q(column: str, term: syntax.StringTerm, *, match: str) -> Q:
         if (pattern.startswith("*") and pattern.endswith("*")) or (
             match == "contains" and not term.has_wildcards
         ):
-            return Q(**{f"{column}__icontains": inner})
+            return Q(**{f"{column}__{i}contains": inner})
         if pattern.endswith("*"):
-            return Q(**{f"{column}__istartswith": inner})
+            return Q(**{f"{column}__{i}startswith": inner})
         if pattern.startswith("*"):
-            return Q(**{f"{column}__iendswith": inner})
-        return Q(**{f"{column}__iexact": inner})
-    regex = _wildcard_regex(
-        pattern if match == "exact" else f"*{pattern}*" if not term.has_wildcards else pattern
-    )
-    return Q(**{f"{column}__iregex": regex})
+            return Q(**{f"{column}__{i}endswith": inner})
+        return Q(**{f"{column}__{i}exact": inner})
+    # Wildcards inside the text: a regular expression anchored at both ends.
+    return Q(**{f"{column}__{i}regex": _wildcard_regex(pattern)})
 
 
 def string_q(
-    columns: tuple[str, ...], constraint: syntax.StringConstraint, *, match: str, key=None
+    columns: tuple[str, ...],
+    constraint: syntax.StringConstraint,
+    *,
+    match: str,
+    key=None,
+    case_sensitive: bool = False,
 ) -> Q:
     positive = Q(pk__in=[])
     negative = Q()
@@ -97,13 +105,70 @@ def string_q(
             term = syntax.StringTerm(key(term.pattern), term.negated)
         column_q = Q(pk__in=[])
         for column in columns:
-            column_q |= string_term_q(column, term, match=match)
+            column_q |= string_term_q(column, term, match=match, case_sensitive=case_sensitive)
         if term.negated:
             negative &= ~column_q
         else:
             has_positive = True
             positive |= column_q
     return (positive if has_positive else Q()) & negative
+
+
+# Project-level text lives once per project: search the (small, trigram-indexed) project table
+# and select its observations by project id, instead of scanning every observation's copy.
+PROJECT_TEXT = {
+    "project_title": ("title",),
+    "project_abstract": ("abstract",),
+    "pi_name": ("pi_name",),
+    "proposal_authors": ("proposal_authors",),
+    "science_keyword": ("science_keyword",),
+    "scientific_category": ("scientific_category",),
+}
+
+
+def project_text_q(name: str, constraint: syntax.StringConstraint, *, match: str) -> Q:
+    from queries.models import Project
+
+    projects = Project.objects.filter(string_q(PROJECT_TEXT[name], constraint, match=match))
+    return Q(project_id__in=projects.values("id"))
+
+
+def max_half_fov() -> float:
+    """Half the widest footprint in the mirror (deg), cached: the cone's sky-box padding.
+
+    Read from the data rather than assumed, so a wide mosaic or single-dish map is never cut by
+    the prefilter; the loaders clear the cache when they write rows.
+    """
+    cached = cache.get(MAX_FOV_CACHE_KEY)
+    if cached is None:
+        from django.db.models import Max
+
+        from queries.models import Observation
+
+        widest = Observation.objects.aggregate(m=Max("s_fov"))["m"] or 0.0
+        cached = min(float(widest), 180.0) / 2
+        cache.set(MAX_FOV_CACHE_KEY, cached, timeout=600)
+    return cached
+
+
+def forget_max_fov() -> None:
+    cache.delete(MAX_FOV_CACHE_KEY)
+
+
+def _ra_band(ra: float, dec: float, pad: float) -> Q:
+    """RA limits of the sky box around (ra, dec) of half-size ``pad``; none near the poles."""
+    edge = abs(dec) + pad
+    if edge >= 89.0:
+        return Q()
+    half_width = pad / math.cos(math.radians(edge))
+    if half_width >= 180.0:
+        return Q()
+    low, high = ra - half_width, ra + half_width
+    if low < 0:
+        return Q(s_ra__gte=low + 360) | Q(s_ra__lte=high)
+    if high >= 360:
+        return Q(s_ra__gte=low) | Q(s_ra__lte=high - 360)
+    return Q(s_ra__gte=low, s_ra__lte=high)
 
 
 def cone_q(cone: syntax.Cone) -> Q:
@@ -113,10 +178,13 @@ def cone_q(cone: syntax.Cone) -> Q:
         icrs = SkyCoord(l=cone.ra, b=cone.dec, unit="deg", frame="galactic").icrs
         cone = syntax.Cone(float(icrs.ra.deg), float(icrs.dec.deg), cone.radius)
     x0, y0, z0 = unit_vector(cone.ra, cone.dec)
-    pad = cone.radius + MAX_FOV_DEG / 2
+    # A row can match when its centre is within radius + its own s_fov/2: pad the sky box by
+    # the widest footprint, then let the exact test decide.
+    pad = cone.radius + max_half_fov() + 1e-9
     band = Q(s_dec__gte=cone.dec - pad) if cone.dec - pad > -90 else Q()
     if cone.dec + pad < 90:
         band &= Q(s_dec__lte=cone.dec + pad)
+    band &= _ra_band(cone.ra, cone.dec, pad)
     dot = F("s_x") * x0 + F("s_y") * y0 + F("s_z") * z0
     limit = Cos((Value(cone.radius) + Coalesce(F("s_fov"), Value(0.0)) / 2) * (math.pi / 180))
     return band & Q(GreaterThanOrEqual(dot, limit))
@@ -150,6 +218,13 @@ def observation_filter(parsed: ParsedQuery, *, now=None) -> Q:
         kind = spec.kind
         if kind in ("numeric", "date"):
             q &= numeric_q(spec.columns[0], constraint)
+        elif name in PROJECT_TEXT:
+            q &= project_text_q(name, constraint, match=spec.match)
+        elif name == "project_code":
+            # Codes are upper case (2017.1.00079.S): compare exactly, so the index serves it.
+            q &= string_q(
+                spec.columns, constraint, match=spec.match, key=str.upper, case_sensitive=True
+            )
         elif kind in ("string", "choice"):
             q &= string_q(spec.columns, constraint, match=spec.match)
         elif kind == "name_alma":

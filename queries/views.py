@@ -102,7 +102,12 @@ def search_page(request: HttpRequest) -> HttpResponse:
         }
     )
     if view == "project":
-        rows, page_info = selectors.projects_page(q, sort=sort, page=page, size=size)
+        mous_q = None
+        if set(parsed.constraints) == {"band_list"} and not parsed.constraints["band_list"].negated:
+            from queries.filters import bands_q
+
+            mous_q = bands_q(parsed.constraints["band_list"])
+        rows, page_info = selectors.projects_page(q, sort=sort, page=page, size=size, mous_q=mous_q)
         context.update(
             {
                 "project_rows": rows,

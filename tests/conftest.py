@@ -16,6 +16,16 @@ from email.message import Message
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def _fresh_search_cache():
+    """The cone search caches the widest footprint; each test starts from its own rows."""
+    from queries.filters import forget_max_fov
+
+    forget_max_fov()
+    yield
+    forget_max_fov()
+
+
 @dataclass
 class SmtpSink:
     host: str

@@ -21,6 +21,7 @@ from queries import units
 from queries.archive.columns import IGNORED_COLUMNS, LEGACY_COLUMNS, OBSCORE_RENAMES
 from queries.archive.formats import RawTable, read_table
 from queries.errors import LoadError
+from queries.filters import forget_max_fov
 from queries.models import Observation
 from queries.names import name_key
 
@@ -261,6 +262,7 @@ def upsert_observations(rows: Iterable[dict], *, source: str) -> LoadResult:
         result.created, result.updated = upsert(observations)
         result.proposal_ids = {o.proposal_id for o in observations}
         rebuild_hierarchy(result.proposal_ids)
+    forget_max_fov()
     return result
 
 
@@ -298,5 +300,6 @@ def load_paths(paths: Iterable[Path]) -> LoadResult:
         for table in datalink_tables:
             total.datalink_files += load_datalink_table(table)
             total.files += 1
+    forget_max_fov()
     log.info("loaded %d rows (%d new) from %d files", total.rows, total.created, total.files)
     return total

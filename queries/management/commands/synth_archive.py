@@ -11,6 +11,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
+from queries.filters import forget_max_fov
 from queries.synth import GENERATED_MODELS, synthesize_archive
 
 
@@ -43,6 +44,7 @@ class Command(BaseCommand):
         started = time.perf_counter()
         try:
             result = synthesize_archive(rows, seed=seed, batch_size=batch, replace=replace)
+            forget_max_fov()  # the cone search pads by the widest footprint: re-read it
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         elapsed = time.perf_counter() - started

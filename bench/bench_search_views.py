@@ -1,0 +1,127 @@
+#!/usr/bin/env python
+"""Server time of the search pages through the full view, next to the bare SQL they run.
+
+    .venv/bin/python bench/bench_search_views.py            # uses the 1M-row ap_bench database
+    .venv/bin/python bench/bench_search_views.py --runs 30 --database-url postgres://...
+
+Each case calls ``queries.views.search_page`` (form parsing, filters, selectors, template) for a
+logged-in member, as a browser's request would, and reports p50/p95 in ms over ``--runs`` runs
+after two warm-ups. "bare SQL" re-executes, with a plain cursor, the exact statements that view
+call sent to PostgreSQL. Load the data first with ``bench/bench_mirror.py`` (it stops by itself).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/ap_bench"
+
+
+def setup(database_url: str) -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("SECRET_KEY", "bench-only")
+    os.environ.setdefault("DEBUG", "1")  # static files from the finders: no collectstatic here
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "archiveportal.settings")
+    import django
+
+    django.setup()
+
+
+def cases() -> list[tuple[str, dict[str, str]]]:
+    from queries.models import Project
+
+    code = (
+        Project.objects.filter(is_synthetic=True, code__contains=".9")
+        .order_by("code")
+        .values_list("code", flat=True)[500]
+    )
+    return [
+        ("cone 0.2 deg + band 6 (Orion KL)", {"ra_dec": "83.8221 -5.3911, 0.2", "band_list": "6"}),
+        ("cone 0.2 deg, empty field", {"ra_dec": "200 -5.3911, 0.2"}),
+        (
+            "cone + band, sorted by frequency desc",
+            {"ra_dec": "83.8221 -5.3911, 0.2", "band_list": "6", "sort": "-frequency"},
+        ),
+        ("project code", {"project_code": code}),
+        ("frequency 230..250 GHz", {"frequency": "230..250"}),
+        ("frequency 230..250 GHz, page 20", {"frequency": "230..250", "page": "20"}),
+        ("abstract text", {"project_abstract": "protostellar outflows"}),
+        ("source name (ALMA) NGC 1068", {"source_name_alma": "NGC 1068"}),
+        ("project view: Orion cone", {"ra_dec": "83.8221 -5.3911, 0.2", "result_view": "project"}),
+        ("project view: band 6 all sky", {"band_list": "6", "result_view": "project"}),
+    ]
+
+
+def percentile(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url", default=DEFAULT_URL)
+    parser.add_argument("--runs", type=int, default=15)
+    args = parser.parse_args()
+    setup(args.database_url)
+
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import RequestFactory
+    from django.test.utils import CaptureQueriesContext
+
+    from queries.models import Observation
+    from queries.views import search_page
+
+    total_rows = Observation.objects.count()
+    user, _ = get_user_model().objects.get_or_create(username="bench-member")
+    factory = RequestFactory()
+
+    def call(params: dict[str, str]):
+        request = factory.get("/aq/", params)
+        request.user = user
+        request.htmx = False
+        response = search_page(request)
+        assert response.status_code == 200, response.content[:500]
+        return response
+
+    print(f"{total_rows:,} observations; p50 / p95 in ms over {args.runs} runs\n")
+    print(
+        f"{'search':42} {'view p50':>9} {'view p95':>9} {'SQL p50':>9} {'SQL p95':>9} "
+        f"{'queries':>8}"
+    )
+    for label, params in cases():
+        call(params)
+        call(params)
+        with CaptureQueriesContext(connection) as captured:
+            call(params)
+        statements = [q["sql"] for q in captured.captured_queries]
+        view_times, sql_times = [], []
+        for _ in range(args.runs):
+            started = time.perf_counter()
+            call(params)
+            view_times.append((time.perf_counter() - started) * 1000)
+            started = time.perf_counter()
+            with connection.cursor() as cursor:
+                for sql in statements:
+                    cursor.execute(sql)
+                    cursor.fetchall()
+            sql_times.append((time.perf_counter() - started) * 1000)
+        print(
+            f"{label:42} {statistics.median(view_times):9.1f} "
+            f"{percentile(view_times, 0.95):9.1f} {statistics.median(sql_times):9.1f} "
+            f"{percentile(sql_times, 0.95):9.1f} {len(statements):8d}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
