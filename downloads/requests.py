@@ -172,6 +172,7 @@ def current_files(request: DownloadRequest, user) -> tuple[list[ScriptFile], lis
             sha256=r.checksum_sha256 or None,
             proprietary=r.proprietary,
             needs_token=r.url.startswith(portal),
+            alma_login=r.proprietary and not r.url.startswith(portal),
         )
         for r in request.files.all()
         if decisions.get(r.member_ous_uid) and decisions[r.member_ous_uid].allowed

@@ -31,6 +31,8 @@ class ScriptFile:
     # Send the member's token with this file: true for the portal's own lab cache, never for
     # another host (a token must not leave for a third party).
     needs_token: bool = False
+    # A proprietary file served by the ALMA archive itself: the script logs in to ALMA.
+    alma_login: bool = False
 
 
 def human_size(size: int) -> str:
@@ -65,19 +67,24 @@ def render_script(
                     str(index),
                     str(f.size if f.size is not None else -1),
                     sha,
-                    "1" if f.needs_token else "0",
+                    "2" if f.alma_login else "1" if f.needs_token else "0",
                     _checked(f.relative_path, "path").lstrip("/"),
                     _checked(f.url, "URL"),
                 ]
             )
         )
     notes = "".join(f"# Not included: {_comment(n)}\n" for n in denied_notes)
+    alma = next((urlparse(f.url) for f in files if f.alma_login), None)
     total = sum(f.size or 0 for f in files)
     replacements = {
         "@@REQUEST_ID@@": re.sub(r"[^A-Za-z0-9-]", "", request_id),
         "@@GENERATED@@": (generated or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC"),
         "@@PORTAL_URL@@": _comment(portal_url),
         "@@PORTAL_HOST@@": re.sub(r"[^A-Za-z0-9.:-]", "", urlparse(portal_url).hostname or ""),
+        "@@ALMA_HOST@@": re.sub(r"[^A-Za-z0-9.:-]", "", alma.hostname or "") if alma else "",
+        "@@ALMA_LOGIN_URL@@": _checked(f"{alma.scheme}://{alma.netloc}/dataPortal/api/login", "URL")
+        if alma
+        else "",
         "@@FILE_COUNT@@": str(len(files)),
         "@@TOTAL_HUMAN@@": human_size(total),
         "@@DENIED_NOTES@@\n": notes,

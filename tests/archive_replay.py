@@ -32,6 +32,8 @@ ERROR_DOC = """<?xml version="1.0" encoding="UTF-8"?>
 <VOTABLE xmlns="http://www.ivoa.net/xml/VOTable/v1.3" version="1.3">
 <RESOURCE type="results"><INFO name="QUERY_STATUS" value="ERROR">{message}</INFO></RESOURCE>
 </VOTABLE>"""
+ALMA_LOGIN = "alma_user:alma-pw"  # the replayed archive's one account
+ALMA_COOKIE = "alma-session=replayed"
 CODE = re.compile(r"\d{4}\.[0-9a-z]\.\d{5}\.[a-z]+", re.I)
 
 
@@ -72,6 +74,13 @@ def rows_votable(codes: set[str]) -> bytes:
     return votable.render(
         [votable.Field(n, "char") for n in names], rows, infos={"QUERY_STATUS": "OK"}
     )
+
+
+def alma_file_bytes(name: str) -> bytes:
+    """Deterministic content of a file the replayed archive serves at /dataPortal/<name>."""
+    import hashlib
+
+    return hashlib.sha256(name.encode()).digest() * 512
 
 
 def make_handler(state: ReplayArchive):
@@ -123,6 +132,23 @@ def make_handler(state: ReplayArchive):
                     doc = ERROR_DOC.format(message="NotFoundFault: unknown ID").encode()
                     return self._send(200, doc, "application/x-votable+xml")
                 return self._send(200, source.read_bytes(), "application/x-votable+xml")
+            if path == "/dataPortal/api/login":
+                import base64
+
+                expected = base64.b64encode(ALMA_LOGIN.encode()).decode()
+                if self.headers.get("Authorization") != f"Basic {expected}":
+                    return self._send(401, b"bad credentials", "text/plain")
+                self.send_response(200)
+                self.send_header("Set-Cookie", f"{ALMA_COOKIE}; Path=/")
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+                return None
+            if path.startswith("/dataPortal/"):
+                name = path.rsplit("/", 1)[-1]
+                if "secret" in name and ALMA_COOKIE not in (self.headers.get("Cookie") or ""):
+                    return self._send(403, b"log in first", "text/plain")
+                return self._send(200, alma_file_bytes(name), "application/x-tar")
             return self._send(404, b"not found", "text/plain")
 
         do_GET = _handle
