@@ -15,15 +15,13 @@ def test_health_view_is_public_and_reports_database_and_broker(client):
     assert body["checks"]["broker"]["ok"] is True
 
 
-def test_health_view_fails_when_the_broker_is_unreachable(client, settings):
+def test_health_view_fails_when_the_broker_is_unreachable(client, monkeypatch):
     from archiveportal.celery import app
 
-    original = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
-    try:
-        response = client.get("/health/?workers=0")
-    finally:
-        app.conf.broker_url = original
+    # Celery reads CELERY_BROKER_URL from the environment before its own configuration.
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
+    monkeypatch.setitem(app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    response = client.get("/health/?workers=0")
     assert response.status_code == 503
     assert response.json()["checks"]["broker"]["ok"] is False
 
