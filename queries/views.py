@@ -1,9 +1,9 @@
 """Search pages. One view, one selector, two templates: htmx requests get the partial alone.
 
 The URL carries ALMA's own parameter names, so a page is a permalink and an ALMA query URL works
-here by swapping the host. Submitting the form (``run=1``) also records a Search that a worker
-executes (and, with ``live=1``, sends to the ALMA archive); the results themselves render from
-the mirror at once.
+here by swapping the host. Submitting the form (a POST to ``/aq/run/``) also records a Search
+that a worker executes (and, with ``live=1``, sends to the ALMA archive); the results themselves
+render from the mirror at once.
 """
 
 from __future__ import annotations
@@ -24,8 +24,6 @@ from queries.errors import QueryInputErrors
 from queries.fields import FIELDS, GROUPS, parse_form, query_params
 from queries.filters import observation_filter
 from queries.models import ColumnPreference, MemberOUS, Project, SavedSearch, Search
-
-CONTROL_PARAMS = ("result_view", "sort", "page")
 
 
 def _user_columns(request: HttpRequest) -> list[str]:
