@@ -13,25 +13,12 @@ call sent to PostgreSQL. Load the data first with ``bench/bench_mirror.py`` (it 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/ap_bench"
-
-
-def setup(database_url: str) -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ["DATABASE_URL"] = database_url
-    os.environ.setdefault("SECRET_KEY", "bench-only")
-    os.environ.setdefault("DEBUG", "1")  # static files from the finders: no collectstatic here
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "archiveportal.settings")
-    import django
-
-    django.setup()
+import django_setup
+from django_setup import DEFAULT_URL
 
 
 def cases() -> list[tuple[str, dict[str, str]]]:
@@ -71,7 +58,7 @@ def main() -> int:
     parser.add_argument("--database-url", default=DEFAULT_URL)
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
-    setup(args.database_url)
+    django_setup.setup(args.database_url)
 
     from django.contrib.auth import get_user_model
     from django.db import connection
