@@ -133,13 +133,18 @@ def projects_page(
     now = now or timezone.now()
     _, descending = parse_sort(sort, PROJECT_SORTS, "code")
     matching = Observation.objects.filter(q)
+    # One pass: every matching project code, sorted; the count is its length (a project view
+    # has at most tens of thousands of rows, and a separate COUNT DISTINCT costs as much).
     if mous_q is not None:
-        codes_qs = MemberOUS.objects.filter(mous_q).values_list("project__code", flat=True)
+        codes = MemberOUS.objects.filter(mous_q).values_list("project__code", flat=True)
+        all_codes = sorted(set(codes.order_by().distinct()), reverse=descending)
     else:
-        codes_qs = matching.values_list("proposal_id", flat=True)
-    # One pass: every matching code, sorted; the count is its length (a project view has at
-    # most tens of thousands of rows, and a separate COUNT DISTINCT costs as much as this).
-    all_codes = sorted(set(codes_qs.order_by().distinct()), reverse=descending)
+        # By project_id, which the sky index covers, so no observation rows are read.
+        project_ids = matching.values_list("project_id", flat=True).order_by()
+        all_codes = sorted(
+            Project.objects.filter(id__in=project_ids).values_list("code", flat=True),
+            reverse=descending,
+        )
     total = len(all_codes)
     number = clamp_page(page, total, size)
     start = (number - 1) * size
