@@ -1,28 +1,49 @@
 """The same parsed constraints rendered as ADQL for ALMA's TAP service (``ivoa.obscore``).
 
-Every literal is produced from parsed values, never pasted from the user's text: numbers are
-formatted from floats and strings are quoted with single quotes doubled. Known astroquery bugs
-are avoided: ``<`` stays strict, ``?`` is a one-character wildcard on its own, band 1 does not
-match band 10, and PI names are searched in ``pi_name``/``obs_creator_name``.
+Invariants:
+
+* Every literal comes from parsed values, never pasted from the user's text: numbers are
+  formatted from finite floats, strings are quoted with single quotes doubled, and the table
+  name must be a plain (schema-qualified) identifier.
+* The archive may return MORE rows than the mirror's filter selects, never fewer: rows it returns
+  are upserted into the mirror and the mirror's exact filter (``queries.filters``) decides what
+  is shown. So where ADQL cannot say exactly what the mirror means, it says something wider:
+  ADQL's LIKE has no escape character, so a user's literal ``%`` or ``_`` also matches other
+  characters there; source names match with any separator between their words and between
+  letters and digits (``NGC 1068`` -> ``LOWER(target_name) LIKE 'ngc%1068'``); the array is
+  read from ``antenna_arrays`` (DA/DV 12m, CM 7m, PM TP). The one exception is position, where
+  ALMA's ``INTERSECTS(CIRCLE, s_region)`` is exact and the mirror's footprint circle is wider.
+* Known astroquery bugs are avoided: ``<`` stays strict, ``?`` is a one-character wildcard on
+  its own, band 1 does not match band 10, water vapour is ``pwv``, and PI names are searched in
+  ``pi_name`` and ``obs_creator_name``.
 """
 
 from __future__ import annotations
 
-import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import replace
 
 from queries import syntax
-from queries.fields import BY_NAME, POLARISATION_STATES, ParsedQuery
+from queries.fields import BY_NAME, POLARISATION_STATES, ParsedQuery, parse_form
 
-# Mirror-only columns -> the archive's: the mirror searches keys the archive does not have.
-ARCHIVE_COLUMNS = {"target_name_key": "target_name", "member_ous__antenna_array": None}
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+# Mirror-only columns -> the archive's own.
+ARCHIVE_COLUMNS = {"target_name_key": "target_name"}
+ARRAY_ANTENNAS = {"12m": ("DA", "DV"), "7m": ("CM",), "tp": ("PM",)}
 
 
 def literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+    """A string literal: single quotes doubled, the only escaping ADQL has."""
+    return "'" + str(text).replace("'", "''") + "'"
 
 
 def number(value: float) -> str:
-    return repr(float(value))
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"not a finite number: {value!r}")
+    return repr(value)
 
 
 def _interval(column: str, interval: syntax.Interval) -> str:
@@ -47,38 +68,76 @@ def numeric(column: str, constraint: syntax.NumericConstraint) -> str:
     return "(" + " OR ".join(alternatives) + ")"
 
 
-def _like_pattern(pattern: str, *, match: str, has_wildcards: bool) -> str:
-    body = pattern.lower().replace("*", "%").replace("?", "_")
-    if match == "contains" and not has_wildcards:
-        body = f"%{body}%"
-    return body
+def _like_body(pattern: str, *, wildcards: bool) -> str:
+    if not wildcards:
+        return pattern
+    return pattern.replace("*", "%").replace("?", "_")
+
+
+def string_term(column: str, term: syntax.StringTerm, *, match: str) -> str:
+    """One term on one column, with the mirror's meaning (``filters.string_term_q``)."""
+    if term.has_wildcards and term.pattern == "*":
+        return f"{column} IS NOT NULL"
+    folded = term.pattern if term.case_sensitive else term.pattern.lower()
+    subject = column if term.case_sensitive else f"LOWER({column})"
+    if not term.has_wildcards:
+        if match == "contains" and not term.anchored:
+            return f"{subject} LIKE {literal('%' + folded + '%')}"
+        return f"{subject} = {literal(folded)}"
+    return f"{subject} LIKE {literal(_like_body(folded, wildcards=True))}"
 
 
 def string(columns: tuple[str, ...], constraint: syntax.StringConstraint, *, match: str) -> str:
     positive, negative = [], []
     for term in constraint.terms:
-        pattern = _like_pattern(term.pattern, match=match, has_wildcards=term.has_wildcards)
-        per_column = " OR ".join(f"LOWER({c}) LIKE {literal(pattern)}" for c in columns)
+        per_column = " OR ".join(string_term(c, term, match=match) for c in columns)
         (negative if term.negated else positive).append(f"({per_column})")
     parts = []
     if positive:
         parts.append("(" + " OR ".join(positive) + ")")
     parts += [f"NOT {n}" for n in negative]
-    return " AND ".join(parts)
+    return "(" + " AND ".join(parts) + ")"
 
 
-def position(constraint: syntax.Cone | syntax.Box) -> str:
+def _name_like(pattern: str) -> str:
+    """``NGC_1068`` -> ``ngc%1068``: any separator, or none, where the mirror's key drops one."""
+    words = [w for w in re.split(r"[\s_\-]+", pattern.lower()) if w]
+    pieces = []
+    for word in words:
+        pieces += [p for p in re.split(r"(?<=[a-z])(?=[0-9])|(?<=[0-9])(?=[a-z])", word) if p]
+    return "%".join(_like_body(p, wildcards=True) for p in pieces) or "%"
+
+
+def source_name(constraint: syntax.StringConstraint) -> str:
+    positive, negative = [], []
+    for term in constraint.terms:
+        clause = f"LOWER(target_name) LIKE {literal(_name_like(term.pattern))}"
+        if term.negated:
+            # Excluding with a wider pattern would drop rows the mirror keeps: exclude exactly.
+            negative.append(f"LOWER(target_name) <> {literal(term.pattern.lower())}")
+        else:
+            positive.append(clause)
+    parts = ["(" + " OR ".join(positive) + ")"] if positive else []
+    return "(" + " AND ".join(parts + negative) + ")"
+
+
+def _cone(cone: syntax.Cone) -> str:
+    ra, dec = cone.ra, cone.dec
+    if cone.frame == "galactic":
+        from astropy.coordinates import SkyCoord
+
+        icrs = SkyCoord(l=ra, b=dec, unit="deg", frame="galactic").icrs
+        ra, dec = float(icrs.ra.deg), float(icrs.dec.deg)
+    return (
+        f"INTERSECTS(CIRCLE('ICRS',{number(ra)},{number(dec)},{number(cone.radius)}), s_region) = 1"
+    )
+
+
+def position(constraint: syntax.Position) -> str:
+    if isinstance(constraint, syntax.AnyPosition):
+        return "(" + " OR ".join(f"({position(p)})" for p in constraint.alternatives) + ")"
     if isinstance(constraint, syntax.Cone):
-        ra, dec = constraint.ra, constraint.dec
-        if constraint.frame == "galactic":
-            from astropy.coordinates import SkyCoord
-
-            icrs = SkyCoord(l=ra, b=dec, unit="deg", frame="galactic").icrs
-            ra, dec = float(icrs.ra.deg), float(icrs.dec.deg)
-        return (
-            f"INTERSECTS(CIRCLE('ICRS',{number(ra)},{number(dec)},"
-            f"{number(constraint.radius)}), s_region) = 1"
-        )
+        return _cone(constraint)
     lon, lat = (
         ("gal_longitude", "gal_latitude") if constraint.frame == "galactic" else ("s_ra", "s_dec")
     )
@@ -91,10 +150,10 @@ def position(constraint: syntax.Cone | syntax.Box) -> str:
 
 
 def bands(constraint: syntax.BandConstraint) -> str:
-    # band_list is space separated: match whole tokens only.
+    # band_list is space separated: match whole tokens only, never '%1%'.
     alternatives = []
     for band in sorted(constraint.bands):
-        b = str(band)
+        b = str(int(band))
         alternatives.append(
             f"(band_list = '{b}' OR band_list LIKE '{b} %' OR band_list LIKE '% {b}' "
             f"OR band_list LIKE '% {b} %')"
@@ -103,17 +162,45 @@ def bands(constraint: syntax.BandConstraint) -> str:
     return f"NOT {text}" if constraint.negated else text
 
 
-def to_adql(parsed: ParsedQuery, *, table: str = "ivoa.obscore") -> str:
+def array(values: frozenset[str]) -> str:
+    likes = [
+        f"antenna_arrays LIKE {literal('%:' + prefix + '%')}"
+        for value in sorted(values)
+        for prefix in ARRAY_ANTENNAS[value]
+    ]
+    return "(" + " OR ".join(likes) + ")"
+
+
+_YES_NO = {
+    ("public_data", True): "data_rights = 'Public'",
+    ("science_observation", True): "science_observation = 'T'",
+    ("mosaic", True): "is_mosaic = 'T'",
+    ("mosaic", False): "(is_mosaic IS NULL OR is_mosaic <> 'T')",
+    ("published", True): "(bib_reference IS NOT NULL AND bib_reference <> '')",
+    ("published", False): "(bib_reference IS NULL OR bib_reference = '')",
+}
+
+
+def where_clauses(parsed: ParsedQuery) -> list[str]:
     where = []
     for name, constraint in parsed.constraints.items():
         spec = BY_NAME[name]
         kind = spec.kind
         if kind in ("numeric", "date"):
             where.append(numeric(spec.columns[0], constraint))
+        elif name == "project_code":
+            # Codes are upper case: compare them as such, so the archive's index serves '='.
+            upper = syntax.StringConstraint(
+                tuple(
+                    replace(t, pattern=t.pattern.upper(), case_sensitive=True)
+                    for t in constraint.terms
+                )
+            )
+            where.append(string(spec.columns, upper, match=spec.match))
         elif kind in ("string", "choice"):
             where.append(string(spec.columns, constraint, match=spec.match))
         elif kind == "name_alma":
-            where.append(string(("target_name",), constraint, match="exact"))
+            where.append(source_name(constraint))
         elif kind in ("position", "galactic", "name_resolver"):
             where.append(position(constraint))
         elif kind == "bands":
@@ -123,29 +210,37 @@ def to_adql(parsed: ParsedQuery, *, table: str = "ivoa.obscore") -> str:
                 literal(s) for v in sorted(constraint) for s in POLARISATION_STATES[v]
             )
             where.append(f"pol_states IN ({states})")
-        elif kind == "yesno":
-            clause = {
-                ("public_data", True): "data_rights = 'Public'",
-                ("science_observation", True): "science_observation = 'T'",
-                ("mosaic", True): "is_mosaic = 'T'",
-                ("mosaic", False): "is_mosaic = 'F'",
-                ("published", True): "bib_reference IS NOT NULL",
-                ("published", False): "bib_reference IS NULL",
-            }.get((name, constraint))
-            if clause:
-                where.append(clause)
-        # array: the archive has no column for it; the mirror filters it afterwards.
+        elif kind == "array":
+            where.append(array(constraint))
+        elif kind == "yesno" and (name, constraint) in _YES_NO:
+            where.append(_YES_NO[(name, constraint)])
+    return where
+
+
+def to_adql(parsed: ParsedQuery, *, table: str = "ivoa.obscore") -> str:
+    if not _IDENTIFIER.match(table):
+        raise ValueError(f"not a table name: {table!r}")
     query = f"SELECT * FROM {table}"
+    where = where_clauses(parsed)
     if where:
         query += " WHERE " + " AND ".join(where)
     return query
 
 
-def astroquery_snippet(adql: str) -> str:
-    """Python that fetches the same rows with astroquery, ready to copy."""
+def astroquery_snippet(query: str | ParsedQuery | Mapping[str, str]) -> str:
+    """Python that fetches the same rows with astroquery, ready to copy.
+
+    Takes the ADQL itself, a parsed query, or the form's parameters (ALMA's names).
+    """
+    if isinstance(query, ParsedQuery):
+        adql = to_adql(query)
+    elif isinstance(query, Mapping):
+        adql = to_adql(parse_form(query))
+    else:
+        adql = query
     return (
         "from astroquery.alma import Alma\n\n"
         "alma = Alma()\n"
-        f"result = alma.query_tap({json.dumps(adql)}).to_table()\n"
+        f"result = alma.query_tap({adql!r}).to_table()\n"
         "print(len(result), 'rows')\n"
     )

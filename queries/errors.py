@@ -25,7 +25,11 @@ class QueryInputError(ValueError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        shown = self.value if len(self.value) <= 60 else self.value[:57] + "..."
+        # The value is echoed into pages: keep it short and printable whatever was typed.
+        shown = str(self.value)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        shown = shown.encode("utf-8", "replace").decode("utf-8")
+        shown = "".join(ch if ch.isprintable() else "\ufffd" for ch in shown)
         text = f"{self.label}: '{shown}' {self.message}"
         if self.accepted_syntax:
             text += f" Accepted: {self.accepted_syntax}"

@@ -16,14 +16,16 @@ row without a value; ask for ``null`` explicitly.
 from __future__ import annotations
 
 import math
-import re
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
 
 from django.core.cache import cache
-from django.db.models import F, Q, Value
+from django.db.models import F, Lookup, Q, Value
 from django.db.models.functions import Coalesce, Cos
 from django.db.models.lookups import GreaterThan, GreaterThanOrEqual
-from django.utils import timezone
 
+from archiveportal import clock
 from queries import syntax
 from queries.fields import BY_NAME, POLARISATION_STATES, ParsedQuery
 from queries.names import name_key
@@ -32,23 +34,50 @@ from queries.units import unit_vector
 MAX_FOV_CACHE_KEY = "queries:max-half-fov"
 
 
+def _bound(column: str, value: float, *, lower: bool, inclusive: bool) -> tuple[str, float]:
+    """The lookup and value for one bound; integer columns get integer bounds.
+
+    Django turns a float compared with an IntegerField into an int (``>= 2018.5`` would become
+    ``>= 2018``), so bounds on integer columns are rounded here the way the comparison means.
+    """
+    if not _is_integer_column(column) or float(value).is_integer():
+        op = ("gte" if inclusive else "gt") if lower else ("lte" if inclusive else "lt")
+        return op, value
+    if lower:
+        return "gte", math.ceil(value)
+    return "lte", math.floor(value)
+
+
+def _is_integer_column(column: str) -> bool:
+    from django.db.models import IntegerField
+
+    from queries.models import Observation
+
+    try:
+        return isinstance(Observation._meta.get_field(column), IntegerField)
+    except Exception:  # a related path such as member_ous__...: compared as given
+        return False
+
+
 def interval_q(column: str, interval: syntax.Interval) -> Q:
     q = Q()
     if interval.low is not None:
-        q &= Q(**{f"{column}__{'gte' if interval.low_inclusive else 'gt'}": interval.low})
+        op, value = _bound(column, interval.low, lower=True, inclusive=interval.low_inclusive)
+        q &= Q(**{f"{column}__{op}": value})
     if interval.high is not None:
-        q &= Q(**{f"{column}__{'lte' if interval.high_inclusive else 'lt'}": interval.high})
+        op, value = _bound(column, interval.high, lower=False, inclusive=interval.high_inclusive)
+        q &= Q(**{f"{column}__{op}": value})
     if interval.low is None and interval.high is None:
         q &= Q(**{f"{column}__isnull": False})
     return q
 
 
 def numeric_q(column: str, constraint: syntax.NumericConstraint) -> Q:
+    """OR of the terms; a negated term never matches NULL (``!=5``, ``!(1..2)``)."""
     result = Q(pk__in=[])
     for term in constraint.terms:
         if isinstance(term.test, syntax.NullTest):
-            q = Q(**{f"{column}__isnull": term.test.is_null})
-            q = ~q if term.negated else q
+            q = Q(**{f"{column}__isnull": term.test.is_null != term.negated})
         else:
             q = interval_q(column, term.test)
             if term.negated:
@@ -57,36 +86,101 @@ def numeric_q(column: str, constraint: syntax.NumericConstraint) -> Q:
     return result
 
 
-def _wildcard_regex(pattern: str) -> str:
-    parts = []
+def like_pattern(pattern: str, *, wildcards: bool = True, contains: bool = False) -> str:
+    """The user's text as a LIKE pattern (escape ``\\``): their ``%`` and ``_`` stay literal."""
+    out = []
     for ch in pattern:
-        parts.append(".*" if ch == "*" else "." if ch == "?" else re.escape(ch))
-    return "^" + "".join(parts) + "$"
+        if wildcards and ch == "*":
+            out.append("%")
+        elif wildcards and ch == "?":
+            out.append("_")
+        elif ch in "%_\\":
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+    body = "".join(out)
+    return f"%{body}%" if contains else body
+
+
+def glob_pattern(pattern: str, *, wildcards: bool = True, contains: bool = False) -> str:
+    """The same as a SQLite GLOB pattern (case-sensitive, where SQLite's LIKE is not)."""
+    out = []
+    for ch in pattern:
+        if wildcards and ch in "*?":
+            out.append(ch)
+        elif ch in "*?[":
+            out.append(f"[{ch}]")
+        else:
+            out.append(ch)
+    body = "".join(out)
+    return f"*{body}*" if contains else body
+
+
+class Like(Lookup):
+    """``column LIKE pattern`` built from a user's wildcard text, usable directly in ``Q()``.
+
+    Case-insensitive as Django's ``icontains`` writes it (``UPPER(col::text) LIKE UPPER(%s)`` on
+    PostgreSQL, so the trigram indexes on ``UPPER(col::text)`` serve it); case-sensitive through
+    ``LIKE`` on PostgreSQL and ``GLOB`` on SQLite. LIKE, unlike a regular expression, cannot
+    backtrack exponentially on a pattern such as ``*a*a*a*a*b``.
+    """
+
+    lookup_name = "portal_like"
+    prepare_rhs = False
+
+    def __init__(self, lhs, pattern: str, *, case_sensitive: bool = False, **options) -> None:
+        self.pattern = pattern
+        self.case_sensitive = case_sensitive
+        self.options = options  # wildcards, contains
+        super().__init__(lhs, pattern)
+
+    def as_sql(self, compiler, connection):
+        lhs, params = self.process_lhs(compiler, connection)
+        params = list(params)
+        if connection.vendor == "sqlite":
+            if self.case_sensitive:
+                return f"{lhs} GLOB %s", [*params, glob_pattern(self.pattern, **self.options)]
+            return f"{lhs} LIKE %s ESCAPE '\\'", [
+                *params,
+                like_pattern(self.pattern, **self.options),
+            ]
+        like = like_pattern(self.pattern, **self.options)
+        text = f"({lhs})::text" if connection.vendor == "postgresql" else lhs
+        if self.case_sensitive:
+            return f"{text} LIKE %s ESCAPE '\\'", [*params, like]
+        return f"UPPER({text}) LIKE UPPER(%s) ESCAPE '\\'", [*params, like]
 
 
 def string_term_q(
     column: str, term: syntax.StringTerm, *, match: str, case_sensitive: bool = False
 ) -> Q:
-    """One text term; ``case_sensitive`` for canonical upper-case codes, so btree indexes work."""
+    """One text term. Plain text uses Django's lookups (their indexes); wildcards use ``Like``.
+
+    ``match="contains"`` fields find plain text anywhere; a pattern with wildcards, or ALMA's
+    ``=``/``==``, must match the whole value.
+    """
+    case_sensitive = case_sensitive or term.case_sensitive
     i = "" if case_sensitive else "i"
     pattern = term.pattern
-    if pattern == "*":
+    if term.has_wildcards and pattern == "*":
         return Q(**{f"{column}__isnull": False})
+    if not term.has_wildcards:
+        if match == "contains" and not term.anchored:
+            if case_sensitive:
+                return Q(
+                    Like(F(column), pattern, case_sensitive=True, wildcards=False, contains=True)
+                )
+            return Q(**{f"{column}__icontains": pattern})
+        return Q(**{f"{column}__{i}exact": pattern})
     inner = pattern.strip("*")
-    if "?" not in pattern and "*" not in inner:
-        # Plain text or text with leading/trailing * only: LIKE with Django's escaping, so a
-        # user's literal % or _ stays literal.
-        if (pattern.startswith("*") and pattern.endswith("*")) or (
-            match == "contains" and not term.has_wildcards
-        ):
-            return Q(**{f"{column}__{i}contains": inner})
+    if not case_sensitive and inner and "*" not in inner and "?" not in inner:
+        # Leading/trailing * only: Django's escaped LIKE lookups, which the indexes serve.
+        if pattern.startswith("*") and pattern.endswith("*"):
+            return Q(**{f"{column}__icontains": inner})
         if pattern.endswith("*"):
-            return Q(**{f"{column}__{i}startswith": inner})
-        if pattern.startswith("*"):
-            return Q(**{f"{column}__{i}endswith": inner})
-        return Q(**{f"{column}__{i}exact": inner})
-    # Wildcards inside the text: a regular expression anchored at both ends.
-    return Q(**{f"{column}__{i}regex": _wildcard_regex(pattern)})
+            return Q(**{f"{column}__istartswith": inner})
+        return Q(**{f"{column}__iendswith": inner})
+    return Q(Like(F(column), pattern, case_sensitive=case_sensitive))
 
 
 def string_q(
@@ -94,15 +188,16 @@ def string_q(
     constraint: syntax.StringConstraint,
     *,
     match: str,
-    key=None,
+    key: Callable[[str], str] | None = None,
     case_sensitive: bool = False,
 ) -> Q:
+    """Positive terms OR-ed (on any of ``columns``), negated terms AND-ed."""
     positive = Q(pk__in=[])
     negative = Q()
     has_positive = False
     for term in constraint.terms:
         if key is not None:
-            term = syntax.StringTerm(key(term.pattern), term.negated)
+            term = replace(term, pattern=key(term.pattern))
         column_q = Q(pk__in=[])
         for column in columns:
             column_q |= string_term_q(column, term, match=match, case_sensitive=case_sensitive)
@@ -112,6 +207,11 @@ def string_q(
             has_positive = True
             positive |= column_q
     return (positive if has_positive else Q()) & negative
+
+
+def alma_name_key(pattern: str) -> str:
+    """A source-name pattern in the loader's key form (``names.name_key``), wildcards kept."""
+    return "".join(ch if ch in "*?" else name_key(ch) for ch in pattern)
 
 
 # Project-level text lives once per project: search the (small, trigram-indexed) project table
@@ -200,7 +300,12 @@ def box_q(box: syntax.Box) -> Q:
     return q
 
 
-def position_q(constraint: syntax.Cone | syntax.Box) -> Q:
+def position_q(constraint: syntax.Position) -> Q:
+    if isinstance(constraint, syntax.AnyPosition):
+        q = Q(pk__in=[])
+        for alternative in constraint.alternatives:
+            q |= position_q(alternative)
+        return q
     return cone_q(constraint) if isinstance(constraint, syntax.Cone) else box_q(constraint)
 
 
@@ -210,7 +315,7 @@ def bands_q(constraint: syntax.BandConstraint) -> Q:
     return ~q if constraint.negated else q
 
 
-def observation_filter(parsed: ParsedQuery, *, now=None) -> Q:
+def observation_filter(parsed: ParsedQuery, *, now: datetime | None = None) -> Q:
     """The ``Q`` selecting every observation that satisfies all constraints."""
     q = Q()
     for name, constraint in parsed.constraints.items():
@@ -228,13 +333,11 @@ def observation_filter(parsed: ParsedQuery, *, now=None) -> Q:
         elif kind in ("string", "choice"):
             q &= string_q(spec.columns, constraint, match=spec.match)
         elif kind == "name_alma":
-            keep = "*?"
-            q &= string_q(
-                spec.columns,
-                constraint,
-                match="exact",
-                key=lambda p: "".join(ch if ch in keep else name_key(ch) for ch in p),
+            # Keys are lower case: ALMA's case-sensitive '=' cannot apply to them.
+            insensitive = syntax.StringConstraint(
+                tuple(replace(t, case_sensitive=False) for t in constraint.terms)
             )
+            q &= string_q(spec.columns, insensitive, match="exact", key=alma_name_key)
         elif kind in ("position", "galactic", "name_resolver"):
             q &= position_q(constraint)
         elif kind == "bands":
@@ -253,10 +356,12 @@ def observation_filter(parsed: ParsedQuery, *, now=None) -> Q:
     return q
 
 
-def _yes_no_q(name: str, yes: bool, *, now=None) -> Q:
+def _yes_no_q(name: str, yes: bool, *, now: datetime | None = None) -> Q:
     if name == "public_data":
-        # Public means released; "no" leaves the search unrestricted, as on ALMA's form.
-        return Q(obs_release_date__lte=now or timezone.now()) if yes else Q()
+        # Public means released, the rule downloads/access.py applies (its clock too): an
+        # archive 'Public' mark with a future date is not trusted, and ALMA's 3000-01-01
+        # placeholder is never in the past. "no" leaves the search unrestricted, as on ALMA's form.
+        return Q(obs_release_date__lte=now or clock.now()) if yes else Q()
     if name == "science_observation":
         return Q(science_observation="T") if yes else Q()
     if name == "mosaic":
