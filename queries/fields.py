@@ -436,7 +436,7 @@ class ParsedQuery:
 
 
 # Other spellings of ALMA's parameter names seen in permalinks and astroquery payloads.
-ALIASES = {"science_observations": "science_observation", "public": "public_data"}
+ALIASES = {"science_observations": "science_observation"}
 MAX_NAME_LENGTH = 200
 
 
