@@ -87,16 +87,22 @@ def string_term(column: str, term: syntax.StringTerm, *, match: str) -> str:
     return f"{subject} LIKE {literal(_like_body(folded, wildcards=True))}"
 
 
+def _combine(positive: list[str], negative: list[str]) -> str:
+    """Positive clauses OR-ed, negative ones AND-ed, in one pair of parentheses."""
+    parts = []
+    if positive:
+        parts.append(positive[0] if len(positive) == 1 else "(" + " OR ".join(positive) + ")")
+    parts += [f"NOT ({n})" for n in negative]
+    return "(" + " AND ".join(parts) + ")"
+
+
 def string(columns: tuple[str, ...], constraint: syntax.StringConstraint, *, match: str) -> str:
     positive, negative = [], []
     for term in constraint.terms:
-        per_column = " OR ".join(string_term(c, term, match=match) for c in columns)
-        (negative if term.negated else positive).append(f"({per_column})")
-    parts = []
-    if positive:
-        parts.append("(" + " OR ".join(positive) + ")")
-    parts += [f"NOT {n}" for n in negative]
-    return "(" + " AND ".join(parts) + ")"
+        clauses = [string_term(c, term, match=match) for c in columns]
+        clause = clauses[0] if len(clauses) == 1 else "(" + " OR ".join(clauses) + ")"
+        (negative if term.negated else positive).append(clause)
+    return _combine(positive, negative)
 
 
 def _name_like(pattern: str) -> str:
@@ -111,14 +117,12 @@ def _name_like(pattern: str) -> str:
 def source_name(constraint: syntax.StringConstraint) -> str:
     positive, negative = [], []
     for term in constraint.terms:
-        clause = f"LOWER(target_name) LIKE {literal(_name_like(term.pattern))}"
         if term.negated:
-            # Excluding with a wider pattern would drop rows the mirror keeps: exclude exactly.
-            negative.append(f"LOWER(target_name) <> {literal(term.pattern.lower())}")
+            # A wider pattern would exclude rows the mirror keeps: exclude the exact name only.
+            negative.append(f"LOWER(target_name) = {literal(term.pattern.lower())}")
         else:
-            positive.append(clause)
-    parts = ["(" + " OR ".join(positive) + ")"] if positive else []
-    return "(" + " AND ".join(parts + negative) + ")"
+            positive.append(f"LOWER(target_name) LIKE {literal(_name_like(term.pattern))}")
+    return _combine(positive, negative)
 
 
 def _cone(cone: syntax.Cone) -> str:

@@ -24,20 +24,35 @@ SUGGESTION = (
 )
 
 
+SESAME_TIMEOUT_S = 5  # a search page waits for this at most, once per new name
+
+
 def _ask_sesame(name: str) -> tuple[float, float] | None:
-    """The one network call: astropy's Sesame client. None when the name is unknown."""
+    """The one network call: astropy's Sesame client. None when the name is unknown.
+
+    astropy reports an unreachable Sesame with the same exception class as an unknown name
+    ("All Sesame queries failed"); that case is raised as ``ConnectionError`` so it is never
+    cached as "not found".
+    """
     from astropy.coordinates import SkyCoord
     from astropy.coordinates.name_resolve import NameResolveError
+    from astropy.utils import data
 
     try:
-        coord = SkyCoord.from_name(name)
-    except NameResolveError:
+        with data.conf.set_temp("remote_timeout", SESAME_TIMEOUT_S):
+            coord = SkyCoord.from_name(name)
+    except NameResolveError as exc:
+        if "All Sesame queries failed" in str(exc):
+            raise ConnectionError(str(exc)) from exc
         return None
     return float(coord.icrs.ra.deg), float(coord.icrs.dec.deg)
 
 
 def resolve(name: str) -> tuple[float, float]:
+    """(ra, dec) in ICRS degrees, or ``NameNotResolved`` with a message for the user."""
     key = name_key(name)
+    if not key:
+        raise NameNotResolved(FIELD, name, "is not a source name. " + SUGGESTION, label=LABEL)
     cached = ResolvedName.objects.filter(name_key=key).first()
     if cached is not None:
         if cached.found:
