@@ -11,6 +11,14 @@ rows first; the box is padded by the widest footprint the mirror holds.
 
 Negated numeric terms exclude NULLs, as SQL and ALMA's TAP service do: ``!=5`` does not match a
 row without a value; ask for ``null`` explicitly.
+
+Text: case-insensitive unless ALMA's ``=``/``==`` ask otherwise. Plain text and leading/trailing
+``*`` use Django's escaped lookups (their indexes); wildcards inside a value use ``Like``, whose
+pattern escapes the user's ``%``, ``_`` and ``\\`` (never a regular expression, which a pattern
+such as ``*a*a*a*b`` could make backtrack for minutes on SQLite). Project title, abstract, PI,
+authors and keywords are matched on the per-project table (one row per project, trigram
+indexed; ``hierarchy.py`` fills it from the same ObsCore columns) and select observations by
+``project_id``. Source names compare ``names.name_key`` forms, the key the loader stores.
 """
 
 from __future__ import annotations
