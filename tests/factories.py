@@ -9,6 +9,7 @@ import factory
 from django.contrib.auth import get_user_model
 
 from queries import models as qm
+from queries.names import name_key
 
 DEFAULT_PASSWORD = "correct-horse-battery"
 
@@ -64,9 +65,8 @@ class ObservationFactory(factory.django.DjangoModelFactory):
     member_ous_uid = factory.SelfAttribute("member_ous.uid")
     obs_id = factory.Sequence(lambda n: f"uid://A001/X9999/Xobs{n}.source.T.spw.{n}")
     target_name = "NGC_1068"
-    target_name_key = factory.LazyAttribute(
-        lambda o: "".join(ch for ch in o.target_name.lower() if ch.isalnum() or ch in "+.*")
-    )
+    # The loader's own key: factories must not drift from what real loads store.
+    target_name_key = factory.LazyAttribute(lambda o: name_key(o.target_name))
     s_ra = 40.669
     s_dec = -0.0133
     s_x = factory.LazyAttribute(lambda o: _unit_vector(o.s_ra, o.s_dec)[0])
