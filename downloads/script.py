@@ -1,11 +1,23 @@
 """Renders ``downloadRequest<ID>.sh``: a bash script that fetches a prepared request safely.
 
-The script (``script_templates/download_request.sh.in``) runs with bash 3.2+ and curl or wget on
-Linux and macOS, fetches in parallel, resumes, retries with backoff, verifies size and sha256,
-checks free disk space first, and exits non-zero while anything is missing. The file table is a
-quoted here-document, so nothing in it is ever expanded by the shell; every path and URL is
-checked against a strict character set before it is written. No secret is ever rendered: the
-member's token is read at run time.
+The script (``script_templates/download_request.sh.in``) runs with bash 3.2+ and curl (or wget
+for files that need no credential) on Linux and macOS. What it keeps, and why:
+
+* No secret on disk or on a command line: the token and ALMA's session cookie reach curl as
+  config lines through a pipe (``curl -K -``); the cookie stays in a shell variable. A trap
+  removes the scratch folder and ends every child process on any exit or signal.
+* Speed close to plain parallel curl: small files arrive in one ``curl --parallel`` process
+  (kept-alive connections, per-transfer results via ``--write-out``) and are hashed together
+  afterwards from the page cache; large files are hashed while they arrive (``curl | tee |
+  sha256``), so their bytes are read once.
+* Only what can succeed later is retried (5xx, 408/429, time-outs, resets), with growing pauses
+  and none after the last attempt; a refusal (401, 403, 404, 410, an unwritable folder) stops at
+  once with the server's own reason and exit status 3.
+* It runs as ``bash script``, ``bash < script`` and ``curl URL | bash``: everything is inside
+  ``main``, called on the last line.
+
+The file table is a quoted here-document, so nothing in it is ever expanded by the shell;
+every path and URL is checked against a strict character set before it is written.
 """
 
 from __future__ import annotations
