@@ -19,6 +19,14 @@ HOST = os.environ.get("PORTAL_HOST", "127.0.0.1")
 PORT = os.environ.get("PORTAL_PORT", "8000")
 
 
+def portal_base_url() -> str:
+    """Links in scripts, emails and file lists follow the address this server listens on,
+    unless PORTAL_BASE_URL names another (a proxy in front of it)."""
+    host = os.environ.get("PORTAL_HOST", "127.0.0.1")
+    port = os.environ.get("PORTAL_PORT", "8000")
+    return os.environ.get("PORTAL_BASE_URL") or f"http://{host}:{port}"
+
+
 def manage(*args: str) -> None:
     subprocess.run([PY, "manage.py", *args], cwd=ROOT, check=True)
 
@@ -32,6 +40,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _stop)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "archiveportal.settings")
     embedded = not os.environ.get("DATABASE_URL")
+    os.environ["PORTAL_BASE_URL"] = portal_base_url()
     if embedded:
         os.environ.setdefault("DEBUG", "1")
     manage("migrate", "--no-input", "-v", "0")

@@ -162,6 +162,8 @@ class RequestFile(models.Model):
     category = models.CharField(max_length=16)
     size = models.BigIntegerField(null=True, blank=True)
     checksum_sha256 = models.CharField(max_length=64, blank=True)
+    # A portal path ("/dataPortal/<name>", made absolute with the address configured when it is
+    # served) or the archive's own URL: never the portal's address frozen at preparation.
     url = models.CharField(max_length=500)
     relative_path = models.CharField(max_length=500)
     proprietary = models.BooleanField(default=False)

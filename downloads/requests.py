@@ -29,8 +29,24 @@ log = logging.getLogger(__name__)
 VALID_CATEGORIES = {c.value for c in FileCategory}
 
 
+PORTAL_FILES_PATH = "/dataPortal/"
+
+
+def portal_file_path(name: str) -> str:
+    """Where the portal serves a lab-cache file, without scheme or host: rows store this."""
+    return f"{PORTAL_FILES_PATH}{name}"
+
+
 def portal_file_url(name: str) -> str:
-    return f"{settings.PORTAL_BASE_URL.rstrip('/')}/dataPortal/{name}"
+    return absolute_url(portal_file_path(name))
+
+
+def absolute_url(stored: str) -> str:
+    """A stored URL as served now: portal paths follow the configured address of this moment
+    (``PORTAL_BASE_URL``), so a portal moved to another host or port keeps working scripts."""
+    if stored.startswith("/"):
+        return f"{settings.PORTAL_BASE_URL.rstrip('/')}{stored}"
+    return stored
 
 
 def lab_path(name: str) -> Path:
@@ -40,6 +56,12 @@ def lab_path(name: str) -> Path:
 def file_url(file: ArchiveFile) -> str:
     """The lab cache when it holds the file, else the archive's own URL."""
     return portal_file_url(file.name) if lab_path(file.name).is_file() else file.access_url
+
+
+def stored_file_url(file: ArchiveFile) -> str:
+    """What a ``RequestFile`` keeps: a portal path (made absolute when served), or the
+    archive's own URL."""
+    return portal_file_path(file.name) if lab_path(file.name).is_file() else file.access_url
 
 
 @transaction.atomic
@@ -124,7 +146,7 @@ def _prepare(request: DownloadRequest) -> None:
                     category=f.category,
                     size=f.size,
                     checksum_sha256=f.checksum_sha256,
-                    url=file_url(f),
+                    url=stored_file_url(f),
                     relative_path=path,
                     proprietary=decision.rule in ("pi", "delegate"),
                 )
@@ -163,16 +185,15 @@ def current_files(request: DownloadRequest, user) -> tuple[list[ScriptFile], lis
         MemberOUS.objects.filter(uid__in=request.member_ous_uids).select_related("project")
     )
     decisions = access.decide_many(user, mouses, surface="script")
-    portal = settings.PORTAL_BASE_URL.rstrip("/") + "/"
     files = [
         ScriptFile(
-            url=r.url,
+            url=absolute_url(r.url),
             relative_path=r.relative_path,
             size=r.size,
             sha256=r.checksum_sha256 or None,
             proprietary=r.proprietary,
-            needs_token=r.url.startswith(portal),
-            alma_login=r.proprietary and not r.url.startswith(portal),
+            needs_token=r.url.startswith(PORTAL_FILES_PATH),
+            alma_login=r.proprietary and not r.url.startswith(PORTAL_FILES_PATH),
         )
         for r in request.files.all()
         if decisions.get(r.member_ous_uid) and decisions[r.member_ous_uid].allowed

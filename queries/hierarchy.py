@@ -122,15 +122,20 @@ def rebuild_hierarchy(proposal_ids: Iterable[str] | None = None) -> None:
     _link_observations(list(projects))
 
 
+def _creator(values: dict) -> str:
+    """``obs_creator_name`` when it names a person: ALMA's rows say "ALMA" (the observatory),
+    which must never stand in for an unknown PI ("ask the PI (ALMA)")."""
+    creator = (values.get("obs_creator_name") or "").strip()
+    return "" if creator.upper() == "ALMA" else creator
+
+
 def _upsert_projects(projects: dict[str, dict]) -> dict[str, int]:
     existing = {p.code: p for p in Project.objects.filter(code__in=list(projects))}
     for code, values in projects.items():
         project = existing.get(code) or Project(code=code)
         project.title = values.get("obs_title") or project.title
         project.abstract = values.get("proposal_abstract") or project.abstract
-        project.pi_name = (
-            values.get("pi_name") or values.get("obs_creator_name") or project.pi_name
-        )[:256]
+        project.pi_name = (values.get("pi_name") or _creator(values) or project.pi_name)[:256]
         project.pi_userid = (values.get("pi_userid") or project.pi_userid)[:64]
         project.proposal_authors = values.get("proposal_authors") or project.proposal_authors
         project.science_keyword = values.get("science_keyword") or project.science_keyword

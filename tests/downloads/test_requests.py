@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core import mail
@@ -14,9 +16,10 @@ from django.utils import timezone
 
 from archiveportal import jobs
 from downloads import requests as request_service
+from downloads.access import Decision
 from downloads.models import AlmaIdentity, DownloadRequest, RequestFile
 from downloads.script import ScriptFile, render_script
-from queries.models import ArchiveFile, MemberOUS
+from queries.models import ArchiveFile, MemberOUS, Project
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -185,3 +188,52 @@ def test_unsafe_paths_never_reach_a_script(path):
             portal_url="http://p",
             files=[ScriptFile("http://p/dataPortal/a.tar", path, 1, None, False)],
         )
+
+
+def test_links_follow_the_address_configured_when_they_are_served(sample, settings):
+    settings.PORTAL_BASE_URL = "http://127.0.0.1:8000"
+    pi = UserFactory(username="movedpi")
+    request = prepare(pi, ["uid://A001/X99f3/X32"], categories=["readme"])
+    stored = request.files.get()
+    assert stored.url.startswith("/dataPortal/")  # the address is not frozen into the row
+
+    settings.PORTAL_BASE_URL = "http://portal.lab.example:8202"
+    client = Client()
+    client.force_login(pi)
+    for view in ("script", "files.txt", "manifest.tsv"):
+        body = client.get(f"/requests/{request.pk}/{view}").content.decode()
+        assert f"http://portal.lab.example:8202/dataPortal/{stored.name}" in body
+        assert "127.0.0.1:8000" not in body
+    assert (
+        'PORTAL_HOST="portal.lab.example"'
+        in client.get(f"/requests/{request.pk}/script").content.decode()
+    )
+
+
+def test_make_run_derives_the_portal_address_from_its_host_and_port(monkeypatch):
+    path = Path(__file__).resolve().parents[2] / "bin" / "run_embedded.py"
+    monkeypatch.setenv("PORTAL_PORT", "8202")
+    monkeypatch.delenv("PORTAL_BASE_URL", raising=False)
+    spec = importlib.util.spec_from_file_location("run_embedded_under_test", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.portal_base_url() == "http://127.0.0.1:8202"
+    monkeypatch.setenv("PORTAL_BASE_URL", "https://portal.lab.example")
+    assert module.portal_base_url() == "https://portal.lab.example"
+
+
+def test_the_ready_email_says_every_portal_file_needs_the_token(sample):
+    prepare(UserFactory(email="m@lab.example.org"), ["uid://A001/X99f3/X32"])
+    body = mail.outbox[-1].body
+    assert "Every file the portal serves needs your personal token" in body
+    assert "Proprietary files need" not in body
+
+
+def test_an_unknown_pi_is_never_called_alma(sample):
+    # ALMA's rows give obs_creator_name "ALMA" (the observatory) where pi_name is empty.
+    assert not Project.objects.filter(pi_name__iexact="ALMA").exists()
+    unknown = Project.objects.filter(pi_name="").first()
+    mous = MemberOUS.objects.filter(project=unknown).first()
+    message = Decision(False, "proprietary", mous.uid, mous.release_date, "").message
+    assert "(ALMA)" not in message
+    assert "ask the project's PI" in message
