@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "archiveportal",
     "queries",
     "downloads",
+    "vo",
 ]
 
 MIDDLEWARE = [
