@@ -18,9 +18,9 @@ from django.http import (
     HttpResponseGone,
 )
 from django.shortcuts import get_object_or_404, redirect, render
-from rest_framework.authentication import TokenAuthentication
-from rest_framework.exceptions import AuthenticationFailed
 
+from apitokens.authentication import user_for
+from apitokens.models import Scope
 from downloads import access, filelist, requests, script, serving, tree
 from downloads.models import DownloadRequest
 from queries.models import ArchiveFile
@@ -103,14 +103,9 @@ def request_list(request: HttpRequest) -> HttpResponse:
 
 
 def _token_user(request: HttpRequest):
-    """The session user, or the owner of a valid ``Authorization: Token`` header."""
-    if request.user.is_authenticated:
-        return request.user
-    try:
-        found = TokenAuthentication().authenticate(request)
-    except AuthenticationFailed:
-        return None
-    return found[0] if found else None
+    """The session user, or the owner of a live token with the download scope (a refused token
+    answers 401/403 with the reason, through ``apitokens.middleware``)."""
+    return user_for(request, scope=Scope.DOWNLOAD)
 
 
 def _ready_request(request: HttpRequest, pk):

@@ -9,7 +9,6 @@ import pytest
 from django.core import mail
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from archiveportal import clock, jobs
 from downloads import requests as request_service
@@ -22,6 +21,7 @@ from tests.downloads.access_matrix import (
     build_world,
     expected_allowed,
 )
+from tests.factories import token_for
 
 pytestmark = pytest.mark.django_db
 CELLS = [(role, state) for role in ROLES for state in STATES]
@@ -72,7 +72,7 @@ def test_file_serving_with_session_or_token(world, role, state):
     with clock.frozen(NOW):
         by_session = client_for(world, role).get(f"/dataPortal/{file.name}")
         if role != "anonymous":
-            token = Token.objects.create(user=world.user(role)).key
+            token = token_for(world.user(role))
             by_token = Client().get(f"/dataPortal/{file.name}", HTTP_AUTHORIZATION=f"Token {token}")
         else:
             by_token = Client().get(

@@ -6,11 +6,10 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from downloads import access
 from downloads.models import AlmaIdentity, Delegation, DelegationEvent
-from tests.factories import MemberOUSFactory, ProjectFactory, UserFactory
+from tests.factories import MemberOUSFactory, ProjectFactory, UserFactory, token_for
 
 pytestmark = pytest.mark.django_db
 
@@ -111,10 +110,7 @@ def test_the_delegate_sees_what_they_hold(client, pi, project):
 
 def test_api_token_grants_lists_and_revokes(client, pi, project):
     UserFactory(username="colleague")
-    client.force_login(pi)
-    client.post("/access/token/")
-    key = Token.objects.get(user=pi).key
-    client.logout()
+    key = token_for(pi, "delegations")
     headers = {"HTTP_AUTHORIZATION": f"Token {key}"}
     created = client.post(
         "/api/access/delegations/",
@@ -133,8 +129,10 @@ def test_api_token_grants_lists_and_revokes(client, pi, project):
 
 
 def test_the_token_is_shown_once(client, pi):
+    import re
+
     client.force_login(pi)
-    created = client.post("/access/token/")
-    key = Token.objects.get(user=pi).key
-    assert key in created.text
+    created = client.post("/access/token/", {"scopes": ["download"]})
+    key = re.search(r'<pre id="new-token">(apk_[\w-]+)</pre>', created.text).group(1)
     assert key not in client.get("/access/token/").text
+    assert key[:10] in client.get("/access/token/").text
