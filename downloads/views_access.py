@@ -184,9 +184,12 @@ def api_delegations(request):
         )
     except PermissionDenied as exc:
         return Response({"detail": str(exc)}, status=status.HTTP_403_FORBIDDEN)
-    except (ValidationError, serializers.ValidationError) as exc:
-        detail = exc.messages if hasattr(exc, "messages") else exc.detail
-        return Response({"detail": detail}, status=status.HTTP_400_BAD_REQUEST)
+    except ValidationError as exc:
+        # A field's error names the field ({"project": [...]}); others are "detail".
+        body = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+        return Response(body, status=status.HTTP_400_BAD_REQUEST)
+    except serializers.ValidationError as exc:
+        return Response({"expires_at": exc.detail}, status=status.HTTP_400_BAD_REQUEST)
     return Response(DelegationSerializer(delegation).data, status=status.HTTP_201_CREATED)
 
 

@@ -21,7 +21,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from apitokens.authentication import user_for
 from apitokens.models import Scope
-from downloads import access, filelist, requests, script, serving, tree
+from downloads import access, filelist, requests, script, serving, tree, visibility
 from downloads.models import DownloadRequest
 from queries.models import ArchiveFile
 
@@ -96,10 +96,12 @@ def request_detail(request: HttpRequest, pk) -> HttpResponse:
 
 
 def request_list(request: HttpRequest) -> HttpResponse:
-    mine = DownloadRequest.objects.filter(owner=request.user).order_by("-created_at")[:200]
-    return render(
-        request, "downloads/request_list.html", {"rows": [(r, requests.status(r)) for r in mine]}
-    )
+    mine = list(DownloadRequest.objects.filter(owner=request.user).order_by("-created_at")[:200])
+    # A total is shown only while the member may still download all of it (not after a
+    # delegation is revoked or expires).
+    sized = visibility.requests_with_visible_sizes(request.user, mine, surface="request-list")
+    rows = [(r, requests.status(r), r.pk in sized) for r in mine]
+    return render(request, "downloads/request_list.html", {"rows": rows})
 
 
 def _token_user(request: HttpRequest):
