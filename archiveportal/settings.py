@@ -171,7 +171,9 @@ _csp = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
-        "style-src": ["'self'"],
+        # Styles may be inline: htmx injects its indicator style and the admin sets a few
+        # style attributes; scripts, the dangerous part, may not.
+        "style-src": ["'self'", "'unsafe-inline'"],
         "img-src": ["'self'", "data:"],
         "connect-src": ["'self'"],
         "font-src": ["'self'"],
