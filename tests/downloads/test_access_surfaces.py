@@ -416,3 +416,22 @@ def test_a_deactivated_members_token_is_refused(world):
             f"/dataPortal/{world.files['proprietary'].name}", HTTP_AUTHORIZATION=f"Token {key}"
         )
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize(("role", "state"), [c for c in CELLS if c[0] != "anonymous"])
+def test_the_request_list_shows_a_size_only_while_the_member_may_download_it(world, role, state):
+    file = world.files[state]
+    DownloadRequest.objects.create(
+        owner=world.user(role),
+        member_ous_uids=[world.mouses[state].uid],
+        categories=["product"],
+        submitted_at=timezone.now(),
+        phase=jobs.Phase.DONE,
+        total_size=file.size,
+        file_count=1,
+    )
+    with clock.frozen(NOW):
+        body = client_for(world, role).get("/requests/").text
+    shown = "941.9\xa0MB" in body  # file sizes are 987,654,321 bytes and a few more
+    assert shown == expected_allowed(role, state)
+    assert_no_leak(body, file)
