@@ -1,67 +1,37 @@
-"""Login with failed-attempt throttling.
+"""Login: Django's own views, throttled by django-axes (settings "Authentication").
 
-Counts failed logins per username and per client address in the cache (Redis in production, so
-every web process sees the same count) and refuses further attempts for the rest of the window
-once ``LOGIN_THROTTLE_ATTEMPTS`` is reached, with a message that says when to try again. The
-count is not reset by a successful login of another account from the same address.
+Only two things are the portal's own: which address a login comes from when the portal sits
+behind a proxy, and the lockout page. Counting, locking and unlocking are django-axes's.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
-import time
 
-from django import forms
 from django.conf import settings
-from django.contrib.auth.forms import AuthenticationForm
-from django.contrib.auth.views import LoginView
-from django.core.cache import cache
+from django.http import HttpRequest
+from django.shortcuts import render
 
 
-def _keys(request, username: str) -> list[str]:
-    address = request.META.get("REMOTE_ADDR", "unknown") if request else "unknown"
-    user_key = hashlib.sha256(username.strip().lower().encode()).hexdigest()[:32]
-    return [f"login-fail:user:{user_key}", f"login-fail:addr:{address}"]
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address: REMOTE_ADDR, or, behind ``LOGIN_PROXY_COUNT`` trusted proxies,
+    the entry they appended to ``LOGIN_CLIENT_IP_HEADER`` (counted from the right, since a
+    client can put anything on the left)."""
+    header = settings.LOGIN_CLIENT_IP_HEADER
+    if header:
+        hops = [h.strip() for h in request.META.get(header, "").split(",") if h.strip()]
+        count = max(1, settings.LOGIN_PROXY_COUNT)
+        if len(hops) >= count:
+            return hops[-count][:64]
+    return request.META.get("REMOTE_ADDR")
 
 
-def _blocked_for(keys: list[str]) -> int:
-    """Seconds left in the block, 0 when attempts are allowed."""
-    now = time.time()
-    left = 0
-    for key in keys:
-        entry = cache.get(key)
-        if entry and entry["count"] >= settings.LOGIN_THROTTLE_ATTEMPTS:
-            left = max(left, int(entry["start"] + settings.LOGIN_THROTTLE_WINDOW - now))
-    return max(left, 0)
-
-
-def _record_failure(keys: list[str]) -> None:
-    now = time.time()
-    for key in keys:
-        entry = cache.get(key) or {"count": 0, "start": now}
-        entry["count"] += 1
-        cache.set(key, entry, timeout=settings.LOGIN_THROTTLE_WINDOW)
-
-
-class ThrottledAuthenticationForm(AuthenticationForm):
-    def clean(self):
-        username = self.data.get("username", "")
-        keys = _keys(self.request, username)
-        left = _blocked_for(keys)
-        if left:
-            minutes = max(1, math.ceil(left / 60))
-            raise forms.ValidationError(
-                f"Too many failed attempts; try again in {minutes} minute"
-                f"{'s' if minutes != 1 else ''}.",
-                code="throttled",
-            )
-        try:
-            return super().clean()
-        except forms.ValidationError:
-            _record_failure(keys)
-            raise
-
-
-class ThrottledLoginView(LoginView):
-    authentication_form = ThrottledAuthenticationForm
+def lockout_response(request: HttpRequest, original_response=None, credentials=None):
+    """The page a locked-out client gets (HTTP 429): when to try again, and who can unlock."""
+    minutes = max(1, math.ceil(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
+    return render(
+        request,
+        "registration/locked_out.html",
+        {"minutes": minutes, "plural": "s" if minutes != 1 else ""},
+        status=429,
+    )

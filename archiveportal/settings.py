@@ -8,6 +8,7 @@ to production without touching code.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -38,16 +39,20 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_htmx",
+    "axes",
+    "csp",
     "archiveportal",
     "queries",
     "downloads",
+    "apitokens",
     "vo",
 ]
 
 MIDDLEWARE = [
+    "archiveportal.middleware.Plain404Middleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -57,6 +62,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "apitokens.middleware.TokenRefusalMiddleware",
+    # Last, as django-axes asks: it turns a lockout flagged during authentication into a page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "archiveportal.urls"
@@ -111,9 +119,75 @@ LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not (DEBUG or EMBEDDED))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-# Failed logins allowed per account+address in LOGIN_THROTTLE_WINDOW seconds.
+
+# Login throttling: django-axes (https://django-axes.readthedocs.io/en/latest/4_configuration.html)
+# counts failures in the database (atomically, under a row lock; SQLite in embedded mode too)
+# for every login form, the admin's included, because it hooks authentication itself. A client
+# is locked out after LOGIN_THROTTLE_ATTEMPTS failures within LOGIN_THROTTLE_WINDOW seconds
+# either for one account from one address, or from one address whatever the account: failures
+# from another address never lock a member out. Admins unlock by deleting the attempt in
+# /admin/axes/accessattempt/ (or `manage.py axes_reset`).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_THROTTLE_ATTEMPTS = env.int("LOGIN_THROTTLE_ATTEMPTS", default=5)
 LOGIN_THROTTLE_WINDOW = env.int("LOGIN_THROTTLE_WINDOW", default=900)
+AXES_FAILURE_LIMIT = LOGIN_THROTTLE_ATTEMPTS
+AXES_COOLOFF_TIME = timedelta(seconds=LOGIN_THROTTLE_WINDOW)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+# A success must not clear the per-address count: an attacker with an account of their own
+# could otherwise reset it between guesses at someone else's.
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_CALLABLE = "archiveportal.auth.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "archiveportal.auth.client_ip"
+# Behind a reverse proxy: the request.META key of the header the proxy sets (e.g.
+# HTTP_X_FORWARDED_FOR) and how many proxies append to it. Without it, REMOTE_ADDR decides;
+# never set it when clients can reach the portal directly, or they choose their own address.
+LOGIN_CLIENT_IP_HEADER = env.str("LOGIN_CLIENT_IP_HEADER", default="")
+LOGIN_PROXY_COUNT = env.int("LOGIN_PROXY_COUNT", default=1)
+
+# --- Security headers -----------------------------------------------------------------------
+# https://docs.djangoproject.com/en/5.2/ref/middleware/#module-django.middleware.security
+# HTTPS redirect and HSTS default on when the portal's public address is https and the portal
+# is neither embedded nor in DEBUG; each can be set explicitly.
+_PRODUCTION_HTTPS = env.str("PORTAL_BASE_URL", default="").startswith("https://") and not (
+    DEBUG or EMBEDDED
+)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=_PRODUCTION_HTTPS)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if _PRODUCTION_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# "HTTP_X_FORWARDED_PROTO,https" when a TLS-terminating proxy sets that header (and strips it
+# from clients); https://docs.djangoproject.com/en/5.2/ref/settings/#secure-proxy-ssl-header
+_proxy_ssl = env.list("SECURE_PROXY_SSL_HEADER", default=[])
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl) if len(_proxy_ssl) == 2 else None
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+# Content Security Policy (django-csp, https://django-csp.readthedocs.io/en/latest/): every
+# script is a file under /static/ (htmx is vendored, no inline scripts or handlers), so
+# script-src 'self' holds in every mode; CSP_REPORT_ONLY=1 only reports.
+_csp = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        # Styles may be inline: htmx injects its indicator style and the admin sets a few
+        # style attributes; scripts, the dangerous part, may not.
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+if env.bool("CSP_REPORT_ONLY", default=False):
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _csp
+else:
+    CONTENT_SECURITY_POLICY = _csp
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "en-gb"
@@ -136,8 +210,8 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG or EMBEDDED
 
 # --- Cache ----------------------------------------------------------------------------------
-# Used for login throttling: Redis in production so that every web process sees the same count;
-# process memory in embedded mode, which runs a single web process.
+# Redis in production so that every web process shares it; process memory in embedded mode,
+# which runs a single web process. (Login throttling keeps its counts in the database.)
 REDIS_URL = env.str("REDIS_URL", default="")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
@@ -222,11 +296,16 @@ LAB_DATA_ROOT = Path(env.str("LAB_DATA_ROOT", default=str(DATA_DIR / "labdata"))
 
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Token first: its WWW-Authenticate header makes a refused or missing token a 401.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "apitokens.authentication.PortalTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # TokenScope without a scope refuses tokens: a view accepts one only by declaring its scope.
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "apitokens.permissions.TokenScope",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
 }

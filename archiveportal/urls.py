@@ -5,12 +5,10 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from . import views
-from .auth import ThrottledLoginView
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/aq/", permanent=False)),
     path("health/", views.health, name="health"),
-    path("accounts/login/", ThrottledLoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("", include("queries.urls")),

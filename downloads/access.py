@@ -18,9 +18,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from archiveportal import clock
+from downloads.delegations import live_held_by
 from downloads.identity import pi_projects
 from downloads.models import AccessDecision, Delegation
 from queries.models import ArchiveFile, MemberOUS
@@ -60,9 +61,8 @@ def is_public(mous: MemberOUS, *, now: datetime | None = None) -> bool:
 
 
 def _live_delegations(user, now: datetime) -> QuerySet[Delegation]:
-    return Delegation.objects.filter(delegate=user, revoked_at__isnull=True).filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=now)
-    )
+    # One definition of a delegation that counts (revoked, expired, PI deactivated): there.
+    return live_held_by(user, now=now)
 
 
 def _rights(user, project_ids: set[int], now: datetime) -> tuple[set[int], set[int]]:

@@ -8,12 +8,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from rest_framework import serializers, status
-from rest_framework.authtoken.models import Token
-from rest_framework.decorators import api_view
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from apitokens import services as tokens
+from apitokens.models import ApiToken, Scope
+from apitokens.permissions import requires_scope
 from downloads import delegations
-from downloads.forms_access import GrantForm
+from downloads.forms_access import GrantForm, TokenForm
 from downloads.identity import pi_projects
 from downloads.models import Delegation, DelegationEvent
 
@@ -81,17 +84,45 @@ def revoke_view(request, pk: int):
 
 
 def token_page(request):
-    """Personal API token: shown once when created, then only its first characters."""
+    """Personal API tokens: a key is shown once, when created; afterwards only its first
+    characters, scopes and dates (the portal keeps a hash, not the key)."""
     new_key = None
+    form = TokenForm()
+    status_code = 200
     if request.method == "POST":
-        Token.objects.filter(user=request.user).delete()
-        new_key = Token.objects.create(user=request.user).key
-    token = Token.objects.filter(user=request.user).first()
-    return render(
+        form = TokenForm(request.POST)
+        if form.is_valid():
+            _, new_key = tokens.issue(
+                user=request.user,
+                scopes=form.cleaned_data["scopes"],
+                name=form.cleaned_data["name"],
+                expires_at=form.expires_at(),
+            )
+            form = TokenForm()
+        else:
+            status_code = 400
+    mine = tokens.tokens_of(request.user)
+    response = render(
         request,
         "downloads/access_token.html",
-        {"new_key": new_key, "token_prefix": token.key[:6] if token else None},
+        {
+            "new_key": new_key,
+            "form": form,
+            "tokens": [(t, tokens.status(t)) for t in mine],
+            "scope_labels": dict(Scope.choices),
+        },
+        status=status_code,
     )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+def token_revoke(request, pk: int):
+    token = get_object_or_404(ApiToken, pk=pk, user=request.user)
+    tokens.revoke(actor=request.user, token=token)
+    messages.success(request, "Token revoked.")
+    return redirect("downloads:token")
 
 
 class DelegationSerializer(serializers.ModelSerializer):
@@ -120,6 +151,7 @@ class DelegationSerializer(serializers.ModelSerializer):
 
 @login_not_required
 @api_view(["GET", "POST"])
+@permission_classes([IsAuthenticated, requires_scope(Scope.DELEGATIONS)])
 def api_delegations(request):
     """GET: delegations I gave and hold. POST {delegate, project?, expires_at?}: grant one."""
     from django.contrib.auth import get_user_model
@@ -152,14 +184,18 @@ def api_delegations(request):
         )
     except PermissionDenied as exc:
         return Response({"detail": str(exc)}, status=status.HTTP_403_FORBIDDEN)
-    except (ValidationError, serializers.ValidationError) as exc:
-        detail = exc.messages if hasattr(exc, "messages") else exc.detail
-        return Response({"detail": detail}, status=status.HTTP_400_BAD_REQUEST)
+    except ValidationError as exc:
+        # A field's error names the field ({"project": [...]}); others are "detail".
+        body = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+        return Response(body, status=status.HTTP_400_BAD_REQUEST)
+    except serializers.ValidationError as exc:
+        return Response({"expires_at": exc.detail}, status=status.HTTP_400_BAD_REQUEST)
     return Response(DelegationSerializer(delegation).data, status=status.HTTP_201_CREATED)
 
 
 @login_not_required
 @api_view(["DELETE"])
+@permission_classes([IsAuthenticated, requires_scope(Scope.DELEGATIONS)])
 def api_delegation(request, pk: int):
     delegation = get_object_or_404(Delegation, pk=pk)
     try:

@@ -18,10 +18,10 @@ from django.http import (
     HttpResponseGone,
 )
 from django.shortcuts import get_object_or_404, redirect, render
-from rest_framework.authentication import TokenAuthentication
-from rest_framework.exceptions import AuthenticationFailed
 
-from downloads import access, filelist, requests, script, serving, tree
+from apitokens.authentication import user_for
+from apitokens.models import Scope
+from downloads import access, filelist, requests, script, serving, tree, visibility
 from downloads.models import DownloadRequest
 from queries.models import ArchiveFile
 
@@ -96,21 +96,18 @@ def request_detail(request: HttpRequest, pk) -> HttpResponse:
 
 
 def request_list(request: HttpRequest) -> HttpResponse:
-    mine = DownloadRequest.objects.filter(owner=request.user).order_by("-created_at")[:200]
-    return render(
-        request, "downloads/request_list.html", {"rows": [(r, requests.status(r)) for r in mine]}
-    )
+    mine = list(DownloadRequest.objects.filter(owner=request.user).order_by("-created_at")[:200])
+    # A total is shown only while the member may still download all of it (not after a
+    # delegation is revoked or expires).
+    sized = visibility.requests_with_visible_sizes(request.user, mine, surface="request-list")
+    rows = [(r, requests.status(r), r.pk in sized) for r in mine]
+    return render(request, "downloads/request_list.html", {"rows": rows})
 
 
 def _token_user(request: HttpRequest):
-    """The session user, or the owner of a valid ``Authorization: Token`` header."""
-    if request.user.is_authenticated:
-        return request.user
-    try:
-        found = TokenAuthentication().authenticate(request)
-    except AuthenticationFailed:
-        return None
-    return found[0] if found else None
+    """The session user, or the owner of a live token with the download scope (a refused token
+    answers 401/403 with the reason, through ``apitokens.middleware``)."""
+    return user_for(request, scope=Scope.DOWNLOAD)
 
 
 def _ready_request(request: HttpRequest, pk):

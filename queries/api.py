@@ -6,9 +6,12 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.shortcuts import get_object_or_404
 from rest_framework import status
-from rest_framework.decorators import api_view
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from apitokens.models import Scope
+from apitokens.permissions import requires_scope
 from queries import columns as cols
 from queries import selectors, services
 from queries.errors import QueryInputErrors
@@ -25,6 +28,7 @@ def _errors(exc: QueryInputErrors) -> Response:
 
 @login_not_required
 @api_view(["GET"])
+@permission_classes([IsAuthenticated, requires_scope(Scope.READ)])
 def observations(request):
     """GET /api/observations/?band_list=3&page=2 -> one page of ObsCore rows."""
     values = query_params(request.query_params)
@@ -63,6 +67,7 @@ def _search_json(search: Search) -> dict:
 
 @login_not_required
 @api_view(["POST"])
+@permission_classes([IsAuthenticated, requires_scope(Scope.READ)])
 def searches(request):
     """POST {params..., live?} -> a Search run by a worker; poll /api/searches/<id>/."""
     data = request.data
@@ -80,5 +85,6 @@ def searches(request):
 
 @login_not_required
 @api_view(["GET"])
+@permission_classes([IsAuthenticated, requires_scope(Scope.READ)])
 def search_detail(request, pk):
     return Response(_search_json(get_object_or_404(Search, pk=pk, owner=request.user)))

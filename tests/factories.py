@@ -90,3 +90,13 @@ class ObservationFactory(factory.django.DjangoModelFactory):
     pi_name = factory.SelfAttribute("member_ous.project.pi_name")
     science_observation = "T"
     is_mosaic = "F"
+
+
+def token_for(user, *scopes: str, expires_at=None) -> str:
+    """A personal API token's key for ``user`` (default scopes: read and download)."""
+    from apitokens import services
+
+    _, key = services.issue(
+        user=user, scopes=list(scopes or ("read", "download")), expires_at=expires_at
+    )
+    return key

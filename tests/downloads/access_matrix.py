@@ -1,12 +1,14 @@
 """The access matrix: roles x data states, reusable by every surface's tests.
 
 A surface test builds the world with ``build_world`` at a frozen instant, then for each
-(role, state) cell asks its surface and checks with ``assert_cell`` that the status is right and
-that a denied body never carries the proprietary file's name or size.
+(role, state) cell asks its surface and checks that the status is right and, with
+``assert_no_leak``, that a denied body never carries the proprietary file's name, size, checksum
+or URL. ``staff`` is a superuser with no rights to the data: the admin is one more surface.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -81,7 +83,7 @@ def build_world() -> World:
             name=f"2025.1.00777.S_secretname_{state}_001_of_001.tar",
             category=FileCategory.PRODUCT,
             size=987_654_321 + index,
-            checksum_sha256="ab" * 32,
+            checksum_sha256=hashlib.sha256(state.encode()).hexdigest(),
             access_url=f"https://almascience.org/dataPortal/secret_{state}.tar",
         )
     return World(users, mouses, files, project)
@@ -92,3 +94,4 @@ def assert_no_leak(body: str | bytes, file: ArchiveFile) -> None:
     assert file.name not in text, "proprietary file name leaked"
     assert str(file.size) not in text, "proprietary file size leaked"
     assert file.access_url not in text, "proprietary URL leaked"
+    assert file.checksum_sha256 not in text, "proprietary checksum leaked"

@@ -9,7 +9,6 @@ import pytest
 from django.core import mail
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from archiveportal import clock, jobs
 from downloads import requests as request_service
@@ -22,6 +21,7 @@ from tests.downloads.access_matrix import (
     build_world,
     expected_allowed,
 )
+from tests.factories import token_for
 
 pytestmark = pytest.mark.django_db
 CELLS = [(role, state) for role in ROLES for state in STATES]
@@ -72,7 +72,7 @@ def test_file_serving_with_session_or_token(world, role, state):
     with clock.frozen(NOW):
         by_session = client_for(world, role).get(f"/dataPortal/{file.name}")
         if role != "anonymous":
-            token = Token.objects.create(user=world.user(role)).key
+            token = token_for(world.user(role))
             by_token = Client().get(f"/dataPortal/{file.name}", HTTP_AUTHORIZATION=f"Token {token}")
         else:
             by_token = Client().get(
@@ -212,3 +212,226 @@ def test_the_datalink_document_is_a_valid_votable_for_astropy(world):
         f"http://portal.test/dataPortal/{world.files['proprietary'].name}"
     ]
     assert int(table["content_length"][0]) == world.files["proprietary"].size
+
+
+# --- The admin: staff status grants nothing -----------------------------------------------
+
+
+def _admin_bodies(client, world) -> dict[str, str]:
+    """Every admin list page, every object's change page, and the delete pages that cascade
+    to files, as the staff admin sees them."""
+    from django.contrib import admin
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    bodies = {}
+    for model in admin.site._registry:
+        opts = model._meta
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+        bodies[url] = client.get(url).content.decode()
+        for obj in model.objects.all()[:40]:
+            change = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+            bodies[change] = client.get(change, follow=True).content.decode()
+    for user in get_user_model().objects.all():
+        url = reverse("admin:auth_user_delete", args=[user.pk])
+        bodies[url] = client.get(url).content.decode()
+    for request in DownloadRequest.objects.all():
+        url = reverse("admin:downloads_downloadrequest_delete", args=[request.pk])
+        bodies[url] = client.get(url).content.decode()
+    bodies["index"] = client.get("/admin/").content.decode()
+    return bodies
+
+
+def test_a_staff_admin_with_no_rights_sees_no_proprietary_file_detail_in_any_admin_page(world):
+    """Names, sizes, checksums and URLs of files the admin may not download appear in no admin
+    list, change or delete page; public files' do (the admin shows what access.py allows)."""
+    delegate = world.users["delegate"]
+    proprietary = world.files["proprietary"]
+    request = DownloadRequest.objects.create(
+        owner=delegate,
+        member_ous_uids=[world.mouses["proprietary"].uid],
+        categories=["product"],
+        submitted_at=timezone.now(),
+        phase=jobs.Phase.DONE,
+        total_size=proprietary.size,
+        file_count=1,
+    )
+    RequestFile.objects.create(
+        request=request,
+        member_ous_uid=world.mouses["proprietary"].uid,
+        name=proprietary.name,
+        category="product",
+        size=proprietary.size,
+        checksum_sha256=proprietary.checksum_sha256,
+        url=proprietary.access_url,
+        relative_path=proprietary.name,
+        proprietary=True,
+    )
+    client = client_for(world, "staff")
+    with clock.frozen(NOW):
+        bodies = _admin_bodies(client, world)
+    assert len(bodies) > 30
+    everything = "\n".join(bodies.values())
+    for state, file in world.files.items():
+        if expected_allowed("staff", state):
+            assert file.name in everything
+            assert file.checksum_sha256 in everything
+        else:
+            assert_no_leak(everything, file)
+    assert "hidden (proprietary)" in bodies["/admin/queries/archivefile/"]
+    assert "hidden (proprietary)" in bodies["/admin/downloads/downloadrequest/"]
+
+
+def test_the_pi_as_admin_sees_their_own_files_in_the_admin(world):
+    pi = world.users["pi"]
+    pi.is_staff = pi.is_superuser = True
+    pi.save()
+    with clock.frozen(NOW):
+        body = client_for(world, "pi").get("/admin/queries/archivefile/").text
+        change = client_for(world, "pi").get(
+            f"/admin/queries/archivefile/{world.files['proprietary'].pk}/change/"
+        )
+    assert world.files["proprietary"].name in body
+    assert change.status_code == 200
+    assert world.files["proprietary"].checksum_sha256 in change.text
+
+
+def test_an_admin_cannot_search_proprietary_file_names(world):
+    with clock.frozen(NOW):
+        found = client_for(world, "staff").get(
+            "/admin/queries/archivefile/", {"q": "secretname_proprietary"}
+        )
+    assert "0 archive files" in found.text or "0 results" in found.text
+
+
+# --- Tokens: scopes, expiry, revocation, on every surface that accepts one ----------------
+
+TOKEN_SURFACES = {
+    # surface: (scope it needs, how to ask it)
+    "file": ("download", lambda w: f"/dataPortal/{w.files['proprietary'].name}"),
+    "datalink": ("download", lambda w: f"/datalink/sync?ID={w.mouses['proprietary'].uid}"),
+    "api-read": ("read", lambda w: "/api/observations/?project_code=2025.1.00777.S"),
+    "api-delegations": ("delegations", lambda w: "/api/access/delegations/"),
+}
+SCOPES = ["read", "download", "delegations"]
+
+
+def _ready_request_for(world, role):
+    mous, file = world.mouses["proprietary"], world.files["proprietary"]
+    request = DownloadRequest.objects.create(
+        owner=world.user(role),
+        member_ous_uids=[mous.uid],
+        categories=["product"],
+        submitted_at=timezone.now(),
+        phase=jobs.Phase.DONE,
+        expires_at=timezone.now() + timezone.timedelta(days=30),
+    )
+    RequestFile.objects.create(
+        request=request,
+        member_ous_uid=mous.uid,
+        name=file.name,
+        category="product",
+        size=file.size,
+        url=f"http://portal.test/dataPortal/{file.name}",
+        relative_path=file.name,
+    )
+    return request
+
+
+@pytest.mark.parametrize("scope", SCOPES)
+@pytest.mark.parametrize("surface", [*TOKEN_SURFACES, "script", "files.txt", "manifest.tsv"])
+def test_a_token_works_only_where_its_scope_says(world, scope, surface):
+    key = token_for(world.users["pi"], scope)
+    if surface in TOKEN_SURFACES:
+        needed, url_of = TOKEN_SURFACES[surface]
+        url = url_of(world)
+    else:
+        needed = "download"
+        url = f"/requests/{_ready_request_for(world, 'pi').pk}/{surface}"
+    with clock.frozen(NOW):
+        response = Client().get(url, HTTP_AUTHORIZATION=f"Token {key}")
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    if scope == needed:
+        assert response.status_code == 200, body
+    else:
+        assert response.status_code == 403, body
+        assert f"'{needed}' scope" in body.decode()
+        assert_no_leak(body, world.files["proprietary"])
+
+
+@pytest.mark.parametrize("surface", [*TOKEN_SURFACES, "script"])
+def test_an_expired_token_is_refused_with_401_and_says_so(world, surface):
+    from datetime import timedelta
+
+    with clock.frozen(NOW - timedelta(days=10)):
+        key = token_for(world.users["pi"], *SCOPES, expires_at=NOW - timedelta(seconds=1))
+    url = (
+        TOKEN_SURFACES[surface][1](world)
+        if surface in TOKEN_SURFACES
+        else f"/requests/{_ready_request_for(world, 'pi').pk}/script"
+    )
+    with clock.frozen(NOW):
+        response = Client().get(url, HTTP_AUTHORIZATION=f"Token {key}")
+    assert response.status_code == 401
+    assert "expired" in response.content.decode()
+    assert_no_leak(response.content, world.files["proprietary"])
+
+
+@pytest.mark.parametrize("surface", list(TOKEN_SURFACES))
+def test_a_token_expiring_in_a_second_still_works(world, surface):
+    from datetime import timedelta
+
+    with clock.frozen(NOW):
+        key = token_for(world.users["pi"], *SCOPES, expires_at=NOW + timedelta(seconds=1))
+        response = Client().get(
+            TOKEN_SURFACES[surface][1](world), HTTP_AUTHORIZATION=f"Token {key}"
+        )
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("surface", list(TOKEN_SURFACES))
+def test_a_revoked_or_unknown_token_is_refused_with_401(world, surface):
+    from apitokens import services
+    from apitokens.models import ApiToken
+
+    key = token_for(world.users["pi"], *SCOPES)
+    services.revoke(actor=world.users["pi"], token=ApiToken.objects.get())
+    url = TOKEN_SURFACES[surface][1](world)
+    with clock.frozen(NOW):
+        revoked = Client().get(url, HTTP_AUTHORIZATION=f"Token {key}")
+        unknown = Client().get(url, HTTP_AUTHORIZATION="Token apk_not-a-real-token")
+    assert revoked.status_code == 401
+    assert "revoked" in revoked.content.decode()
+    assert unknown.status_code == 401
+    for response in (revoked, unknown):
+        assert_no_leak(response.content, world.files["proprietary"])
+
+
+def test_a_deactivated_members_token_is_refused(world):
+    key = token_for(world.users["pi"], "download")
+    world.users["pi"].is_active = False
+    world.users["pi"].save()
+    with clock.frozen(NOW):
+        response = Client().get(
+            f"/dataPortal/{world.files['proprietary'].name}", HTTP_AUTHORIZATION=f"Token {key}"
+        )
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize(("role", "state"), [c for c in CELLS if c[0] != "anonymous"])
+def test_the_request_list_shows_a_size_only_while_the_member_may_download_it(world, role, state):
+    file = world.files[state]
+    DownloadRequest.objects.create(
+        owner=world.user(role),
+        member_ous_uids=[world.mouses[state].uid],
+        categories=["product"],
+        submitted_at=timezone.now(),
+        phase=jobs.Phase.DONE,
+        total_size=file.size,
+        file_count=1,
+    )
+    with clock.frozen(NOW):
+        body = client_for(world, role).get("/requests/").text
+    shown = "941.9\xa0MB" in body  # file sizes are 987,654,321 bytes and a few more
+    assert shown == expected_allowed(role, state)
+    assert_no_leak(body, file)

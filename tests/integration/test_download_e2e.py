@@ -16,7 +16,6 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from archiveportal import jobs
 from downloads import requests as request_service
@@ -24,7 +23,7 @@ from downloads import serving
 from downloads.models import AlmaIdentity, DownloadRequest
 from queries.archive.sample import PROPRIETARY_CODE
 from queries.models import ArchiveFile
-from tests.factories import UserFactory
+from tests.factories import UserFactory, token_for
 from tests.integration.waiting import wait_terminal
 
 pytestmark = pytest.mark.integration
@@ -98,7 +97,7 @@ def test_the_pi_gets_every_file_verified_with_one_email(portal):
     assert mail["To"] == "pi@lab.example.org"
     body = portal["smtp"].bodies()[0]
     assert f"/requests/{request.pk}/script" in body
-    token = Token.objects.create(user=portal["pi"]).key
+    token = token_for(portal["pi"])
     assert token not in body
 
     workdir = portal["tmp"] / "pi"
@@ -124,7 +123,7 @@ def test_the_pi_gets_every_file_verified_with_one_email(portal):
 
 def test_an_interrupted_download_resumes_and_a_corrupt_file_is_fetched_again(portal, monkeypatch):
     request = wait_terminal(request_as(portal["pi"], [PROPRIETARY_CODE]))
-    token = Token.objects.create(user=portal["pi"]).key
+    token = token_for(portal["pi"])
     workdir = portal["tmp"] / "resume"
     workdir.mkdir()
     script = fetch_script(portal["pi"], request, workdir)
@@ -172,7 +171,7 @@ def test_a_member_without_access_gets_the_public_part_and_a_clear_note(portal):
     for f in proprietary:
         assert f.name not in text + body
         assert str(f.size) not in body
-    token = Token.objects.create(user=portal["member"]).key
+    token = token_for(portal["member"])
     done = run_script(script, workdir, token)
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -193,7 +192,7 @@ def test_list_and_dry_run_download_nothing(portal):
 
 def test_flat_layout_and_extract_keep_almas_tree(portal):
     request = wait_terminal(request_as(portal["pi"], [PROPRIETARY_CODE]))
-    token = Token.objects.create(user=portal["pi"]).key
+    token = token_for(portal["pi"])
     workdir = portal["tmp"] / "flat"
     workdir.mkdir()
     script = fetch_script(portal["pi"], request, workdir)

@@ -189,3 +189,44 @@ def test_a_search_runs_through_the_worker_on_the_filesystem_broker(embedded_port
             break
         time.sleep(0.5)
     assert "Search finished" in status, status
+
+
+def test_login_throttling_works_on_sqlite_without_redis(embedded_portal):
+    """django-axes keeps its counts in the database: embedded mode locks out as production does,
+    and an administrator's reset (here the management command) unlocks."""
+    base = embedded_portal["base"]
+    session = requests.Session()
+    session.get(f"{base}/accounts/login/", timeout=10)
+
+    def attempt(password: str) -> int:
+        return session.post(
+            f"{base}/accounts/login/",
+            data={
+                "username": "delegate",
+                "password": password,
+                "csrfmiddlewaretoken": session.cookies["csrftoken"],
+            },
+            headers={"Referer": f"{base}/accounts/login/"},
+            allow_redirects=False,
+            timeout=10,
+        ).status_code
+
+    try:
+        assert [attempt("wrong") for _ in range(5)] == [200, 200, 200, 200, 429]
+        assert attempt("smoke-test-pw") == 429
+    finally:
+        subprocess.run(
+            [sys.executable, "manage.py", "axes_reset"],
+            cwd=ROOT,
+            env=embedded_portal["env"],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+    assert attempt("smoke-test-pw") == 302
+
+
+def test_embedded_mode_answers_an_unknown_address_with_a_plain_404(embedded_portal):
+    response = requests.get(f"{embedded_portal['base']}/no-such-page/", timeout=10)
+    assert response.status_code == 404
+    assert "URLconf" not in response.text and "admin/" not in response.text
