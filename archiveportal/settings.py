@@ -231,22 +231,46 @@ REST_FRAMEWORK = {
 }
 
 # --- Logging --------------------------------------------------------------------------------
+# File names under /dataPortal/ may be proprietary: ``HideFileNames`` rewrites them on the loggers
+# that log request paths (before any handler, whoever added it) and on every handler here. The
+# "django" logger is configured explicitly so that Django's default handlers (an unfiltered
+# console in DEBUG, mail_admins otherwise) are replaced by these filtered ones.
+# https://docs.djangoproject.com/en/5.2/ref/logging/#default-logging-configuration
+_HIDE = ["hide_file_names"]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"hide_file_names": {"()": "archiveportal.logfilters.HideFileNames"}},
+    "filters": {
+        "hide_file_names": {"()": "archiveportal.logfilters.HideFileNames"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
     "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["hide_file_names"],
-        }
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": _HIDE},
+        "mail_admins": {
+            "level": "ERROR",
+            "class": "django.utils.log.AdminEmailHandler",
+            "filters": ["require_debug_false", *_HIDE],
+        },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        "django": {
+            "handlers": ["console", "mail_admins"],
+            "level": env.str("LOG_LEVEL", default="INFO"),
+            "propagate": False,
+            "filters": _HIDE,
+        },
+        "django.request": {"filters": _HIDE},
+        "django.security": {"filters": _HIDE},
+        "django.security.csrf": {"filters": _HIDE},
         "django.db.backends": {"level": "WARNING"},
-        # runserver's own handler bypasses the root one: give it the same filter.
-        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # runserver's own records: the same filter, and its handler only (no duplicates).
+        "django.server": {
+            "handlers": ["console"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": _HIDE,
+        },
     },
 }
