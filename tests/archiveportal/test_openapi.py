@@ -71,12 +71,13 @@ def test_the_docs_page_is_served_without_a_cdn():
 
 
 @pytest.fixture
-def in_process_wsgi(db):
+def in_process_wsgi(db, settings):
     """The real WSGI application runs in this thread, inside the test's transaction: like
     Django's test client, keep the request signals from closing the test's connection."""
     from django.core.signals import request_finished, request_started
     from django.db import close_old_connections
 
+    settings.QUERIES_RESOLVER_ONLINE = False  # source names from the cache only: no network
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     yield
