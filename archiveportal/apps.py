@@ -12,6 +12,10 @@ class ArchivePortalConfig(AppConfig):
 
         from django.conf import settings
 
+        from archiveportal import logfilters
+
+        # Proprietary file names out of every log handler, including libraries' own.
+        logfilters.install()
         # whitenoise warns about a missing STATIC_ROOT; embedded mode serves from finders.
         os.makedirs(settings.STATIC_ROOT, exist_ok=True)
         # kombu's filesystem transport needs its folders before the first message.

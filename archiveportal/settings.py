@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "axes",
     "csp",
@@ -54,6 +56,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # NUL bytes and non-object JSON bodies: a 400 naming the field before any view or session.
+    "archiveportal.input_guard.InputGuardMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -308,25 +312,66 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# The API's OpenAPI 3 schema (/api/schema/) and Swagger UI (/api/docs/), served from the
+# sidecar package's files, never a CDN. https://drf-spectacular.readthedocs.io/en/latest/settings.html
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Archive Portal API",
+    "DESCRIPTION": (
+        "Search the ALMA mirror with ALMA's own parameter names and query syntax, record searches, "
+        "and manage data delegations. Authenticate with a session or `Authorization: Token <key>` "
+        "(your token: /access/token/)."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Logging --------------------------------------------------------------------------------
+# File names under /dataPortal/ may be proprietary: ``HideFileNames`` rewrites them on the loggers
+# that log request paths (before any handler, whoever added it) and on every handler here. The
+# "django" logger is configured explicitly so that Django's default handlers (an unfiltered
+# console in DEBUG, mail_admins otherwise) are replaced by these filtered ones.
+# https://docs.djangoproject.com/en/5.2/ref/logging/#default-logging-configuration
+_HIDE = ["hide_file_names"]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"hide_file_names": {"()": "archiveportal.logfilters.HideFileNames"}},
+    "filters": {
+        "hide_file_names": {"()": "archiveportal.logfilters.HideFileNames"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
     "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["hide_file_names"],
-        }
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": _HIDE},
+        "mail_admins": {
+            "level": "ERROR",
+            "class": "django.utils.log.AdminEmailHandler",
+            "filters": ["require_debug_false", *_HIDE],
+        },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        "django": {
+            "handlers": ["console", "mail_admins"],
+            "level": env.str("LOG_LEVEL", default="INFO"),
+            "propagate": False,
+            "filters": _HIDE,
+        },
+        "django.request": {"filters": _HIDE},
+        "django.security": {"filters": _HIDE},
+        "django.security.csrf": {"filters": _HIDE},
         "django.db.backends": {"level": "WARNING"},
-        # runserver's own handler bypasses the root one: give it the same filter.
-        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # runserver's own records: the same filter, and its handler only (no duplicates).
+        "django.server": {
+            "handlers": ["console"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": _HIDE,
+        },
     },
 }

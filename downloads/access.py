@@ -55,9 +55,9 @@ class Decision:
 
 
 def is_public(mous: MemberOUS, *, now: datetime | None = None) -> bool:
-    now = now or clock.now()
-    release = mous.release_date
-    return not is_placeholder_release(release) and release <= now
+    """Public = released: the member OUS's own rule (``MemberOUS.is_released``), which the
+    search's "public data only", the project view and the pages call too."""
+    return mous.is_released(now or clock.now())
 
 
 def _live_delegations(user, now: datetime) -> QuerySet[Delegation]:

@@ -132,6 +132,7 @@ def live_held_by(user, *, now: datetime | None = None) -> QuerySet[Delegation]:
 
 
 def held_by(user, *, now: datetime | None = None) -> QuerySet[Delegation]:
+    # The portal clock, as downloads.access reads it: a page never calls live what access refuses.
     return live_held_by(user, now=now).select_related("pi", "project")
 
 

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from archiveportal import jobs
-from downloads import access
+from downloads import access, serving
 from downloads.models import DownloadRequest, RequestFile
 from downloads.script import ScriptFile
 from queries.delivery import member_directory
@@ -49,19 +48,16 @@ def absolute_url(stored: str) -> str:
     return stored
 
 
-def lab_path(name: str) -> Path:
-    return Path(settings.LAB_DATA_ROOT) / name
-
-
 def file_url(file: ArchiveFile) -> str:
-    """The lab cache when it holds the file, else the archive's own URL."""
-    return portal_file_url(file.name) if lab_path(file.name).is_file() else file.access_url
+    """The lab cache when it holds the file (inside it: see ``serving.lab_file``), else the
+    archive's own URL."""
+    return absolute_url(stored_file_url(file))
 
 
 def stored_file_url(file: ArchiveFile) -> str:
     """What a ``RequestFile`` keeps: a portal path (made absolute when served), or the
     archive's own URL."""
-    return portal_file_path(file.name) if lab_path(file.name).is_file() else file.access_url
+    return portal_file_path(file.name) if serving.lab_file(file.name) else file.access_url
 
 
 @transaction.atomic

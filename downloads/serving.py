@@ -1,13 +1,55 @@
-"""Serving a local file with HTTP range requests, streamed, with exact sizes. No policy here:
-the caller has already asked ``downloads.access``."""
+"""Serving a local file with HTTP range requests, streamed, with exact sizes. No access policy
+here: the caller has already asked ``downloads.access``.
+
+Two invariants this module keeps for ``/dataPortal/``:
+
+* Only files inside ``LAB_DATA_ROOT`` are served: a name is resolved (symbolic links followed,
+  ``..`` collapsed) and refused unless the real path is a regular file under the real root, so a
+  symlink planted in the lab cache cannot hand out ``/etc/passwd`` or another user's data.
+* A name that does not exist and a name the caller may not download get the same answer
+  (``not_found``: same status, body and headers), so nobody can probe which proprietary names
+  exist.
+"""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.http import http_date
+
+# One body for "no such file" and "not yours": they must be indistinguishable.
+NOT_FOUND_MESSAGE = (
+    "No file of that name that this account may download. Proprietary files need the PI's "
+    "delegation; the request page lists what you may download."
+)
+
+
+def not_found() -> HttpResponse:
+    """The single answer for an unknown name and for a file the caller may not download."""
+    return HttpResponse(NOT_FOUND_MESSAGE, status=404, content_type="text/plain; charset=utf-8")
+
+
+def lab_file(name: str, *, root: Path | None = None) -> Path | None:
+    """The real path of ``name`` in the lab cache, or None when it is absent or escapes it.
+
+    The cache is flat (files by name), so a name with a separator, a NUL or a dot-only name is
+    refused outright; the rest is resolved and must stay under the resolved root.
+    """
+    if not name or "/" in name or "\\" in name or "\x00" in name or name in (".", ".."):
+        return None
+    base = Path(root or settings.LAB_DATA_ROOT)
+    try:
+        real_root = base.resolve(strict=True)
+        real = (base / name).resolve(strict=True)
+    except (OSError, RuntimeError):  # missing, a symlink loop, an unreadable component
+        return None
+    if not real.is_relative_to(real_root) or real == real_root or not real.is_file():
+        return None
+    return real
+
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 CHUNK = 256 * 1024

@@ -7,6 +7,8 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import IsAuthenticated
@@ -15,6 +17,7 @@ from rest_framework.response import Response
 from apitokens import services as tokens
 from apitokens.models import ApiToken, Scope
 from apitokens.permissions import requires_scope
+from archiveportal import openapi
 from downloads import delegations
 from downloads.forms_access import GrantForm, TokenForm
 from downloads.identity import pi_projects
@@ -150,6 +153,25 @@ class DelegationSerializer(serializers.ModelSerializer):
 
 
 @login_not_required
+@extend_schema(
+    methods=["GET"],
+    summary="Delegations I gave and hold",
+    responses={
+        200: inline_serializer(
+            "DelegationLists",
+            {
+                "given": DelegationSerializer(many=True),
+                "held": DelegationSerializer(many=True),
+            },
+        )
+    },
+)
+@extend_schema(
+    methods=["POST"],
+    summary="Grant a member data access to one project or all of mine",
+    request=openapi.DELEGATION_REQUEST,
+    responses={201: DelegationSerializer, 400: OpenApiTypes.OBJECT, 403: openapi.DETAIL},
+)
 @api_view(["GET", "POST"])
 @permission_classes([IsAuthenticated, requires_scope(Scope.DELEGATIONS)])
 def api_delegations(request):
@@ -194,6 +216,10 @@ def api_delegations(request):
 
 
 @login_not_required
+@extend_schema(
+    summary="Revoke a delegation",
+    responses={204: None, 403: openapi.DETAIL, 404: openapi.DETAIL},
+)
 @api_view(["DELETE"])
 @permission_classes([IsAuthenticated, requires_scope(Scope.DELEGATIONS)])
 def api_delegation(request, pk: int):

@@ -14,7 +14,6 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
-    HttpResponseForbidden,
     HttpResponseGone,
 )
 from django.shortcuts import get_object_or_404, redirect, render
@@ -178,13 +177,11 @@ def serve_file(request: HttpRequest, name: str) -> HttpResponse:
             content_type="text/plain",
         )
     file = ArchiveFile.objects.select_related("member_ous__project").filter(name=name).first()
-    if file is None:
-        raise Http404("No such file.")
-    decision = access.decide(user, file.member_ous, surface="file")
-    if not decision.allowed:
-        return HttpResponseForbidden(decision.message, content_type="text/plain")
-    path = requests.lab_path(name)
-    if "/" in name or not path.is_file():
+    # An unknown name and a refused one answer alike: a 403 would confirm the name exists.
+    if file is None or not access.decide(user, file.member_ous, surface="file").allowed:
+        return serving.not_found()
+    path = serving.lab_file(name)
+    if path is None:
         raise Http404("This file is not in the lab's data cache; fetch it from the archive.")
     return serving.file_response(request, path, filename=name)
 

@@ -13,6 +13,14 @@ Invariants:
   letters and digits (``NGC 1068`` -> ``LOWER(target_name) LIKE 'ngc%1068'``); the array is
   read from ``antenna_arrays`` (DA/DV 12m, CM 7m, PM TP). The one exception is position, where
   ALMA's ``INTERSECTS(CIRCLE, s_region)`` is exact and the mirror's footprint circle is wider.
+* "Public data only" sends no clause at all: the archive is over-fetched and the mirror's release
+  rule (``MemberOUS.released_q``, the one downloads apply) decides. ALMA's ``ivoa.obscore`` only
+  has ``data_rights`` and the row's ``obs_release_date``, and neither says what the portal means:
+  ``data_rights='Public'`` is the archive's mark, set on its own schedule (a row can be marked
+  before or after its date, and ALMA has moved dates after the fact), so it could drop rows the
+  mirror counts as released; ``obs_release_date <= now`` is per row, while the mirror releases a
+  member OUS at the latest date of its rows, and "now" is the archive's clock, not the portal's
+  (which tests freeze). Either would break "more rows, never fewer"; no clause cannot.
 * Known astroquery bugs are avoided: ``<`` stays strict, ``?`` is a one-character wildcard on
   its own, band 1 does not match band 10, water vapour is ``pwv``, and PI names are searched in
   ``pi_name`` and ``obs_creator_name``.
@@ -176,7 +184,6 @@ def array(values: frozenset[str]) -> str:
 
 
 _YES_NO = {
-    ("public_data", True): "data_rights = 'Public'",
     ("science_observation", True): "science_observation = 'T'",
     ("mosaic", True): "is_mosaic = 'T'",
     ("mosaic", False): "(is_mosaic IS NULL OR is_mosaic <> 'T')",

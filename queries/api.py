@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import IsAuthenticated
@@ -12,6 +13,7 @@ from rest_framework.response import Response
 
 from apitokens.models import Scope
 from apitokens.permissions import requires_scope
+from archiveportal import openapi
 from queries import columns as cols
 from queries import selectors, services
 from queries.errors import QueryInputErrors
@@ -27,6 +29,11 @@ def _errors(exc: QueryInputErrors) -> Response:
 
 
 @login_not_required
+@extend_schema(
+    summary="One page of mirror observations matching ALMA-syntax constraints",
+    parameters=[*openapi.SEARCH_PARAMETERS, *openapi.PAGE_PARAMETERS],
+    responses={200: openapi.OBSERVATION_PAGE, 400: openapi.BAD_INPUT},
+)
 @api_view(["GET"])
 @permission_classes([IsAuthenticated, requires_scope(Scope.READ)])
 def observations(request):
@@ -66,11 +73,23 @@ def _search_json(search: Search) -> dict:
 
 
 @login_not_required
+@extend_schema(
+    summary="Start a search (a worker records it and, when live, asks the ALMA archive)",
+    request=openapi.SEARCH_REQUEST,
+    responses={201: openapi.SEARCH, 400: openapi.BAD_INPUT},
+)
 @api_view(["POST"])
 @permission_classes([IsAuthenticated, requires_scope(Scope.READ)])
 def searches(request):
     """POST {params..., live?} -> a Search run by a worker; poll /api/searches/<id>/."""
-    data = request.data
+    data = request.data  # an object: archiveportal.input_guard refuses any other JSON body
+    wrong = {
+        key: "must be a string in ALMA's query syntax."
+        for key, value in data.items()
+        if key not in ("live", "result_view") and not isinstance(value, str)
+    }
+    if wrong:
+        return Response({"errors": wrong}, status=status.HTTP_400_BAD_REQUEST)
     try:
         search = services.start_search(
             owner=request.user,
@@ -84,6 +103,10 @@ def searches(request):
 
 
 @login_not_required
+@extend_schema(
+    summary="One of my searches: phase, result count, notice, ADQL",
+    responses={200: openapi.SEARCH, 404: OpenApiResponse(openapi.DETAIL, description="Not mine.")},
+)
 @api_view(["GET"])
 @permission_classes([IsAuthenticated, requires_scope(Scope.READ)])
 def search_detail(request, pk):

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from queries.units import mjd_to_datetime
+from queries.units import is_placeholder_release, mjd_to_datetime
 
 
 def _fixed(digits: int) -> Callable[[object], str]:
@@ -21,7 +21,8 @@ def _date(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return "not set" if value.year >= 3000 else value.strftime("%Y-%m-%d")
+        # ALMA's placeholder, by the same test the release rule uses (MemberOUS.is_released).
+        return "not set" if is_placeholder_release(value) else value.strftime("%Y-%m-%d")
     return str(value)
 
 

@@ -36,6 +36,7 @@ from django.db.models.lookups import GreaterThan, GreaterThanOrEqual
 from archiveportal import clock
 from queries import syntax
 from queries.fields import BY_NAME, POLARISATION_STATES, ParsedQuery
+from queries.models import MemberOUS
 from queries.names import name_key
 from queries.units import unit_vector
 
@@ -366,10 +367,12 @@ def observation_filter(parsed: ParsedQuery, *, now: datetime | None = None) -> Q
 
 def _yes_no_q(name: str, yes: bool, *, now: datetime | None = None) -> Q:
     if name == "public_data":
-        # Public means released, the rule downloads/access.py applies (its clock too): an
-        # archive 'Public' mark with a future date is not trusted, and ALMA's 3000-01-01
-        # placeholder is never in the past. "no" leaves the search unrestricted, as on ALMA's form.
-        return Q(obs_release_date__lte=now or clock.now()) if yes else Q()
+        # Public means released: the member OUS's rule (``MemberOUS.released_q``), the one
+        # downloads/access.py applies, on the portal clock. Not the row's own obs_release_date:
+        # rows of one member OUS may disagree and the member OUS keeps the latest, and an
+        # archive 'Public' mark is not trusted either. "no" leaves the search unrestricted, as
+        # on ALMA's form.
+        return MemberOUS.released_q(now or clock.now(), prefix="member_ous__") if yes else Q()
     if name == "science_observation":
         return Q(science_observation="T") if yes else Q()
     if name == "mosaic":

@@ -5,15 +5,55 @@ stated once in ``queries/units.py`` (the loader converts on the way in, nothing 
 way out). The hierarchy tables (``Project`` > ``ScienceGoal`` > ``GroupOUS`` > ``MemberOUS`` >
 ``ExecutionBlock``) and ``ArchiveFile`` are derived from the ObsCore rows and DataLink listings
 and are what the download pages and the project view read; ``MemberOUS`` is the unit of
-delivery, download and proprietary clock, so it carries the release date.
+delivery, download and proprietary clock, so it carries the release date and the one rule
+for "released at instant t" (``MemberOUS.is_released``, ``MemberOUS.objects.released``,
+``MemberOUS.released_q``) that the access decider, the search filter, the project view and the
+delegation pages all call.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from django.conf import settings
 from django.db import models
+from django.db.models import Case, Q, Value, When
 
+from archiveportal import clock
 from archiveportal.jobs import Job
+from queries.units import PLACEHOLDER_RELEASE_YEAR, is_placeholder_release
+
+# ALMA's "not delivered yet" date: anything from here on is never released.
+PLACEHOLDER_RELEASE = datetime(PLACEHOLDER_RELEASE_YEAR, 1, 1, tzinfo=UTC)
+
+
+def release_passed(release_date: datetime | None, at: datetime | None = None) -> bool:
+    """THE release rule: released once the archive's stored instant has come (``<=``, so a
+    member OUS is public exactly at its release instant); a missing date or ALMA's 3000-01-01
+    placeholder is never released. ``at`` defaults to the portal clock (``archiveportal.clock``),
+    which tests freeze. ``MemberOUS.released_q`` is the same rule in SQL."""
+    at = at or clock.now()
+    return not is_placeholder_release(release_date) and release_date <= at
+
+
+class MemberOUSQuerySet(models.QuerySet):
+    def released(self, at: datetime | None = None) -> MemberOUSQuerySet:
+        """Member OUSs released at ``at`` (default: the portal clock's now)."""
+        return self.filter(MemberOUS.released_q(at))
+
+    def unreleased(self, at: datetime | None = None) -> MemberOUSQuerySet:
+        """The rest, including a missing date (``exclude`` keeps NULLs)."""
+        return self.exclude(MemberOUS.released_q(at))
+
+    def with_release_passed(self, at: datetime | None = None) -> MemberOUSQuerySet:
+        """Annotate ``release_passed`` (True/False, never NULL) for ``values()`` readers."""
+        return self.annotate(
+            release_passed=Case(
+                When(MemberOUS.released_q(at), then=Value(True)),
+                default=Value(False),
+                output_field=models.BooleanField(),
+            )
+        )
 
 
 class Project(models.Model):
@@ -90,11 +130,26 @@ class MemberOUS(models.Model):
     t_min = models.FloatField(null=True, blank=True)  # MJD
     antenna_array = models.CharField(max_length=8, blank=True)  # 12m / 7m / TP
 
+    objects = MemberOUSQuerySet.as_manager()
+
     class Meta:
         verbose_name = "member OUS"
 
     def __str__(self) -> str:
         return self.uid
+
+    def is_released(self, at: datetime | None = None) -> bool:
+        """Whether this member OUS's files are public at ``at`` (default: the portal clock)."""
+        return release_passed(self.release_date, at)
+
+    @staticmethod
+    def released_q(at: datetime | None = None, *, prefix: str = "") -> Q:
+        """``release_passed`` as a filter; ``prefix`` reaches the member OUS from another model
+        (``"member_ous__"`` from ``Observation``). NULL dates never match."""
+        at = at or clock.now()
+        return Q(
+            **{f"{prefix}release_date__lte": at, f"{prefix}release_date__lt": PLACEHOLDER_RELEASE}
+        )
 
 
 class ExecutionBlock(models.Model):

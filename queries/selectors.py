@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db.models import Count, Q
-from django.utils import timezone
 
+from archiveportal import clock
 from queries import columns as cols
 from queries.models import MemberOUS, Observation, Project
 from queries.units import bands_of, is_placeholder_release
@@ -130,7 +130,7 @@ def projects_page(
 ) -> tuple[list[ProjectRow], Page]:
     """One row per project. ``mous_q``, when the search is expressible on member OUSs alone
     (band), selects projects from the 12x smaller member OUS table instead of observations."""
-    now = now or timezone.now()
+    now = now or clock.now()
     _, descending = parse_sort(sort, PROJECT_SORTS, "code")
     matching = Observation.objects.filter(q)
     # One pass: every matching project code, sorted; the count is its length (a project view
@@ -157,14 +157,13 @@ def projects_page(
         .values_list("proposal_id", "n")
     )
     if mous_q is not None:
-        mouses = MemberOUS.objects.filter(mous_q, project__code__in=codes).values(
-            "project__code", "band_mask", "t_exptime", "release_date"
-        )
+        selected = MemberOUS.objects.filter(mous_q, project__code__in=codes)
     else:
-        mous_ids = page_obs.order_by().values("member_ous_id")
-        mouses = MemberOUS.objects.filter(pk__in=mous_ids).values(
-            "project__code", "band_mask", "t_exptime", "release_date"
-        )
+        selected = MemberOUS.objects.filter(pk__in=page_obs.order_by().values("member_ous_id"))
+    # Released or not: the member OUS's own rule at ``now``, the one downloads apply.
+    mouses = selected.with_release_passed(now).values(
+        "project__code", "band_mask", "t_exptime", "release_date", "release_passed"
+    )
     projects = {
         p["code"]: p
         for p in Project.objects.filter(code__in=codes).values(
@@ -179,11 +178,10 @@ def projects_page(
         agg["mask"] |= m["band_mask"]
         agg["n"] += 1
         agg["t"] += m["t_exptime"] or 0.0
-        release = m["release_date"]
-        if not is_placeholder_release(release) and release <= now:
+        if m["release_passed"]:
             agg["public"] += 1
         else:
-            agg["releases"].append(release)
+            agg["releases"].append(m["release_date"])
     rows = []
     for code in codes:
         agg = aggregated.get(code, {"mask": 0, "n": 0, "t": 0.0, "public": 0, "releases": []})

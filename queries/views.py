@@ -260,7 +260,12 @@ def saved_list(request: HttpRequest) -> HttpResponse:
 def saved_create(request: HttpRequest) -> HttpResponse:
     from django.http import QueryDict
 
-    params = query_params(QueryDict(request.POST.get("query", "")))
+    from archiveportal import input_guard
+
+    query = QueryDict(request.POST.get("query", ""))
+    if input_guard.query_string_has_nul(query):
+        return input_guard.bad_request(request, {"query": input_guard.NUL_MESSAGE})
+    params = query_params(query)
     try:
         saved = services.save_search(
             owner=request.user,

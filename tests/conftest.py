@@ -14,6 +14,21 @@ from email import message_from_bytes
 from email.message import Message
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Generated inputs (Hypothesis, and schemathesis on top of it): the same examples on every run
+# (a suite that fails by chance helps nobody; the generator still covers shapes nobody would
+# write by hand), no example database left in the work tree, no per-example time limit (a
+# shared 2-core machine), and function-scoped fixtures (the database) shared by a test's
+# examples on purpose.
+settings.register_profile(
+    "portal",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.load_profile("portal")
 
 
 @pytest.fixture(autouse=True)

@@ -78,6 +78,7 @@ def test_file_serving_with_session_or_token(world, role, state):
             by_token = Client().get(
                 f"/dataPortal/{file.name}", HTTP_AUTHORIZATION="Token not-a-real-token"
             )
+        invented = client_for(world, role).get("/dataPortal/2099.1.99999.S_invented.tar")
     for response in (by_session, by_token):
         if role == "anonymous":
             assert response.status_code == 401
@@ -85,7 +86,9 @@ def test_file_serving_with_session_or_token(world, role, state):
             assert response.status_code == 200
             assert b"".join(response.streaming_content) == b"x" * 64
         else:
-            assert response.status_code == 403
+            # Refused exactly as a name that does not exist is: nothing to probe.
+            assert response.status_code == 404
+            assert response.content == invented.content
             assert_no_leak(response.content, file)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,6 +10,8 @@ import pytest
 from astropy import units as u
 from astropy.coordinates import SkyCoord
 from django.utils import timezone
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from queries.archive.loader import load_paths
 from queries.fields import parse_form
@@ -73,22 +74,53 @@ def test_cone_near_the_pole_and_across_ra_zero():
     assert across_zero.obs_id in search(ra_dec="0.01 0, 0.05")
 
 
-def test_random_cones_agree_with_astropy():
-    rng = random.Random(7)
-    observations = [
-        ObservationFactory(
-            s_ra=rng.uniform(0, 360), s_dec=rng.uniform(-89, 89), s_fov=rng.uniform(0, 0.05)
+def _degrees(low: float, high: float):
+    """Degrees written with 6 decimals, as a member would type them (and the text is the truth:
+    the expected answer is computed from the value parsed back)."""
+    return st.floats(low, high).map(lambda v: float(f"{v:.6f}"))
+
+
+footprints = st.lists(
+    st.tuples(_degrees(0, 359.999999), _degrees(-90, 90), _degrees(0, 2)),
+    min_size=1,
+    max_size=25,
+)
+
+
+@settings(max_examples=60)
+@given(
+    rows=footprints, ra=_degrees(0, 359.999999), dec=_degrees(-90, 90), radius=_degrees(1e-3, 40)
+)
+def test_generated_cones_agree_with_astropy(rows, ra, dec, radius):
+    """Footprint circles anywhere (poles, RA 0/360) against cones of any size; rows within
+    1e-9 deg of the cone's edge are left out, where float rounding may go either way."""
+    from queries.filters import forget_max_fov
+    from queries.units import unit_vector
+
+    Observation.objects.all().delete()
+    Observation.objects.bulk_create(
+        Observation(
+            obs_id=f"cone{i}",
+            proposal_id="2019.1.00001.S",
+            member_ous_uid="uid://A001/X0/X0",
+            s_ra=r,
+            s_dec=d,
+            s_fov=f,
+            **dict(zip(("s_x", "s_y", "s_z"), unit_vector(r, d), strict=True)),
         )
-        for _ in range(150)
-    ]
-    coords = SkyCoord([o.s_ra for o in observations], [o.s_dec for o in observations], unit="deg")
-    for _ in range(10):
-        ra, dec, radius = rng.uniform(0, 360), rng.uniform(-89, 89), rng.uniform(1, 40)
-        seps = coords.separation(SkyCoord(ra, dec, unit="deg")).deg
-        expected = {
-            o.obs_id for o, s in zip(observations, seps, strict=True) if s <= radius + o.s_fov / 2
-        }
-        assert search(ra_dec=f"{ra} {dec}, {radius}") == expected
+        for i, (r, d, f) in enumerate(rows)
+    )
+    forget_max_fov()  # the box padding follows the widest footprint of this example's rows
+    seps = (
+        SkyCoord([r for r, _, _ in rows], [d for _, d, _ in rows], unit="deg")
+        .separation(SkyCoord(ra, dec, unit="deg"))
+        .deg
+    )
+    found = search(ra_dec=f"{ra:.6f} {dec:.6f}, {radius:.6f}")
+    for i, ((_, _, fov), sep) in enumerate(zip(rows, seps, strict=True)):
+        edge = radius + fov / 2
+        if abs(sep - edge) > 1e-9:
+            assert (f"cone{i}" in found) == (sep <= edge), (rows[i], sep, edge)
 
 
 def test_galactic_cone_is_converted_to_icrs():
