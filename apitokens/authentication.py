@@ -9,6 +9,7 @@ same way, with a message.
 from __future__ import annotations
 
 from django.http import HttpRequest
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
 
@@ -63,3 +64,20 @@ def user_for(request: HttpRequest, *, scope: str):
     token = services.check_key(key)
     services.require_scope(token, scope)
     return token.user
+
+
+class PortalTokenScheme(OpenApiAuthenticationExtension):
+    """How the OpenAPI schema (``/api/schema/``) describes the token: ``Authorization: Token <key>``."""
+
+    target_class = "apitokens.authentication.PortalTokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "A personal API token (Data access > Personal API tokens), sent as "
+            "'Token <key>'. Scopes: read (search API), download (files, scripts, DataLink), "
+            "delegations (the delegation API).",
+        }
