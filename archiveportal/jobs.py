@@ -157,6 +157,8 @@ def start_heartbeat(job: Job, *, lease_seconds: float | None = None) -> None:
                         return
                 except Exception:
                     log.warning("heartbeat of %s %s could not renew", type(job).__name__, key)
+                finally:
+                    # No idle connection between beats (a restarted database, a test teardown).
                     connection.close()
         finally:
             connection.close()
