@@ -27,3 +27,13 @@ def wait_for_mail(sink, count: int = 1, timeout: float = 60):
             pytest.fail(f"expected {count} emails, got {len(sink.messages)}")
         time.sleep(0.1)
     return sink.messages
+
+
+def wait_until(predicate, what: str, timeout: float = 60):
+    """Poll ``predicate`` until it returns something truthy (returned); fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not (value := predicate()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.1)
+    return value
