@@ -67,7 +67,7 @@ def user_for(request: HttpRequest, *, scope: str):
 
 
 class PortalTokenScheme(OpenApiAuthenticationExtension):
-    """How the OpenAPI schema (``/api/schema/``) describes the token: ``Authorization: Token <key>``."""
+    """How ``/api/schema/`` describes the token: ``Authorization: Token <key>``."""
 
     target_class = "apitokens.authentication.PortalTokenAuthentication"
     name = "tokenAuth"

@@ -5,17 +5,22 @@ is also its Celery task id, the task receives nothing but that id, and the datab
 broker) is the record. The invariants this module keeps:
 
 * a row is dispatched only after the transaction that created it commits (``dispatch``);
-* a worker *claims* the row under a row lock and a lease before doing slow work, so two
-  deliveries of the same message never both run it (``claim``);
+* a worker *claims* the row under a row lock and a short lease before doing slow work, so two
+  deliveries of the same message never both run it (``claim``); while the work runs a heartbeat
+  thread renews the lease (every ``JOBS_HEARTBEAT_SECONDS``, for ``JOBS_LEASE_SECONDS``), so a
+  long job keeps its row and a killed worker's row is free again within one lease;
 * results are published atomically together with the terminal phase (``finish``), so running
   a task twice yields one result;
 * a worker that dies leaves a row whose lease expires; the periodic sweeper puts it back in the
-  queue (``sweep``).
+  queue (``sweep``), as it does for a queued row whose message was lost (broker down or
+  restarted without persistence). The heartbeat only renews the lease of the attempt it was
+  started for, so a run that lost its row to a newer attempt cannot keep it alive.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
@@ -23,7 +28,7 @@ from typing import Any, ClassVar, TypeVar
 
 from celery import Task, current_app
 from django.conf import settings
-from django.db import OperationalError, models, transaction
+from django.db import OperationalError, connection, models, transaction
 from django.utils import timezone
 
 log = logging.getLogger(__name__)
@@ -109,7 +114,67 @@ def claim(model: type[J], job_id: str, *, lease_seconds: int | None = None) -> J
             update_fields=["phase", "attempts", "started_at", "lease_expires_at", "updated_at"]
         )
     log.info("claimed %s %s (attempt %d)", model.__name__, job_id, job.attempts)
+    start_heartbeat(job, lease_seconds=lease.total_seconds())
     return job
+
+
+def renew(job: Job, *, lease_seconds: float | None = None) -> bool:
+    """Extend ``job``'s lease if this attempt still holds it; False when it lost the row."""
+    lease = timedelta(seconds=lease_seconds or settings.JOBS_LEASE_SECONDS)
+    return bool(
+        type(job)
+        .objects.filter(pk=job.pk, phase=Phase.RUNNING, attempts=job.attempts)
+        .update(lease_expires_at=timezone.now() + lease)
+    )
+
+
+_heartbeats: dict[str, threading.Event] = {}
+_heartbeats_lock = threading.Lock()
+
+
+def start_heartbeat(job: Job, *, lease_seconds: float | None = None) -> None:
+    """Renew ``job``'s lease in a daemon thread until ``stop_heartbeat`` or the row is lost.
+
+    Started by ``claim``; stopped by ``finish``, ``fail``, ``release`` and by ``JobTask`` after
+    every run, so no task has to remember it. A database error while renewing is logged and
+    retried at the next beat (the lease outlives a short outage by design).
+    """
+    key = str(job.pk)
+    every = settings.JOBS_HEARTBEAT_SECONDS
+    stop = threading.Event()
+    with _heartbeats_lock:
+        previous = _heartbeats.pop(key, None)
+        if previous is not None:
+            previous.set()
+        _heartbeats[key] = stop
+
+    def beat() -> None:
+        try:
+            while not stop.wait(every):
+                try:
+                    if not renew(job, lease_seconds=lease_seconds):
+                        log.info("heartbeat of %s %s stopped: not running", type(job).__name__, key)
+                        return
+                except Exception:
+                    log.warning("heartbeat of %s %s could not renew", type(job).__name__, key)
+                finally:
+                    # No idle connection between beats (a restarted database, a test teardown).
+                    connection.close()
+        finally:
+            connection.close()
+            with _heartbeats_lock:
+                if _heartbeats.get(key) is stop:
+                    del _heartbeats[key]
+
+    threading.Thread(target=beat, name=f"heartbeat-{key}", daemon=True).start()
+
+
+def stop_heartbeat(job_id: object) -> None:
+    """Stop renewing the lease of ``job_id`` (it is finished, failed or handed back)."""
+    with _heartbeats_lock:
+        stop = _heartbeats.pop(str(job_id), None)
+    if stop is not None:
+        stop.set()
 
 
 def finish(job: J, *, publish: Callable[[J], Any] | None = None, **fields: Any) -> bool:
@@ -119,6 +184,7 @@ def finish(job: J, *, publish: Callable[[J], Any] | None = None, **fields: Any) 
     under lock, so a duplicate run cannot publish a second result.
     """
     model = type(job)
+    stop_heartbeat(job.pk)
     with transaction.atomic():
         current = model.objects.select_for_update().get(pk=job.pk)
         if current.phase != Phase.RUNNING:
@@ -139,6 +205,7 @@ def finish(job: J, *, publish: Callable[[J], Any] | None = None, **fields: Any) 
 
 def fail(model: type[Job], job_id: str, message: str) -> None:
     """Mark a job failed with a message a person can act on."""
+    stop_heartbeat(job_id)
     with transaction.atomic():
         updated = (
             model.objects.select_for_update()
@@ -175,11 +242,14 @@ def job_models() -> list[type[Job]]:
     return [m for m in apps.get_models() if issubclass(m, Job) and m.task_name]
 
 
-def sweep(*, queued_grace_seconds: int = 120) -> int:
+def sweep(*, queued_grace_seconds: int | None = None) -> int:
     """Re-dispatch jobs whose worker died (lease expired) or whose message was lost.
 
     Returns how many rows were re-sent. Safe to run concurrently: ``claim`` decides who runs.
+    With the broker down nothing can be sent: the rows stay as they are for the next sweep.
     """
+    if queued_grace_seconds is None:
+        queued_grace_seconds = settings.JOBS_QUEUED_GRACE_SECONDS
     now = timezone.now()
     resent = 0
     for model in job_models():
@@ -190,9 +260,9 @@ def sweep(*, queued_grace_seconds: int = 120) -> int:
             )
         ).only("pk")
         for job in stuck:
+            current_app.send_task(model.task_name, args=[str(job.pk)])
             # Touch the row so a queued one is not re-sent on every sweep while it waits.
             model.objects.filter(pk=job.pk, phase=Phase.QUEUED).update(updated_at=now)
-            current_app.send_task(model.task_name, args=[str(job.pk)])
             resent += 1
             log.info("sweeper re-sent %s %s", model.__name__, job.pk)
     return resent
@@ -205,6 +275,11 @@ class JobTask(Task):
     transient_errors: tuple[type[BaseException], ...] = (OperationalError,)
     max_retries = 5
     acks_late = True
+    reject_on_worker_lost = True
+
+    def after_return(self, status, retval, task_id, args, kwargs, einfo) -> None:
+        if args:
+            stop_heartbeat(args[0])
 
     def on_failure(
         self, exc: BaseException, task_id: str, args: tuple, kwargs: dict, einfo: Any
@@ -221,6 +296,7 @@ def user_message(exc: BaseException) -> str:
 
 def release(job: Job) -> None:
     """Hand a claimed job back to the queue so that a retry can claim it again."""
+    stop_heartbeat(job.pk)
     type(job).objects.filter(pk=job.pk, phase=Phase.RUNNING).update(
         phase=Phase.QUEUED, lease_expires_at=None, updated_at=timezone.now()
     )

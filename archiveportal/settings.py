@@ -240,6 +240,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 else:
     # A message unacknowledged this long is redelivered; longer than any job's lease.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Late acks: a message is acknowledged only after its task returns, so a worker killed mid-task
+# leaves it in the broker; a pool process that dies re-queues its message at once.
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-reject-on-worker-lost
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -254,9 +257,21 @@ CELERY_TASK_ROUTES = {
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
-# Seconds a claimed job may run before the sweeper considers its worker dead.
-JOBS_LEASE_SECONDS = env.int("JOBS_LEASE_SECONDS", default=600)
-JOBS_SWEEP_INTERVAL = env.int("JOBS_SWEEP_INTERVAL", default=60)
+# A job's lease is short and renewed by a heartbeat while its worker runs it, so a killed
+# worker's job is re-queued within about one lease plus one sweep, not after the whole job's
+# possible duration. JOBS_HEARTBEAT_SECONDS must stay well below JOBS_LEASE_SECONDS.
+JOBS_LEASE_SECONDS = env.int("JOBS_LEASE_SECONDS", default=30)
+JOBS_HEARTBEAT_SECONDS = env.float("JOBS_HEARTBEAT_SECONDS", default=10.0)
+JOBS_SWEEP_INTERVAL = env.float("JOBS_SWEEP_INTERVAL", default=15.0)
+# A queued row whose message has not been picked up this long is sent again (lost message,
+# broker restarted without persistence, dispatch while the broker was down).
+JOBS_QUEUED_GRACE_SECONDS = env.int("JOBS_QUEUED_GRACE_SECONDS", default=120)
+# Exactly one beat: beat takes this lock at start and exits if another beat holds it. The lock
+# lives in Redis (expiring, renewed) with a Redis broker, else in a file lock under DATA_DIR.
+JOBS_BEAT_LOCK_SECONDS = env.int("JOBS_BEAT_LOCK_SECONDS", default=30)
+JOBS_BEAT_LOCK_FILE = DATA_DIR / "celerybeat.lock"
+# The base template's "background work is paused" banner re-checks the broker this often.
+JOBS_BROKER_CHECK_SECONDS = env.float("JOBS_BROKER_CHECK_SECONDS", default=15.0)
 CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-jobs": {
         "task": "archiveportal.sweep_jobs",
@@ -295,7 +310,12 @@ SAMPLE_ARCHIVE_DIR = BASE_DIR / "queries" / "sample_archive"
 QUERIES_MAX_ROWS = env.int("QUERIES_MAX_ROWS", default=50_000)
 QUERIES_PAGE_SIZE = env.int("QUERIES_PAGE_SIZE", default=50)
 QUERIES_RESOLVER_ONLINE = env.bool("QUERIES_RESOLVER_ONLINE", default=not EMBEDDED)
-DOWNLOADS_REQUEST_TTL_DAYS = env.int("DOWNLOADS_REQUEST_TTL_DAYS", default=14)
+# How long a prepared request's script and lists stay downloadable, in hours (they answer 410
+# from that instant on; the hourly cleaner only deletes the rows later). The older
+# DOWNLOADS_REQUEST_TTL_DAYS is still read as the default.
+DOWNLOADS_REQUEST_TTL_HOURS = env.float(
+    "DOWNLOADS_REQUEST_TTL_HOURS", default=24 * env.float("DOWNLOADS_REQUEST_TTL_DAYS", default=14)
+)
 LAB_DATA_ROOT = Path(env.str("LAB_DATA_ROOT", default=str(DATA_DIR / "labdata")))
 
 # --- REST framework -------------------------------------------------------------------------

@@ -148,9 +148,17 @@ class DownloadRequest(Job):
     file_count = models.PositiveIntegerField(null=True, blank=True)
     denied_summary = models.JSONField(default=list, blank=True)
     notified_at = models.DateTimeField(null=True, blank=True)
+    # Generated when the request builder is rendered and posted back: a second POST of the same
+    # form (a double click, a resend) finds the first request instead of making another.
+    idempotency_key = models.UUIDField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "idempotency_key"], name="unique_request_idempotency_key"
+            )
+        ]
 
 
 class RequestFile(models.Model):
@@ -176,3 +184,32 @@ class RequestFile(models.Model):
 
     def __str__(self) -> str:
         return self.relative_path
+
+
+class Outbox(Job):
+    """An email to send after the transaction that decided it committed (the outbox pattern).
+
+    A job row like any other: ``phase`` is its state (queued, running = being sent, done = sent,
+    failed = retries spent), ``attempts`` counts sends tried, ``error_message`` keeps the last
+    SMTP error. One row per (request, kind): the decision to email is taken once.
+    ``downloads.notifications`` documents what a crash between sending and marking can do.
+    """
+
+    task_name = "downloads.deliver_email"
+
+    class Kind(models.TextChoices):
+        REQUEST_READY = "request-ready", "Request ready"
+
+    request = models.ForeignKey(DownloadRequest, on_delete=models.CASCADE, related_name="outbox")
+    kind = models.CharField(max_length=32, choices=Kind.choices, default=Kind.REQUEST_READY)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "outgoing email"
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "kind"], name="unique_outbox_request_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.request_id} ({self.phase})"

@@ -3,21 +3,29 @@
 Preparation resolves the files of each member OUS (the mirror's catalogue, or the archive's
 DataLink when the mirror has none), asks ``downloads.access`` once for all of them, stores the
 allowed files as ``RequestFile`` rows and the denied parts as "proprietary until" notes without
-names or sizes, then publishes the result and sends the one email in the same transaction that
-marks the request ready: a second run finds it done and does nothing. The script and file list
-are rendered on demand from the stored rows, re-checking access at that moment.
+names or sizes, then publishes the result and records the one email in an outbox row in the
+same transaction that marks the request ready: a second run finds it done and does nothing. The
+email itself is sent after that commit by its own task (``downloads.notifications``), never
+while the row lock is held. The script and file list are rendered on demand from the stored
+rows, re-checking access at that moment.
+
+Submission is idempotent per form: the request builder carries a key generated when it was
+rendered, and a second POST with the same key returns the first request (a unique constraint
+settles two POSTs that race). A request expires at ``expires_at`` exactly (``status`` reads the
+portal clock); the hourly cleaner only deletes the expired rows' files later.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from archiveportal import jobs
+from archiveportal import clock, jobs
 from downloads import access, serving
 from downloads.models import DownloadRequest, RequestFile
 from downloads.script import ScriptFile
@@ -60,9 +68,59 @@ def stored_file_url(file: ArchiveFile) -> str:
     return portal_file_path(file.name) if serving.lab_file(file.name) else file.access_url
 
 
-@transaction.atomic
+def parse_idempotency_key(value: str | None) -> uuid.UUID | None:
+    """The form's ``idempotency_key``: empty means none; anything else must be a UUID."""
+    if not value:
+        return None
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise ValueError(
+            "idempotency_key: not a key this portal generated; reload the request form."
+        ) from None
+
+
 def submit_request(
-    *, owner, mous_uids: list[str], categories: list[str], layout: str = "tree", title: str = ""
+    *,
+    owner,
+    mous_uids: list[str],
+    categories: list[str],
+    layout: str = "tree",
+    title: str = "",
+    idempotency_key: uuid.UUID | None = None,
+) -> DownloadRequest:
+    """Create and dispatch a request, or return the one this form already created."""
+    if idempotency_key is not None:
+        existing = DownloadRequest.objects.filter(
+            owner=owner, idempotency_key=idempotency_key
+        ).first()
+        if existing is not None:
+            return existing
+    try:
+        return _create_request(
+            owner=owner,
+            mous_uids=mous_uids,
+            categories=categories,
+            layout=layout,
+            title=title,
+            idempotency_key=idempotency_key,
+        )
+    except IntegrityError:
+        # A concurrent POST of the same form won the race: its request is the answer.
+        if idempotency_key is None:
+            raise
+        return DownloadRequest.objects.get(owner=owner, idempotency_key=idempotency_key)
+
+
+@transaction.atomic
+def _create_request(
+    *,
+    owner,
+    mous_uids: list[str],
+    categories: list[str],
+    layout: str,
+    title: str,
+    idempotency_key: uuid.UUID | None,
 ) -> DownloadRequest:
     categories = [c for c in categories if c in VALID_CATEGORIES]
     uids = sorted(set(MemberOUS.objects.filter(uid__in=mous_uids).values_list("uid", flat=True)))
@@ -77,6 +135,7 @@ def submit_request(
         layout=layout if layout in ("tree", "flat") else "tree",
         title=title[:200],
         submitted_at=timezone.now(),
+        idempotency_key=idempotency_key,
     )
     jobs.dispatch(request)
     return request
@@ -116,7 +175,7 @@ def prepare_request(request_id: str) -> None:
 
 
 def _prepare(request: DownloadRequest) -> None:
-    from downloads.notifications import send_ready_email
+    from downloads.notifications import queue_ready_email
 
     mouses = list(
         MemberOUS.objects.filter(uid__in=request.member_ous_uids)
@@ -156,17 +215,22 @@ def _prepare(request: DownloadRequest) -> None:
         current.file_count = len(rows)
         current.total_size = sum(r.size or 0 for r in rows)
         current.denied_summary = denied
-        current.expires_at = timezone.now() + timedelta(days=settings.DOWNLOADS_REQUEST_TTL_DAYS)
-        if current.notified_at is None:
-            # Inside the transaction that marks the request ready: never sent twice.
-            send_ready_email(current)
-            current.notified_at = timezone.now()
+        current.expires_at = clock.now() + timedelta(hours=settings.DOWNLOADS_REQUEST_TTL_HOURS)
+        # Recorded in this transaction, sent after it commits (never under the row lock).
+        queue_ready_email(current)
 
     jobs.finish(request, publish=publish)
 
 
-def status(request: DownloadRequest) -> str:
+def is_expired(request: DownloadRequest, *, now=None) -> bool:
+    """Expired from the instant ``expires_at`` passes, whether or not the cleaner has run."""
     if request.expired_at:
+        return True
+    return request.expires_at is not None and request.expires_at <= (now or clock.now())
+
+
+def status(request: DownloadRequest) -> str:
+    if is_expired(request):
         return "expired"
     if request.submitted_at is None:
         return "draft"
@@ -199,7 +263,8 @@ def current_files(request: DownloadRequest, user) -> tuple[list[ScriptFile], lis
 
 
 def expire_requests(*, now=None) -> int:
-    now = now or timezone.now()
+    """Delete the file rows of requests past their expiry (they already answer 410)."""
+    now = now or clock.now()
     expired = 0
     for request in DownloadRequest.objects.filter(expires_at__lte=now, expired_at__isnull=True):
         with transaction.atomic():

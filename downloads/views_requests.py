@@ -7,6 +7,8 @@ token (``Authorization: Token ...``) so a batch job needs no browser session.
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -38,17 +40,23 @@ def new_request(request: HttpRequest) -> HttpResponse:
     projects = data.getlist("project")
     categories = _categories(request)
     mouses = tree.selected_mouses(mous_uids=mous_uids, project_codes=projects)
+    # A fresh key for every rendered form; the same form posted twice names one request.
+    idempotency_key = uuid.uuid4()
+    status = 200
     if request.method == "POST":
         try:
+            posted_key = requests.parse_idempotency_key(data.get("idempotency_key"))
             created = requests.submit_request(
                 owner=request.user,
                 mous_uids=[m.uid for m in mouses],
                 categories=categories,
                 layout=data.get("layout", "tree"),
                 title=data.get("title", ""),
+                idempotency_key=posted_key,
             )
         except ValueError as exc:
             messages.error(request, str(exc))
+            status = 400
         else:
             return redirect("downloads:request", pk=created.pk)
     built = tree.build_tree(request.user, mouses, categories=categories)
@@ -59,11 +67,12 @@ def new_request(request: HttpRequest) -> HttpResponse:
         "category_labels": dict(tree.FileCategory.choices),
         "mous_uids": [m.uid for m in mouses],
         "empty": not mouses,
+        "idempotency_key": idempotency_key,
     }
     template = (
         "downloads/partials/request_tree.html" if request.htmx else "downloads/request_new.html"
     )
-    response = render(request, template, context)
+    response = render(request, template, context, status=status)
     response["Vary"] = "HX-Request"
     return response
 

@@ -1,8 +1,11 @@
 """Celery tasks of the queries app: thin wrappers around ``queries.services``."""
 
-from celery import shared_task
+from contextlib import suppress
 
-from archiveportal.jobs import JobTask, release
+from celery import shared_task
+from django.db import OperationalError
+
+from archiveportal.jobs import JobTask, release, stop_heartbeat
 from queries.errors import ArchiveUnavailable
 from queries.models import Search
 
@@ -22,4 +25,16 @@ def run_search(self, search_id: str) -> None:
             release(search)
             raise self.retry(exc=exc, countdown=min(60, 2 ** (self.request.retries + 1)))
 
-    execute_search(search_id, on_transient=retry_archive)
+    try:
+        execute_search(search_id, on_transient=retry_archive)
+    except OperationalError as exc:
+        stop_heartbeat(search_id)
+        # The database went away (restart, failover): hand the row back if it is back already,
+        # else its lease runs out and the sweeper re-sends it; either way try again soon.
+        with suppress(OperationalError):
+            Search.objects.filter(pk=search_id, phase="running").update(
+                phase="queued", lease_expires_at=None
+            )
+        if self.request.retries < self.max_retries and not self.request.is_eager:
+            raise self.retry(exc=exc, countdown=min(60, 2 ** (self.request.retries + 1))) from exc
+        raise

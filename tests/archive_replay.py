@@ -4,7 +4,10 @@ TAP (``/tap/sync``): a query naming project codes gets those projects' real ObsC
 the sample's CSV (as a VOTable); a query with no code gets ``alma-shapes.xml`` verbatim.
 DataLink (``/datalink/sync?ID=...``): the real ``alma-datalink.xml`` for uid://A001/X12a3/Xe9.
 Modes let a test make the archive unavailable (503), reject queries (400 with a TAP error
-document) or answer slowly. Every request is recorded. Binds 127.0.0.1 only.
+document) or answer slowly: in ``slow`` mode every request (TAP, DataLink, files) waits
+``slow_seconds`` before answering normally, or until the mode changes or the server stops, so a
+test can hold a worker inside an archive call and let it go. Every request is recorded. Binds
+127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ from __future__ import annotations
 import csv
 import re
 import threading
-import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -49,10 +51,21 @@ class ReplayArchive:
     url: str = ""
     mode: str = "normal"  # normal | unavailable | reject | slow
     reject_message: str = "Column 'bogus' does not exist in table ivoa.obscore"
+    slow_seconds: float = 3.0
     requests: list[Recorded] = field(default_factory=list)
+    _wake: threading.Event = field(default_factory=threading.Event, repr=False)
 
-    def set_mode(self, mode: str) -> None:
+    def set_mode(self, mode: str, *, slow_seconds: float | None = None) -> None:
+        if slow_seconds is not None:
+            self.slow_seconds = slow_seconds
         self.mode = mode
+        # Requests held by an earlier slow mode answer now.
+        self._wake.set()
+        self._wake = threading.Event()
+
+    def hold(self) -> None:
+        """Wait as slow mode asks: ``slow_seconds``, or until the mode changes."""
+        self._wake.wait(self.slow_seconds)
 
     @property
     def queries(self) -> list[str]:
@@ -114,7 +127,7 @@ def make_handler(state: ReplayArchive):
             if state.mode == "unavailable":
                 return self._send(503, b"Service Unavailable", "text/plain")
             if state.mode == "slow":
-                time.sleep(3)
+                state.hold()
             if path.endswith("/tap/sync"):
                 if state.mode == "reject":
                     doc = ERROR_DOC.format(message=state.reject_message).encode()
@@ -169,5 +182,6 @@ class ReplayServer:
         return self.state
 
     def __exit__(self, *exc) -> None:
+        self.state.set_mode("normal")
         self.httpd.shutdown()
         self.httpd.server_close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
@@ -61,9 +62,13 @@ class SmtpSink:
         return out
 
 
-@pytest.fixture
-def smtp_sink(settings) -> Iterator[SmtpSink]:
-    """A real SMTP server (aiosmtpd) on loopback; Django's mail goes to it over SMTP."""
+@contextmanager
+def running_smtp_sink() -> Iterator[SmtpSink]:
+    """Start a real SMTP server (aiosmtpd) on a free loopback port; stop it on exit.
+
+    Shared by ``smtp_sink`` (this process's Django mail) and the chaos tests, whose portal
+    processes are pointed at it with EMAIL_HOST/EMAIL_PORT.
+    """
     from aiosmtpd.controller import Controller
 
     sink = SmtpSink(host="127.0.0.1", port=0)
@@ -79,16 +84,23 @@ def smtp_sink(settings) -> Iterator[SmtpSink]:
     controller = Controller(Handler(), hostname="127.0.0.1", port=port)
     controller.start()
     sink.port = port
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = port
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_HOST_USER = ""
-    settings.EMAIL_HOST_PASSWORD = ""
     try:
         yield sink
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp_sink(settings) -> Iterator[SmtpSink]:
+    """A real SMTP server (aiosmtpd) on loopback; Django's mail goes to it over SMTP."""
+    with running_smtp_sink() as sink:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST = "127.0.0.1"
+        settings.EMAIL_PORT = sink.port
+        settings.EMAIL_USE_TLS = False
+        settings.EMAIL_HOST_USER = ""
+        settings.EMAIL_HOST_PASSWORD = ""
+        yield sink
 
 
 def redis_broker_url() -> str:

@@ -1,8 +1,10 @@
 """ALMA's archive through astroquery (TAP for ObsCore, DataLink for files).
 
 ``Alma.dataarchive_url`` is set to the configured archive so astroquery never goes looking for a
-mirror on its own, and every call carries the configured timeout. pyvo's and requests' errors are
-translated here into the portal's two archive errors.
+mirror on its own. Every call carries the configured timeout: astroquery builds its DataLink
+service without the session that carries astroquery's own settings, so this client gives TAP
+and DataLink one ``timeout_session`` of its own (pyvo's services accept a ``session``). pyvo's
+and requests' errors are translated here into the portal's two archive errors.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import logging
 import numpy as np
 import requests
 
-from queries.archive.base import ArchiveClient, DataLinkEntry
+from queries.archive.base import ArchiveClient, DataLinkEntry, timeout_session
 from queries.archive.formats import plain
 from queries.errors import ArchiveRejected, ArchiveUnavailable
 
@@ -21,21 +23,30 @@ log = logging.getLogger(__name__)
 
 class AlmaArchiveClient(ArchiveClient):
     def __init__(self, archive_url: str, *, timeout: float = 60.0) -> None:
+        import pyvo
         from astroquery.alma import AlmaClass
 
         self.archive_url = archive_url.rstrip("/") + "/"
         self.timeout = timeout
+        self.session = timeout_session(timeout)
         self._alma = AlmaClass()
         self._alma.archive_url = self.archive_url.rstrip("/")
         self._alma.dataarchive_url = self.archive_url
         self._alma.TIMEOUT = timeout
-        self._alma._session.request = _with_timeout(self._alma._session.request, timeout)
+        self._alma._session = self.session
+        self._tap = pyvo.dal.TAPService(self._alma.tap_url, session=self.session)
+        self._datalink = pyvo.dal.adhoc.DatalinkService(
+            self._alma.datalink_url, session=self.session
+        )
+        # astroquery's own helpers (query_tap, get_data_info) use these: the same session.
+        self._alma._tap = self._tap
+        self._alma._datalink = self._datalink
 
     def query_obscore(self, adql: str, *, max_rows: int) -> list[dict[str, object]]:
         import pyvo
 
         try:
-            result = self._alma.query_tap(adql, maxrec=max_rows)
+            result = self._tap.search(adql, language="ADQL", maxrec=max_rows)
             table = result.to_table()
         except pyvo.dal.DALQueryError as exc:
             raise ArchiveRejected(_reason(exc)) from None
@@ -68,7 +79,7 @@ class AlmaArchiveClient(ArchiveClient):
         import pyvo
 
         try:
-            table = self._alma.datalink.run_sync(uid).to_table()
+            table = self._datalink.run_sync(uid).to_table()
         except pyvo.dal.DALQueryError as exc:
             raise ArchiveRejected(_reason(exc)) from None
         except (
@@ -102,14 +113,6 @@ class AlmaArchiveClient(ArchiveClient):
                 )
             )
         return entries
-
-
-def _with_timeout(request, timeout: float):
-    def wrapped(method, url, **kwargs):
-        kwargs.setdefault("timeout", timeout)
-        return request(method, url, **kwargs)
-
-    return wrapped
 
 
 def _reason(exc: Exception) -> str:

@@ -74,3 +74,72 @@ def test_sweeper_resends_expired_and_forgotten_jobs(search, monkeypatch):
     assert jobs.sweep() == 2
     assert {job_id for _, job_id in sent} == {str(dead.pk), str(search.pk)}
     assert str(fresh.pk) not in {job_id for _, job_id in sent}
+
+
+def wait_for(predicate, timeout: float = 20.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail("condition not reached")
+        time.sleep(0.05)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_running_jobs_heartbeat_renews_its_short_lease_until_it_finishes(settings):
+    settings.JOBS_LEASE_SECONDS = 2
+    settings.JOBS_HEARTBEAT_SECONDS = 0.1
+    search = Search.objects.create(owner=UserFactory(), params={})
+    job = jobs.claim(Search, str(search.pk))
+    first = job.lease_expires_at
+    assert first <= timezone.now() + timedelta(seconds=2)
+
+    def renewed() -> bool:
+        return Search.objects.get(pk=search.pk).lease_expires_at > first
+
+    wait_for(renewed)
+    assert jobs.finish(job, result_count=0)
+    search.refresh_from_db()
+    assert search.lease_expires_at is None and search.phase == jobs.Phase.DONE
+    assert str(search.pk) not in jobs._heartbeats
+
+
+@pytest.mark.django_db
+def test_an_older_attempt_cannot_renew_the_lease_of_a_newer_one(search):
+    old = jobs.claim(Search, str(search.pk))
+    jobs.stop_heartbeat(old.pk)
+    Search.objects.filter(pk=search.pk).update(lease_expires_at=timezone.now() - timedelta(1))
+    new = jobs.claim(Search, str(search.pk))
+    assert not jobs.renew(old)
+    assert jobs.renew(new)
+    jobs.stop_heartbeat(new.pk)
+
+
+def test_leases_are_short_and_renewed_well_within_them(settings):
+    from django.conf import settings as live
+
+    assert live.JOBS_LEASE_SECONDS <= 60
+    assert live.JOBS_HEARTBEAT_SECONDS * 3 <= live.JOBS_LEASE_SECONDS
+
+
+def test_messages_are_acknowledged_late_and_requeued_when_a_worker_is_lost():
+    from archiveportal.celery import app
+
+    assert app.conf.task_acks_late is True
+    assert app.conf.task_reject_on_worker_lost is True
+    assert app.conf.worker_prefetch_multiplier == 1
+
+
+@pytest.mark.django_db
+def test_the_sweeper_leaves_queued_rows_alone_when_the_broker_refuses(search, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(jobs.current_app, "send_task", refuse)
+    stale = timezone.now() - timedelta(hours=1)
+    Search.objects.filter(pk=search.pk).update(updated_at=stale)
+    with pytest.raises(ConnectionError):
+        jobs.sweep()
+    search.refresh_from_db()
+    assert search.updated_at == stale  # still due: the next sweep sends it

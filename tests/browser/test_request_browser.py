@@ -7,6 +7,7 @@ from downloads.models import AlmaIdentity
 from queries.archive.sample import MULTIGROUP_CODE, PROPRIETARY_CODE
 from tests.conftest import browser_login
 from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.integration.waiting import wait_for_mail
 
 pytestmark = pytest.mark.browser
 
@@ -37,6 +38,6 @@ def test_build_submit_and_watch_a_request_become_ready(
     page.click("#submit-request")
     expect(page.locator("#request-state")).to_have_text("ready", timeout=60_000)
     expect(page.locator("#download-script")).to_be_visible()
-    assert len(smtp_sink.messages) == 1
+    assert len(wait_for_mail(smtp_sink, 1)) == 1
     page.goto("/requests/")
     expect(page.locator("#requests")).to_contain_text("ready")

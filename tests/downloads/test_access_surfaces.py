@@ -11,8 +11,9 @@ from django.test import Client
 from django.utils import timezone
 
 from archiveportal import clock, jobs
+from downloads import notifications
 from downloads import requests as request_service
-from downloads.models import DownloadRequest, RequestFile
+from downloads.models import DownloadRequest, Outbox, RequestFile
 from tests.downloads.access_matrix import (
     NOW,
     ROLES,
@@ -162,6 +163,8 @@ def test_preparation_and_email(world, role, state, settings):
             submitted_at=timezone.now(),
         )
         request_service.prepare_request(str(request.pk))
+    # The email leaves after commit, from the request's outbox row.
+    notifications.deliver(str(Outbox.objects.get(request=request).pk))
     request.refresh_from_db()
     assert request.phase == jobs.Phase.DONE
     assert len(mail.outbox) == 1

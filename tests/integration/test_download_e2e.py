@@ -20,11 +20,11 @@ from django.utils import timezone
 from archiveportal import jobs
 from downloads import requests as request_service
 from downloads import serving
-from downloads.models import AlmaIdentity, DownloadRequest
+from downloads.models import AlmaIdentity, DownloadRequest, Outbox
 from queries.archive.sample import PROPRIETARY_CODE
 from queries.models import ArchiveFile
 from tests.factories import UserFactory, token_for
-from tests.integration.waiting import wait_terminal
+from tests.integration.waiting import wait_for_mail, wait_terminal
 
 pytestmark = pytest.mark.integration
 CATEGORIES = ["product", "auxiliary", "readme", "raw"]
@@ -92,7 +92,7 @@ def test_the_pi_gets_every_file_verified_with_one_email(portal):
     assert len(files) >= 6
     assert any(f.proprietary for f in files)
 
-    assert len(portal["smtp"].messages) == 1
+    assert len(wait_for_mail(portal["smtp"], 1)) == 1
     mail = portal["smtp"].messages[0]
     assert mail["To"] == "pi@lab.example.org"
     body = portal["smtp"].bodies()[0]
@@ -117,6 +117,7 @@ def test_the_pi_gets_every_file_verified_with_one_email(portal):
 
     # Running the preparation again changes nothing and sends no second email.
     request_service.prepare_request(str(request.pk))
+    assert Outbox.objects.get(request=request).phase == jobs.Phase.DONE
     assert len(portal["smtp"].messages) == 1
     assert request.files.count() == len(files)
 
@@ -161,6 +162,7 @@ def test_a_member_without_access_gets_the_public_part_and_a_clear_note(portal):
     assert names
     assert not names & set(proprietary.values_list("name", flat=True))
 
+    wait_for_mail(portal["smtp"], 1)
     body = portal["smtp"].bodies()[-1]
     assert "Proprietary until" in body
     workdir = portal["tmp"] / "member"
@@ -227,4 +229,4 @@ def test_a_request_whose_worker_died_is_completed_by_the_sweeper(portal):
     request = wait_terminal(request)
     assert request.phase == jobs.Phase.DONE
     assert request.file_count == 1
-    assert len(portal["smtp"].messages) == 1
+    assert len(wait_for_mail(portal["smtp"], 1)) == 1

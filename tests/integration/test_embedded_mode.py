@@ -128,17 +128,20 @@ def login(base: str, username: str, password: str) -> requests.Session:
 
 
 def test_embedded_mode_uses_sqlite_and_the_filesystem_broker(embedded_portal):
-    health = requests.get(f"{embedded_portal['base']}/health/", timeout=10).json()
+    assert requests.get(f"{embedded_portal['base']}/health/", timeout=10).json() == {"ok": True}
+    staff = login(embedded_portal["base"], "labadmin", "smoke-test-pw")
+    health = staff.get(f"{embedded_portal['base']}/health/", timeout=10).json()
     assert health["checks"]["database"]["detail"] == "sqlite"
     assert health["checks"]["broker"]["ok"] is True
     assert (embedded_portal["data_dir"] / "archiveportal.sqlite3").exists()
 
 
 def test_a_real_worker_process_answers_in_embedded_mode(embedded_portal):
+    staff = login(embedded_portal["base"], "labadmin", "smoke-test-pw")
     deadline = time.monotonic() + 60
     workers = {}
     while time.monotonic() < deadline:
-        workers = requests.get(f"{embedded_portal['base']}/health/", timeout=10).json()
+        workers = staff.get(f"{embedded_portal['base']}/health/", timeout=10).json()
         workers = workers["checks"]["workers"]
         if workers["ok"]:
             break

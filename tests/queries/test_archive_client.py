@@ -36,9 +36,28 @@ def test_a_rejected_query_carries_the_archives_reason(archive_server):
 
 def test_a_slow_archive_times_out_as_unavailable(archive_server, settings):
     settings.ARCHIVE_TIMEOUT = 0.5
-    archive_server.set_mode("slow")
+    archive_server.set_mode("slow", slow_seconds=20)
     with pytest.raises(ArchiveUnavailable):
         get_client().query_obscore("SELECT * FROM ivoa.obscore", max_rows=1)
+
+
+def test_a_slow_datalink_times_out_as_unavailable(archive_server, settings):
+    # astroquery's own DataLink service carries no session and so no timeout: the client must
+    # give DataLink the timed session too, or this call waits out the slow archive and succeeds.
+    settings.ARCHIVE_TIMEOUT = 0.5
+    archive_server.set_mode("slow", slow_seconds=20)
+    with pytest.raises(ArchiveUnavailable, match="DataLink"):
+        get_client().datalink("uid://A001/X12a3/Xe9")
+    assert [r.path for r in archive_server.requests] == ["/datalink/sync"]
+
+
+def test_every_archive_call_shares_one_session_with_a_timeout(settings):
+    settings.ARCHIVE_TIMEOUT = 7.0
+    client = get_client()
+    adapter = client.session.get_adapter("https://almascience.org/")
+    assert adapter.timeout == 7.0
+    assert client._tap._session is client.session
+    assert client._datalink._session is client.session
 
 
 def test_nothing_listening_is_unavailable(settings):

@@ -25,6 +25,6 @@ def to_urls(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("downloads", "0001_initial")]
+    dependencies = [("downloads", "0002_outbox_and_idempotency_key")]
 
     operations = [migrations.RunPython(to_paths, to_urls)]
