@@ -304,7 +304,6 @@ PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 # --- Archive --------------------------------------------------------------------------------
 ARCHIVE_URL = env.str("ARCHIVE_URL", default="https://almascience.org")
 ARCHIVE_TIMEOUT = env.float("ARCHIVE_TIMEOUT", default=60.0)
-SAMPLE_ARCHIVE_DIR = BASE_DIR / "queries" / "sample_archive"
 
 # --- App tunables ---------------------------------------------------------------------------
 QUERIES_MAX_ROWS = env.int("QUERIES_MAX_ROWS", default=50_000)
@@ -330,8 +329,6 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "apitokens.permissions.TokenScope",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 # The API's OpenAPI 3 schema (/api/schema/) and Swagger UI (/api/docs/), served from the
@@ -395,3 +392,12 @@ LOGGING = {
         },
     },
 }
+
+# --- VO services (TAP) ----------------------------------------------------------------------
+# Rows a TAP query returns when it names no MAXREC, and the most it may ask for.
+VO_TAP_MAXREC_DEFAULT = env.int("VO_TAP_MAXREC_DEFAULT", default=10_000)
+VO_TAP_MAXREC_LIMIT = env.int("VO_TAP_MAXREC_LIMIT", default=1_000_000)
+# A statement running longer than this is cancelled (PostgreSQL's statement_timeout).
+VO_TAP_STATEMENT_TIMEOUT_MS = env.int("VO_TAP_STATEMENT_TIMEOUT_MS", default=60_000)
+# Let anonymous clients read metadata (TAP, and DataLink/SIA of public data), as ALMA does.
+VO_ANONYMOUS_METADATA = env.bool("VO_ANONYMOUS_METADATA", default=False)

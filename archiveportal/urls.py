@@ -22,4 +22,5 @@ urlpatterns = [
     ),
     path("", include("queries.urls")),
     path("", include("downloads.urls")),
+    path("", include("vo.urls")),
 ]

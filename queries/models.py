@@ -350,7 +350,8 @@ class DisplayMode(models.TextChoices):
 
 
 class Search(Job):
-    """One execution of a query; saved searches are searches with a name."""
+    """One execution of a query: its parameters, phase and result counts. A ``SavedSearch`` is
+    a model of its own: parameters under a name, opened as a permalink to the search page."""
 
     task_name = "queries.run_search"
 

@@ -1,7 +1,10 @@
-"""The tables the TAP service answers for: ``ivoa.obscore`` over the mirror, and their metadata.
+"""The tables the TAP service answers for, and the metadata that describes them.
 
-Column names, datatypes, units, UCDs and descriptions are ALMA's (``data/obscore_columns.csv``);
-each maps to the mirror's column of the same name, except ``lastModified`` (``last_modified``).
+``ivoa.obscore`` is the mirror's ``queries_observation`` table: ALMA's column names, datatypes,
+units, UCDs and descriptions (``data/obscore_columns.csv``), each column the mirror's column of
+the same name (``lastModified`` is ``last_modified``). ``TAP_SCHEMA`` is generated from that same
+list as constant selects, so the metadata a client reads and the columns a query can name can
+never disagree, and no table has to be kept in step by a migration.
 """
 
 from __future__ import annotations
@@ -14,6 +17,23 @@ from vo.adql import Column, Table
 
 DATA = Path(__file__).resolve().parent / "data" / "obscore_columns.csv"
 SQL_NAMES = {"lastModified": "last_modified"}
+OBSCORE_DESCRIPTION = "ALMA observations (ObsCore 1.1 with ALMA's extensions), the lab's mirror"
+# Shown first by clients that show "principal" columns only (TOPCAT, the TAP_SCHEMA browser).
+PRINCIPAL = {
+    "obs_id", "target_name", "s_ra", "s_dec", "s_fov", "band_list", "frequency",
+    "spatial_resolution", "t_min", "t_exptime", "proposal_id", "member_ous_uid",
+    "obs_release_date", "data_rights", "access_url",
+}  # fmt: skip
+# Columns with an index in the mirror (queries/migrations): cheap to constrain.
+INDEXED = {
+    "proposal_id",
+    "member_ous_uid",
+    "group_ous_uid",
+    "asdm_uid",
+    "s_dec",
+    "frequency",
+    "t_min",
+}
 
 
 @lru_cache(maxsize=1)
@@ -36,9 +56,153 @@ def obscore_columns() -> tuple[Column, ...]:
     )
 
 
+def obscore() -> Table:
+    return Table("ivoa.obscore", "queries_observation", obscore_columns(), geometry=True)
+
+
+def _literal(value: object) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _constant_table(columns: list[Column], rows: list[tuple]) -> str:
+    """A parenthesised SELECT of constant rows (UNION ALL), typed by its first row or a
+    WHERE 1 = 0 row of NULLs, on PostgreSQL and SQLite alike."""
+    if not rows:
+        casts = ", ".join(
+            f"CAST(NULL AS {'INTEGER' if c.datatype == 'int' else 'VARCHAR(256)'}) AS {c.sql}"
+            for c in columns
+        )
+        return f"(SELECT {casts} WHERE 1 = 0)"
+    selects = [
+        "SELECT "
+        + ", ".join(f"{_literal(v)} AS {c.sql}" for v, c in zip(row, columns, strict=True))
+        for row in rows
+    ]
+    return "(" + " UNION ALL ".join(selects) + ")"
+
+
+def _meta(name: str, datatype: str = "char", description: str = "") -> Column:
+    return Column(
+        name,
+        datatype,
+        name if name != "size" else "size_",
+        "*" if datatype == "char" else "",
+        description=description,
+    )
+
+
+SCHEMAS_COLUMNS = [
+    _meta("schema_name"),
+    _meta("utype"),
+    _meta("description"),
+    _meta("schema_index", "int"),
+]
+TABLES_COLUMNS = [
+    _meta("schema_name"), _meta("table_name"), _meta("table_type"), _meta("utype"),
+    _meta("description"), _meta("table_index", "int"),
+]  # fmt: skip
+COLUMNS_COLUMNS = [
+    _meta("table_name"), _meta("column_name"), _meta("utype"), _meta("ucd"), _meta("unit"),
+    _meta("description"), _meta("datatype"), _meta("arraysize"), _meta("xtype"),
+    _meta("size", "int"), _meta("principal", "int"), _meta("indexed", "int"), _meta("std", "int"),
+    _meta("column_index", "int"),
+]  # fmt: skip
+KEYS_COLUMNS = [
+    _meta("key_id"), _meta("from_table"), _meta("target_table"), _meta("utype"),
+    _meta("description"),
+]  # fmt: skip
+KEY_COLUMNS_COLUMNS = [_meta("key_id"), _meta("from_column"), _meta("target_column")]
+
+
+def _size(arraysize: str) -> int | None:
+    digits = arraysize.rstrip("*")
+    return int(digits) if digits.isdigit() else None
+
+
+@lru_cache(maxsize=1)
 def tables() -> dict[str, Table]:
+    """Every table a query may name, by its lower-case ADQL name."""
+    schema_tables = {
+        "tap_schema.schemas": SCHEMAS_COLUMNS,
+        "tap_schema.tables": TABLES_COLUMNS,
+        "tap_schema.columns": COLUMNS_COLUMNS,
+        "tap_schema.keys": KEYS_COLUMNS,
+        "tap_schema.key_columns": KEY_COLUMNS_COLUMNS,
+    }
+    described = [("ivoa.obscore", OBSCORE_DESCRIPTION, list(obscore_columns()))] + [
+        (name, f"TAP_SCHEMA: {name.split('.')[1]}", columns)
+        for name, columns in schema_tables.items()
+    ]
+    schemas = [
+        ("ivoa", "", "IVOA standard data models (ObsCore)", 0),
+        ("tap_schema", "", "The service's own description (TAP 1.1)", 1),
+    ]
+    table_rows = [
+        (
+            name.split(".")[0],
+            _public_name(name),
+            "table",
+            "ivo://ivoa.net/std/ObsCore#table-1.1" if name == "ivoa.obscore" else "",
+            description,
+            index,
+        )
+        for index, (name, description, _) in enumerate(described)
+    ]
+    column_rows = []
+    for name, _, columns in described:
+        for index, c in enumerate(columns):
+            column_rows.append(
+                (
+                    _public_name(name), c.name, c.utype, c.ucd, c.unit, c.description, c.datatype,
+                    c.arraysize, c.xtype, _size(c.arraysize),
+                    int(name != "ivoa.obscore" or c.name in PRINCIPAL),
+                    int(name == "ivoa.obscore" and c.name in INDEXED),
+                    int(c.utype.lower().startswith("obscore:") or name != "ivoa.obscore"),
+                    index,
+                )
+            )  # fmt: skip
     return {
-        "ivoa.obscore": Table(
-            "ivoa.obscore", "queries_observation", obscore_columns(), geometry=True
+        "ivoa.obscore": obscore(),
+        "tap_schema.schemas": Table(
+            "tap_schema.schemas", _constant_table(SCHEMAS_COLUMNS, schemas), tuple(SCHEMAS_COLUMNS)
+        ),
+        "tap_schema.tables": Table(
+            "tap_schema.tables", _constant_table(TABLES_COLUMNS, table_rows), tuple(TABLES_COLUMNS)
+        ),
+        "tap_schema.columns": Table(
+            "tap_schema.columns",
+            _constant_table(COLUMNS_COLUMNS, column_rows),
+            tuple(COLUMNS_COLUMNS),
+        ),
+        "tap_schema.keys": Table(
+            "tap_schema.keys", _constant_table(KEYS_COLUMNS, []), tuple(KEYS_COLUMNS)
+        ),
+        "tap_schema.key_columns": Table(
+            "tap_schema.key_columns",
+            _constant_table(KEY_COLUMNS_COLUMNS, []),
+            tuple(KEY_COLUMNS_COLUMNS),
         ),
     }
+
+
+def _public_name(name: str) -> str:
+    """How TAP_SCHEMA and VOSI spell a table: TAP_SCHEMA in capitals, as clients expect."""
+    schema, table = name.split(".")
+    return f"{'TAP_SCHEMA' if schema == 'tap_schema' else schema}.{table}"
+
+
+def described_tables() -> list[tuple[str, str, tuple[Column, ...]]]:
+    """(public name, description, columns) of every table, for VOSI /tables."""
+    out = []
+    for name, table in tables().items():
+        description = (
+            OBSCORE_DESCRIPTION if name == "ivoa.obscore" else f"TAP_SCHEMA: {name.split('.')[1]}"
+        )
+        out.append((_public_name(name), description, table.columns))
+    return out
