@@ -21,3 +21,10 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# A second database on SQLite, the embedded mode's engine: the TAP tests run every ADQL statement
+# on both (pytest-django creates it only for tests that ask for it).
+DATABASES = {
+    **DATABASES,  # noqa: F405
+    "sqlite": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
+}

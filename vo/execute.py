@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connections, transaction
 
 from vo.adql import OutputColumn, Translation
 
@@ -26,8 +26,9 @@ class Result:
 
 
 @contextmanager
-def read_only(timeout_ms: int) -> Iterator[None]:
-    with transaction.atomic():
+def read_only(timeout_ms: int, using: str = "default") -> Iterator[None]:
+    connection = connections[using]
+    with transaction.atomic(using=using):
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 cursor.execute("SET TRANSACTION READ ONLY")
@@ -42,11 +43,14 @@ def read_only(timeout_ms: int) -> Iterator[None]:
                     cursor.execute("PRAGMA query_only = OFF")
 
 
-def run(translation: Translation, *, maxrec: int, timeout_ms: int | None = None) -> Result:
+def run(
+    translation: Translation, *, maxrec: int, timeout_ms: int | None = None, using: str = "default"
+) -> Result:
     timeout_ms = timeout_ms or getattr(settings, "VO_TAP_STATEMENT_TIMEOUT_MS", 60_000)
     params = list(translation.params)
     limit = maxrec if translation.limit is None else min(maxrec, translation.limit)
-    with read_only(timeout_ms), connection.cursor() as cursor:
+    connection = connections[using]
+    with read_only(timeout_ms, using), connection.cursor() as cursor:
         for geometry in translation.geometry:
             cursor.execute(geometry.prefilter)
             ids = [row[0] for row in cursor.fetchall() if geometry.test(row[1], row[2], row[3])]

@@ -15,9 +15,10 @@ from django.test import Client
 from django.utils import timezone
 
 from archiveportal import jobs
+from downloads import notifications
 from downloads import requests as request_service
 from downloads.access import Decision
-from downloads.models import AlmaIdentity, DownloadRequest, RequestFile
+from downloads.models import AlmaIdentity, DownloadRequest, Outbox, RequestFile
 from downloads.script import ScriptFile, render_script
 from queries.models import ArchiveFile, MemberOUS, Project
 from tests.factories import UserFactory
@@ -223,7 +224,8 @@ def test_make_run_derives_the_portal_address_from_its_host_and_port(monkeypatch)
 
 
 def test_the_ready_email_says_every_portal_file_needs_the_token(sample):
-    prepare(UserFactory(email="m@lab.example.org"), ["uid://A001/X99f3/X32"])
+    request = prepare(UserFactory(email="m@lab.example.org"), ["uid://A001/X99f3/X32"])
+    notifications.deliver(str(Outbox.objects.get(request=request).pk))  # leaves after commit
     body = mail.outbox[-1].body
     assert "Every file the portal serves needs your personal token" in body
     assert "Proprietary files need" not in body
