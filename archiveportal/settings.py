@@ -401,3 +401,12 @@ VO_TAP_MAXREC_LIMIT = env.int("VO_TAP_MAXREC_LIMIT", default=1_000_000)
 VO_TAP_STATEMENT_TIMEOUT_MS = env.int("VO_TAP_STATEMENT_TIMEOUT_MS", default=60_000)
 # Let anonymous clients read metadata (TAP, and DataLink/SIA of public data), as ALMA does.
 VO_ANONYMOUS_METADATA = env.bool("VO_ANONYMOUS_METADATA", default=False)
+# Async jobs (UWS): where results are written, how long a job and its result are kept, and the
+# longest a job may run (its EXECUTIONDURATION can only be lowered).
+VO_TAP_RESULTS_DIR = Path(env.str("VO_TAP_RESULTS_DIR", default=str(DATA_DIR / "tap-results")))
+VO_TAP_RETENTION_SECONDS = env.int("VO_TAP_RETENTION_SECONDS", default=3 * 24 * 3600)
+VO_TAP_EXECUTION_DURATION = env.int("VO_TAP_EXECUTION_DURATION", default=3600)
+CELERY_BEAT_SCHEDULE["destroy-expired-tap-jobs"] = {
+    "task": "vo.destroy_expired_jobs",
+    "schedule": 600,
+}

@@ -26,5 +26,11 @@ WHITENOISE_AUTOREFRESH = True
 # on both (pytest-django creates it only for tests that ask for it).
 DATABASES = {
     **DATABASES,  # noqa: F405
-    "sqlite": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"},
+    # A file, not ":memory:": Django shares an in-memory database's one connection with the live
+    # server's threads, which then trip over it on every request.
+    "sqlite": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(DATA_DIR / "tests-tap.sqlite3"),  # noqa: F405
+        "TEST": {"NAME": str(DATA_DIR / "test-tap.sqlite3")},  # noqa: F405
+    },
 }

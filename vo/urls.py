@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from vo import views
+from vo import views, views_uws
 
 app_name = "vo"
 urlpatterns = [
@@ -11,4 +11,8 @@ urlpatterns = [
     path("tap/capabilities", views.capabilities, name="tap-capabilities"),
     path("tap/availability", views.availability, name="tap-availability"),
     path("tap/tables", views.tables, name="tap-tables"),
+    path("tap/async", views_uws.job_list, name="tap-async"),
+    path("tap/async/<str:job_id>", views_uws.job_detail, name="tap-job"),
+    path("tap/async/<str:job_id>/results/result", views_uws.job_result, name="tap-job-result"),
+    path("tap/async/<str:job_id>/<str:attribute>", views_uws.job_attribute, name="tap-job-attr"),
 ]

@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.db import DatabaseError, OperationalError, connection
+from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -112,20 +112,9 @@ def run_query(request: HttpRequest) -> tuple[execute.Result, str]:
         raise Refusal(f"QUERY: {refused}") from None
     try:
         result = execute.run(translation, maxrec=limit)
-    except OperationalError as error:
-        if "statement timeout" in str(error) or "canceling statement" in str(error):
-            raise Refusal(
-                f"QUERY took longer than {settings.VO_TAP_STATEMENT_TIMEOUT_MS // 1000} s; "
-                "narrow it, or run it as an async job"
-            ) from None
-        raise Refusal(f"QUERY could not run: {_first_line(error)}") from None
-    except DatabaseError as error:
-        raise Refusal(f"QUERY could not run: {_first_line(error)}") from None
+    except execute.QueryFailed as failed:
+        raise Refusal(f"QUERY: {failed}") from None
     return result, fmt
-
-
-def _first_line(error: Exception) -> str:
-    return (str(error).strip().splitlines() or ["database error"])[0][:300]
 
 
 def render(result: execute.Result, fmt: str) -> StreamingHttpResponse:
