@@ -23,7 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from apitokens.authentication import user_for
-from vo import adql, catalogue, execute, votable
+from vo import adql, catalogue, execute, sia, votable
 
 VOTABLE = "application/x-votable+xml"
 FORMATS = {
@@ -258,5 +258,48 @@ def tables(request: HttpRequest) -> HttpResponse:
         '<vosi:tableset xmlns:vosi="http://www.ivoa.net/xml/VOSITables/v1.0" '
         'xmlns:vs="http://www.ivoa.net/xml/VODataService/v1.1" '
         f'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">{body}</vosi:tableset>\n'
+    )
+    return HttpResponse(document, content_type="text/xml; charset=utf-8")
+
+
+@csrf_exempt
+@login_not_required
+@require_http_methods(["GET", "POST"])
+def sia_query(request: HttpRequest) -> HttpResponse:
+    """SIA 2.0 ``/sia2/query``: ObsCore rows for POS, BAND, TIME, ... (see ``vo.sia``)."""
+    try:
+        caller(request)
+        merged: dict[str, list[str]] = {}
+        for source in (request.GET, request.POST):
+            for key in source:
+                merged.setdefault(key, []).extend(source.getlist(key))
+        try:
+            query = sia.adql_for(merged)
+            translation = adql.translate(query, catalogue.tables(), vendor=connection.vendor)
+        except (sia.SiaError, adql.AdqlError) as refused:
+            raise Refusal(str(refused)) from None
+        try:
+            result = execute.run(translation, maxrec=maxrec(request))
+        except execute.QueryFailed as failed:
+            raise Refusal(str(failed)) from None
+    except Refusal as refusal:
+        return error_response(refusal.message, refusal.status)
+    return render(result, "votable")
+
+
+@login_not_required
+def sia_capabilities(request: HttpRequest) -> HttpResponse:
+    base = escape(request.build_absolute_uri("/sia2"))
+    document = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<vosi:capabilities xmlns:vosi="http://www.ivoa.net/xml/VOSICapabilities/v1.0" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+        'xmlns:vs="http://www.ivoa.net/xml/VODataService/v1.1">'
+        '<capability standardID="ivo://ivoa.net/std/SIA#query-2.0">'
+        f'<interface xsi:type="vs:ParamHTTP" role="std" version="2.0"><accessURL use="base">'
+        f"{base}/query</accessURL></interface></capability>"
+        '<capability standardID="ivo://ivoa.net/std/VOSI#capabilities">'
+        f'<interface xsi:type="vs:ParamHTTP"><accessURL use="full">{base}/capabilities'
+        "</accessURL></interface></capability></vosi:capabilities>\n"
     )
     return HttpResponse(document, content_type="text/xml; charset=utf-8")
