@@ -57,7 +57,7 @@ def _where(node: exp.Expression | None) -> str:
 class Column:
     name: str
     datatype: str  # VOTable: char, int, long, double, float, boolean
-    sql: str  # the column of the table's source, e.g. "last_modified"
+    sql: str  # the source's column ("last_modified"), or an expression over "{t}" (the table)
     arraysize: str = ""
     unit: str = ""
     ucd: str = ""
@@ -393,7 +393,7 @@ class Translator:
                     if table is None:
                         raise AdqlError(f"unknown table alias {alias!r}", item)
                     for column in table.columns:
-                        sql.append(f"{_quote(alias)}.{column.sql}")
+                        sql.append(column_sql(alias, column))
                         columns.append(_output(column.name, column))
                 continue
             expression, name = item, None
@@ -459,7 +459,8 @@ class Translator:
         return OutputColumn(name, NUMERIC)
 
     # Values -------------------------------------------------------------------------------
-    def resolve(self, node: exp.Column, scope: _Scope) -> tuple[str, Column]:
+    def resolve_alias(self, node: exp.Column, scope: _Scope) -> tuple[str, Column]:
+        """(alias, column) of a column reference."""
         if node.table:
             alias = node.table.lower()
             table = scope.tables.get(alias)
@@ -474,8 +475,12 @@ class Translator:
             raise AdqlError(f"unknown column {node.name!r} in {tables}", node)
         if len(found) > 1:
             raise AdqlError(f"column {node.name!r} is ambiguous: name its table", node)
-        alias, column = found[0]
-        return f"{_quote(alias)}.{column.sql}", column
+        return found[0]
+
+    def resolve(self, node: exp.Column, scope: _Scope) -> tuple[str, Column]:
+        """(SQL, column) of a column reference."""
+        alias, column = self.resolve_alias(node, scope)
+        return column_sql(alias, column), column
 
     def value(self, node: exp.Expression, scope: _Scope) -> str:
         if isinstance(node, exp.Paren):
@@ -679,8 +684,7 @@ class Translator:
     def operand(self, node: exp.Expression, scope: _Scope) -> Operand:
         node = _unparen(node)
         if isinstance(node, exp.Column):
-            sql, column = self.resolve(node, scope)
-            alias = sql.split(".", 1)[0].strip('"')
+            alias, column = self.resolve_alias(node, scope)
             if column.name == "s_region" and scope.tables[alias].geometry:
                 return ("row-region", alias)
             raise AdqlError(f"{column.name} is not a region (use s_region)", node)
@@ -688,8 +692,8 @@ class Translator:
         if fname == "POINT":
             coords = self.point_coordinates(node, node)
             if all(isinstance(_unparen(c), exp.Column) for c in coords):
-                resolved = [self.resolve(_unparen(c), scope) for c in coords]
-                alias = resolved[0][0].split(".", 1)[0].strip('"')
+                resolved = [self.resolve_alias(_unparen(c), scope) for c in coords]
+                alias = resolved[0][0]
                 names = [column.name for _, column in resolved]
                 if names == ["s_ra", "s_dec"] and scope.tables[alias].geometry:
                     return ("row-point", alias)
@@ -785,6 +789,14 @@ def _unparen(node: exp.Expression) -> exp.Expression:
     while isinstance(node, exp.Paren):
         node = node.this
     return node
+
+
+def column_sql(alias: str, column: Column) -> str:
+    """A column of the aliased table: a plain name, or an expression whose ``{t}`` is the
+    table (``access_url`` and ``data_rights`` are computed when they are read)."""
+    if "{t}" in column.sql:
+        return column.sql.replace("{t}", _quote(alias))
+    return f"{_quote(alias)}.{column.sql}"
 
 
 def _quote(name: str) -> str:

@@ -2,17 +2,27 @@
 
 ``ivoa.obscore`` is the mirror's ``queries_observation`` table: ALMA's column names, datatypes,
 units, UCDs and descriptions (``data/obscore_columns.csv``), each column the mirror's column of
-the same name (``lastModified`` is ``last_modified``). ``TAP_SCHEMA`` is generated from that same
-list as constant selects, so the metadata a client reads and the columns a query can name can
-never disagree, and no table has to be kept in step by a migration.
+the same name (``lastModified`` is ``last_modified``), except two that are computed when read:
+``access_url`` is this portal's DataLink for the row's member OUS (never a file a caller may not
+have, never ALMA's address), and ``data_rights`` is the portal's one release rule
+(``MemberOUS.released_q``) at the moment of the query, so TAP, the search page and downloads
+agree. ``TAP_SCHEMA`` is generated from the same list as constant selects, so the metadata a
+client reads and the columns a query can name can never disagree.
 """
 
 from __future__ import annotations
 
 import csv
+import re
+from dataclasses import replace
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
+from django.conf import settings
+from django.db import connection
+
+from queries.models import MemberOUS, Observation
 from vo.adql import Column, Table
 
 DATA = Path(__file__).resolve().parent / "data" / "obscore_columns.csv"
@@ -56,8 +66,52 @@ def obscore_columns() -> tuple[Column, ...]:
     )
 
 
-def obscore() -> Table:
-    return Table("ivoa.obscore", "queries_observation", obscore_columns(), geometry=True)
+def obscore(*, at: datetime | None = None, base_url: str | None = None) -> Table:
+    """``ivoa.obscore`` as read at ``at`` (the portal clock) from a portal at ``base_url``."""
+    base = (base_url or settings.PORTAL_BASE_URL).rstrip("/")
+    computed = {
+        "access_url": f"({_literal(base + '/datalink/sync?ID=')} || {{t}}.member_ous_uid)",
+        "data_rights": (
+            f"(CASE WHEN {{t}}.id IN ({_released_ids(at)}) THEN 'Public' ELSE 'Proprietary' END)"
+        ),
+    }
+    columns = tuple(
+        replace(c, sql=computed[c.name]) if c.name in computed else c for c in obscore_columns()
+    )
+    return Table("ivoa.obscore", "queries_observation", columns, geometry=True)
+
+
+def _released_ids(at: datetime | None) -> str:
+    """SQL selecting the ids of observations whose member OUS is released at ``at``, written by
+    the ORM from the one rule; its parameters (instants) are made literals here."""
+    queryset = Observation.objects.filter(MemberOUS.released_q(at, prefix="member_ous__"))
+    sql, params = queryset.values("id").query.sql_with_params()
+    pieces = sql.split("%s")
+    if len(pieces) != len(params) + 1:
+        raise RuntimeError("unexpected placeholders in the release rule's SQL")
+    out = pieces[0]
+    for value, piece in zip(params, pieces[1:], strict=True):
+        out += _instant(value) + piece
+    return out
+
+
+_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2}:?\d{2})?$")
+
+
+def _instant(value: object) -> str:
+    """A parameter of the release rule as an SQL literal: instants only (SQLite's arrive
+    already written as text by Django), checked before they are written into SQL."""
+    if isinstance(value, datetime):
+        value = (
+            connection.ops.adapt_datetimefield_value(value)
+            if connection.vendor == "sqlite"
+            else value.isoformat()
+        )
+    if not isinstance(value, str) or not _INSTANT.match(value):
+        raise TypeError(f"the release rule bound {value!r}, not an instant")
+    if connection.vendor == "sqlite":
+        return _literal(value)
+    return f"CAST({_literal(value)} AS TIMESTAMP WITH TIME ZONE)"
 
 
 def _literal(value: object) -> str:
@@ -125,9 +179,14 @@ def _size(arraysize: str) -> int | None:
     return int(digits) if digits.isdigit() else None
 
 
+def tables(*, at: datetime | None = None, base_url: str | None = None) -> dict[str, Table]:
+    """Every table a query may name, by its lower-case ADQL name, read at ``at``."""
+    return {"ivoa.obscore": obscore(at=at, base_url=base_url), **schema_tables()}
+
+
 @lru_cache(maxsize=1)
-def tables() -> dict[str, Table]:
-    """Every table a query may name, by its lower-case ADQL name."""
+def schema_tables() -> dict[str, Table]:
+    """TAP_SCHEMA, built once from the column list."""
     schema_tables = {
         "tap_schema.schemas": SCHEMAS_COLUMNS,
         "tap_schema.tables": TABLES_COLUMNS,
@@ -168,7 +227,6 @@ def tables() -> dict[str, Table]:
                 )
             )  # fmt: skip
     return {
-        "ivoa.obscore": obscore(),
         "tap_schema.schemas": Table(
             "tap_schema.schemas", _constant_table(SCHEMAS_COLUMNS, schemas), tuple(SCHEMAS_COLUMNS)
         ),
@@ -200,7 +258,7 @@ def _public_name(name: str) -> str:
 def described_tables() -> list[tuple[str, str, tuple[Column, ...]]]:
     """(public name, description, columns) of every table, for VOSI /tables."""
     out = []
-    for name, table in tables().items():
+    for name, table in {"ivoa.obscore": obscore(), **schema_tables()}.items():
         description = (
             OBSCORE_DESCRIPTION if name == "ivoa.obscore" else f"TAP_SCHEMA: {name.split('.')[1]}"
         )
