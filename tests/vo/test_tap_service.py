@@ -21,6 +21,7 @@ from tests.factories import UserFactory, token_for
 @pytest.fixture
 def portal(live_server, settings, tmp_path):
     settings.LAB_DATA_ROOT = tmp_path / "labdata"
+    settings.PORTAL_BASE_URL = live_server.url
     call_command("load_sample")
     member = UserFactory(username="tap_member")
     session = requests.Session()
@@ -129,3 +130,20 @@ def test_astroquery_alma_query_region_works_by_changing_only_the_url(portal):
     table = alma.query_region(SkyCoord(83.8092 * u.deg, -5.3751 * u.deg), radius=0.05 * u.deg)
     assert len(table) >= 1
     assert "Orion" in " ".join(str(name) for name in table["target_name"])
+
+
+def test_get_data_info_with_astroquery_given_the_members_session(portal):
+    """astroquery builds its DataLink service without its session: hand it one carrying the
+    token (download scope) and get_data_info lists the member OUS's files from this portal."""
+    url, _ = portal
+    member = UserFactory(username="datalink_member")
+    session = requests.Session()
+    session.headers["Authorization"] = f"Token {token_for(member, 'read', 'download')}"
+    alma = Alma()
+    alma.archive_url = url
+    alma._session = session
+    alma._datalink = pyvo.dal.adhoc.DatalinkService(alma.datalink_url, session=session)
+    public = Observation.objects.filter(member_ous__isnull=False).first().member_ous
+    table = alma.get_data_info([public.uid])
+    assert len(table) >= 1
+    assert all(str(u).startswith(f"{url}/dataPortal/") for u in table["access_url"])
