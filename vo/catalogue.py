@@ -200,11 +200,11 @@ def schema_tables() -> dict[str, Table]:
     ]
     schemas = [
         ("ivoa", "", "IVOA standard data models (ObsCore)", 0),
-        ("tap_schema", "", "The service's own description (TAP 1.1)", 1),
+        ("TAP_SCHEMA", "", "The service's own description (TAP 1.1)", 1),
     ]
     table_rows = [
         (
-            name.split(".")[0],
+            _public_name(name).split(".")[0],
             _public_name(name),
             "table",
             "ivo://ivoa.net/std/ObsCore#table-1.1" if name == "ivoa.obscore" else "",
@@ -218,8 +218,8 @@ def schema_tables() -> dict[str, Table]:
         for index, c in enumerate(columns):
             column_rows.append(
                 (
-                    _public_name(name), c.name, c.utype, c.ucd, c.unit, c.description, c.datatype,
-                    c.arraysize, c.xtype, _size(c.arraysize),
+                    _public_name(name), published_name(c), c.utype, c.ucd, c.unit, c.description,
+                    c.datatype, c.arraysize, c.xtype, _size(c.arraysize),
                     int(name != "ivoa.obscore" or c.name in PRINCIPAL),
                     int(name == "ivoa.obscore" and c.name in INDEXED),
                     int(c.utype.lower().startswith("obscore:") or name != "ivoa.obscore"),
@@ -239,14 +239,40 @@ def schema_tables() -> dict[str, Table]:
             tuple(COLUMNS_COLUMNS),
         ),
         "tap_schema.keys": Table(
-            "tap_schema.keys", _constant_table(KEYS_COLUMNS, []), tuple(KEYS_COLUMNS)
+            "tap_schema.keys", _constant_table(KEYS_COLUMNS, KEYS), tuple(KEYS_COLUMNS)
         ),
         "tap_schema.key_columns": Table(
             "tap_schema.key_columns",
-            _constant_table(KEY_COLUMNS_COLUMNS, []),
+            _constant_table(KEY_COLUMNS_COLUMNS, KEY_COLUMNS),
             tuple(KEY_COLUMNS_COLUMNS),
         ),
     }
+
+
+# TAP_SCHEMA's own foreign keys (TAP 1.1, section 4): (key_id, from, target, from col, target col)
+_LINKS = [
+    ("schemas_tables", "tables", "schemas", "schema_name", "schema_name"),
+    ("tables_columns", "columns", "tables", "table_name", "table_name"),
+    ("tables_keys_from", "keys", "tables", "from_table", "table_name"),
+    ("tables_keys_target", "keys", "tables", "target_table", "table_name"),
+    ("keys_key_columns", "key_columns", "keys", "key_id", "key_id"),
+]
+KEYS = [(k, f"TAP_SCHEMA.{f}", f"TAP_SCHEMA.{t}", "", "") for k, f, t, _, _ in _LINKS]
+KEY_COLUMNS = [(k, fc, tc) for k, _, _, fc, tc in _LINKS]
+
+
+def foreign_keys(table: str) -> list[tuple[str, str, str]]:
+    """(target table, from column, target column) of the keys leaving ``table`` (public name)."""
+    return [(f"TAP_SCHEMA.{t}", fc, tc) for _, f, t, fc, tc in _LINKS if f"TAP_SCHEMA.{f}" == table]
+
+
+def published_name(column: Column) -> str:
+    """A column's name as TAP_SCHEMA and VOSI spell it: delimited where ADQL reserves the word
+    (TAP_SCHEMA.columns."size")."""
+    return f'"{column.name}"' if column.name.upper() in ADQL_RESERVED else column.name
+
+
+ADQL_RESERVED = {"SIZE"}
 
 
 def _public_name(name: str) -> str:

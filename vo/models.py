@@ -36,7 +36,7 @@ class TapJob(Job):
         related_name="tap_jobs",
     )
     run_id = models.CharField(max_length=64, blank=True)
-    query = models.TextField()
+    query = models.TextField(blank=True)
     lang = models.CharField(max_length=16, default="ADQL")
     maxrec = models.PositiveIntegerField()
     response_format = models.CharField(max_length=16, default="votable")

@@ -11,6 +11,7 @@ urlpatterns = [
     path("tap/capabilities", views.capabilities, name="tap-capabilities"),
     path("tap/availability", views.availability, name="tap-availability"),
     path("tap/tables", views.tables, name="tap-tables"),
+    path("tap/examples", views.examples, name="tap-examples"),
     path("sia2/query", views.sia_query, name="sia-query"),
     path("sia2/capabilities", views.sia_capabilities, name="sia-capabilities"),
     path("tap/async", views_uws.job_list, name="tap-async"),

@@ -113,6 +113,20 @@ def set_execution_duration(job: TapJob, value: str) -> None:
     TapJob.objects.filter(pk=job.pk).update(execution_duration=min(seconds or limit, limit))
 
 
+def set_parameters(job: TapJob, changes: dict[str, str]) -> None:
+    """QUERY, LANG, MAXREC, FORMAT and RUNID may change while the job is PENDING (UWS 1.1)."""
+    if job.phase != PENDING:
+        raise JobRefused(f"parameters can change only while PENDING, not {job.uws_phase}")
+    fields = {"QUERY": "query", "LANG": "lang", "MAXREC": "maxrec", "FORMAT": "response_format",
+              "RUNID": "run_id"}  # fmt: skip
+    update = {fields[name]: value for name, value in changes.items()}
+    if "maxrec" in update:
+        update["maxrec"] = int(update["maxrec"])
+    if "run_id" in update:
+        update["run_id"] = update["run_id"][:64]
+    TapJob.objects.filter(pk=job.pk).update(**update)
+
+
 def delete(job: TapJob) -> None:
     abort(job)
     result_path(job).unlink(missing_ok=True)
@@ -127,6 +141,10 @@ def execute_job(job_id: str) -> None:
     target = result_path(job)
     partial = target.with_suffix(".part")
     try:
+        if not job.lang.upper().startswith("ADQL"):
+            raise JobRefused(f"LANG={job.lang[:40]!r} is not served; use LANG=ADQL")
+        if not job.query.strip():
+            raise JobRefused("QUERY is missing: send QUERY=<an ADQL SELECT statement>")
         translation = check_query(job.query)
         timeout_ms = (job.execution_duration or settings.VO_TAP_EXECUTION_DURATION) * 1000
         counted = execute.Counter()

@@ -188,6 +188,10 @@ def capabilities(request: HttpRequest) -> HttpResponse:
         f'<interface xsi:type="vs:ParamHTTP" role="std"><accessURL use="full">{base}/{name}'
         "</accessURL></interface></capability>"
         for name in ("capabilities", "availability", "tables")
+    ) + (
+        '<capability standardID="ivo://ivoa.net/std/DALI#examples">'
+        '<interface xsi:type="vr:WebBrowser" xmlns:vr="http://www.ivoa.net/xml/VOResource/v1.0">'
+        f'<accessURL use="full">{base}/examples</accessURL></interface></capability>'
     )
     document = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -207,6 +211,45 @@ def capabilities(request: HttpRequest) -> HttpResponse:
         f"</capability>{vosi}</vosi:capabilities>\n"
     )
     return HttpResponse(document, content_type="text/xml; charset=utf-8")
+
+
+EXAMPLES = [
+    (
+        "cone",
+        "Footprints meeting a cone (exact spherical geometry)",
+        "SELECT obs_id, target_name, band_list, frequency FROM ivoa.obscore\n"
+        "WHERE 1 = INTERSECTS(CIRCLE('ICRS', 83.8092, -5.3751, 0.2), s_region)",
+    ),
+    (
+        "band6-public",
+        "Public band 6 observations, newest first",
+        "SELECT TOP 100 obs_id, proposal_id, t_min FROM ivoa.obscore\n"
+        "WHERE band_list LIKE '%6%' AND data_rights = 'Public' ORDER BY t_min DESC",
+    ),
+    (
+        "projects-per-band",
+        "How many observations each band list has",
+        "SELECT band_list, COUNT(*) AS n FROM ivoa.obscore GROUP BY band_list ORDER BY n DESC",
+    ),
+]
+
+
+@login_not_required
+def examples(request: HttpRequest) -> HttpResponse:
+    """DALI examples (XHTML with RDFa): the queries TOPCAT offers in its examples menu."""
+    items = "".join(
+        f'<div typeof="example" id="{key}" resource="#{key}">'
+        f'<h2 property="name">{escape(title)}</h2>'
+        f'<pre property="query">{escape(query)}</pre></div>'
+        for key, title, query in EXAMPLES
+    )
+    document = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<html xmlns="http://www.w3.org/1999/xhtml"><head><title>TAP examples</title></head>'
+        f'<body vocab="http://www.ivoa.net/rdf/examples#"><h1>TAP examples</h1>{items}'
+        "</body></html>\n"
+    )
+    return HttpResponse(document, content_type="application/xhtml+xml; charset=utf-8")
 
 
 @login_not_required
@@ -239,13 +282,22 @@ def tables(request: HttpRequest) -> HttpResponse:
         ]
         for c in columns:
             size = f' arraysize="{escape(c.arraysize)}"' if c.arraysize else ""
+            indexed = name == "ivoa.obscore" and c.name in catalogue.INDEXED
             parts.append(
-                f"<column><name>{escape(c.name)}</name>"
+                f"<column><name>{escape(catalogue.published_name(c))}</name>"
                 f"<description>{escape(c.description)}</description>"
                 + (f"<unit>{escape(c.unit)}</unit>" if c.unit else "")
                 + (f"<ucd>{escape(c.ucd)}</ucd>" if c.ucd else "")
                 + (f"<utype>{escape(c.utype)}</utype>" if c.utype else "")
-                + f'<dataType xsi:type="vs:VOTableType"{size}>{c.datatype}</dataType></column>'
+                + f'<dataType xsi:type="vs:VOTableType"{size}>{c.datatype}</dataType>'
+                + ("<flag>indexed</flag>" if indexed else "")
+                + "</column>"
+            )
+        for target, from_column, target_column in catalogue.foreign_keys(name):
+            parts.append(
+                f"<foreignKey><targetTable>{target}</targetTable><fkColumn>"
+                f"<fromColumn>{from_column}</fromColumn><targetColumn>{target_column}"
+                "</targetColumn></fkColumn></foreignKey>"
             )
         parts.append("</table>")
         schemas.setdefault(name.split(".")[0], []).append("".join(parts))

@@ -111,16 +111,11 @@ def job_list(request: HttpRequest) -> HttpResponse:
     try:
         user = caller(request)
         if request.method == "POST":
-            query = param(request, "QUERY")
-            if not query:
-                raise Refusal("QUERY is missing: send QUERY=<an ADQL SELECT statement>")
-            lang = param(request, "LANG") or "ADQL"
-            if not lang.upper().startswith("ADQL"):
-                raise Refusal(f"LANG={lang[:40]!r} is not served; use LANG=ADQL")
+            # UWS creates the job whatever its parameters say; a bad one is the job's ERROR.
             job = uws.create(
                 owner=user,
-                query=query,
-                lang=lang,
+                query=param(request, "QUERY") or "",
+                lang=param(request, "LANG") or "ADQL",
                 maxrec=maxrec(request),
                 response_format=output_format(request),
                 run_id=param(request, "RUNID") or "",
@@ -176,8 +171,20 @@ def _change(request: HttpRequest, job: TapJob, what: str) -> HttpResponse:
             uws.set_destruction(job, param(request, "DESTRUCTION") or "")
         elif what == "executionduration":
             uws.set_execution_duration(job, param(request, "EXECUTIONDURATION") or "")
-    except uws.JobRefused as refused:
-        return _text(f"{refused}\n", 400)
+        elif what == "parameters":
+            changes = {
+                name: param(request, name)
+                for name in ("QUERY", "LANG", "MAXREC", "RUNID")
+                if param(request, name) is not None
+            }
+            fmt = param(request, "RESPONSEFORMAT") or param(request, "FORMAT")
+            if fmt is not None:
+                changes["FORMAT"] = output_format(request)
+            if changes.get("MAXREC") is not None:
+                changes["MAXREC"] = str(maxrec(request))
+            uws.set_parameters(job, changes)
+    except (uws.JobRefused, Refusal) as refused:
+        return _text(f"{getattr(refused, 'message', refused)}\n", 400)
     return HttpResponseRedirect(_job_url(request, job), status=303)
 
 
@@ -189,7 +196,9 @@ def job_attribute(request: HttpRequest, job_id: str, attribute: str) -> HttpResp
         job = _job_for(request, job_id)
     except Refusal as refusal:
         return error_response(refusal.message, refusal.status)
-    if request.method == "POST" and attribute in ("phase", "destruction", "executionduration"):
+    if request.method == "POST" and attribute in (
+        "phase", "destruction", "executionduration", "parameters",
+    ):  # fmt: skip
         return _change(request, job, attribute)
     if request.method == "POST":
         return _text(f"{attribute} cannot be changed\n", 403)
