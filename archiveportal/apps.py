@@ -1,6 +1,11 @@
 """The project package is also an app so that it can own the shared job tasks and commands."""
 
+import os
+
 from django.apps import AppConfig
+from django.conf import settings
+
+from archiveportal import logfilters
 
 
 class ArchivePortalConfig(AppConfig):
@@ -8,12 +13,6 @@ class ArchivePortalConfig(AppConfig):
     verbose_name = "Archive Portal"
 
     def ready(self) -> None:
-        import os
-
-        from django.conf import settings
-
-        from archiveportal import logfilters
-
         # Proprietary file names out of every log handler, including libraries' own.
         logfilters.install()
         # whitenoise warns about a missing STATIC_ROOT; embedded mode serves from finders.

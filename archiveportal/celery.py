@@ -12,14 +12,17 @@ when Redis returns, unless another beat took it first, in which case it exits.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import threading
 import time
 import uuid
 
+import redis
 from celery import Celery
 from celery.signals import beat_init
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "archiveportal.settings")
 
@@ -38,8 +41,6 @@ class BeatLockHeld(SystemExit):
 
 def take_beat_lock() -> None:
     """Take the one beat lock for this process, or raise ``BeatLockHeld``."""
-    from django.conf import settings
-
     url = app.conf.broker_url or ""
     if url.startswith(("redis://", "rediss://")):
         _take_redis_lock(url, settings.JOBS_BEAT_LOCK_SECONDS)
@@ -48,8 +49,6 @@ def take_beat_lock() -> None:
 
 
 def _take_file_lock(path) -> None:
-    import fcntl
-
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = open(path, "a+")  # held open (and locked) until the process exits
     try:
@@ -76,8 +75,6 @@ return 0
 
 
 def _take_redis_lock(url: str, seconds: int) -> None:
-    import redis
-
     client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
     token = f"{os.getpid()}-{uuid.uuid4()}"
     # Wait one lock period: a beat restarted right after its predecessor was killed takes over

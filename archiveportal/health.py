@@ -14,7 +14,11 @@ import threading
 import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection
+from kombu import Connection
+
+from archiveportal.celery import app
 
 
 @dataclass(frozen=True)
@@ -35,10 +39,6 @@ def check_database() -> Check:
 
 def check_broker(*, timeout: float = 2) -> Check:
     """Open a fresh connection to the configured broker (never a pooled one that may be stale)."""
-    from kombu import Connection
-
-    from archiveportal.celery import app
-
     try:
         with Connection(
             app.conf.broker_url, transport_options=app.conf.broker_transport_options or {}
@@ -50,8 +50,6 @@ def check_broker(*, timeout: float = 2) -> Check:
 
 
 def check_workers(timeout: float = 1.0) -> Check:
-    from archiveportal.celery import app
-
     try:
         replies = app.control.ping(timeout=timeout) or []
     except Exception as exc:
@@ -76,8 +74,6 @@ def broker_is_up() -> bool:
     Pages call this on every render: only the request that finds the answer stale pays for a
     check (a refused connection fails at once; a silent host costs at most one second).
     """
-    from django.conf import settings
-
     now = time.monotonic()
     if now - _broker_state["checked_at"] < settings.JOBS_BROKER_CHECK_SECONDS:
         return bool(_broker_state["up"])

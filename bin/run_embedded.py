@@ -12,6 +12,7 @@ parent-death signal so they stop with this process even when it is killed outrig
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
@@ -48,8 +49,6 @@ def _die_with_parent(parent: int):
 
     def preexec() -> None:
         try:
-            import ctypes
-
             ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
         except (OSError, AttributeError):
             return  # not Linux: the finally block in main() still stops the children

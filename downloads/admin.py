@@ -17,6 +17,7 @@ from django.utils.html import format_html
 from django.utils.text import capfirst
 
 from downloads import models
+from downloads.delegations import revoke
 from downloads.visibility import requests_with_visible_sizes
 from queries.models import ArchiveFile
 
@@ -140,8 +141,6 @@ class DelegationAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected delegations", permissions=["revoke"])
     def revoke_selected(self, request, queryset):
-        from downloads.delegations import revoke
-
         for delegation in queryset:
             revoke(actor=request.user, delegation=delegation)
         self.message_user(request, "Revoked; each PI has been told by email.")

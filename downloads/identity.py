@@ -8,6 +8,7 @@ exactly; an administrator's ``ProjectPI`` statement settles the cases the metada
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
 from downloads.models import AlmaIdentity, ProjectPI
@@ -45,8 +46,6 @@ def is_pi(user, project: Project) -> bool:
 
 def pi_users_of(project: Project):
     """The members the portal knows as PI of ``project`` (for delegation decisions)."""
-    from django.contrib.auth import get_user_model
-
     link = ProjectPI.objects.filter(project=project).first()
     if link is not None:
         return get_user_model().objects.filter(pk=link.user_id)

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
+from django.db.models import Q
+
 from downloads import access
-from queries.models import ArchiveFile, FileCategory, MemberOUS
+from queries.models import ArchiveFile, ExecutionBlock, FileCategory, MemberOUS
 
 DEFAULT_CATEGORIES = (FileCategory.PRODUCT, FileCategory.AUXILIARY, FileCategory.README)
 CATEGORY_ORDER = [c.value for c in FileCategory]
@@ -96,8 +98,6 @@ class Tree:
 
 
 def selected_mouses(*, mous_uids=(), project_codes=()):
-    from django.db.models import Q
-
     return (
         MemberOUS.objects.filter(
             Q(uid__in=list(mous_uids)) | Q(project__code__in=list(project_codes))
@@ -122,8 +122,6 @@ def build_tree(user, mouses, *, categories, surface: str = "request-page") -> Tr
     ).order_by("category", "name"):
         files.setdefault(f.member_ous_id, []).append(f)
     blocks: dict[int, list[str]] = {}
-    from queries.models import ExecutionBlock
-
     for eb in ExecutionBlock.objects.filter(member_ous_id__in=[m.pk for m in mouses]):
         blocks.setdefault(eb.member_ous_id, []).append(eb.asdm_uid)
 

@@ -34,6 +34,7 @@ def _ask_sesame(name: str) -> tuple[float, float] | None:
     ("All Sesame queries failed"); that case is raised as ``ConnectionError`` so it is never
     cached as "not found".
     """
+    # astropy.coordinates costs about a second to import: only when a name is resolved.
     from astropy.coordinates import SkyCoord
     from astropy.coordinates.name_resolve import NameResolveError
     from astropy.utils import data

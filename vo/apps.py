@@ -1,6 +1,9 @@
 """The portal as an IVOA node: TAP (ADQL over the mirror), DataLink and SIA for VO clients."""
 
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
+
+from vo import sqlite_functions
 
 
 class VoConfig(AppConfig):
@@ -8,8 +11,4 @@ class VoConfig(AppConfig):
     verbose_name = "Virtual Observatory services"
 
     def ready(self) -> None:
-        from django.db.backends.signals import connection_created
-
-        from vo import sqlite_functions
-
         connection_created.connect(sqlite_functions.register)

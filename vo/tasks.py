@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from archiveportal.jobs import JobTask
+from vo import uws
 from vo.models import TapJob
 
 
@@ -12,13 +13,9 @@ class TapJobTask(JobTask):
 
 @shared_task(bind=True, base=TapJobTask, name="vo.run_tap_job", ignore_result=True)
 def run_tap_job(self, job_id: str) -> None:
-    from vo import uws
-
     uws.execute_job(job_id)
 
 
 @shared_task(name="vo.destroy_expired_jobs", ignore_result=True)
 def destroy_expired_jobs() -> int:
-    from vo import uws
-
     return uws.destroy_expired()

@@ -13,6 +13,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from downloads.models import AlmaIdentity, Delegation, DelegationEvent
+from queries.models import Project
+
 DEMO_PI_USERID = "demo_pi"
 
 
@@ -21,9 +24,6 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
-        from downloads.models import AlmaIdentity, Delegation, DelegationEvent
-        from queries.models import Project
-
         password = os.environ.get("DEMO_PASSWORD", "archive-demo")
         user_model = get_user_model()
         roles = [
