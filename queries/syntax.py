@@ -78,16 +78,6 @@ class Interval:
     low_inclusive: bool = True
     high_inclusive: bool = True
 
-    def contains(self, value: float) -> bool:
-        if self.low is not None and (
-            value < self.low or (value == self.low and not self.low_inclusive)
-        ):
-            return False
-        return not (
-            self.high is not None
-            and (value > self.high or (value == self.high and not self.high_inclusive))
-        )
-
 
 @dataclass(frozen=True)
 class NullTest:
