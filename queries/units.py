@@ -6,8 +6,8 @@ with its data in places (``bandwidth`` is documented in GHz but delivered in Hz;
 is documented in degrees but delivered in arcsec), so the canonical units below follow the data.
 The search form and the result tables use ``display_unit`` and ``display_scale`` of the same
 column, so a quantity's unit is declared once, here. Times are MJD (UTC days since
-``MJD_EPOCH``), converted by plain arithmetic: leap seconds are ignored, as ObsCore's
-``t_min``/``t_max`` do.
+``MJD_EPOCH``) by plain arithmetic, which agrees with astropy's ``Time`` except on a day that
+ends with a leap second, where they differ by up to a second (tests/queries/test_units.py).
 """
 
 from __future__ import annotations
