@@ -15,6 +15,7 @@ from queries.errors import QueryInputError
 from queries.fields import FIELDS, parse_form
 from queries.filters import observation_filter
 from queries.models import Observation
+from tests.factories import UserFactory
 
 SAMPLE = (
     Path(__file__).resolve().parents[2] / "queries" / "sample_archive" / "alma_obscore_rows.csv"
@@ -113,3 +114,17 @@ def _lookups(q: Q) -> set[str]:
         for child in q.children
         for key in (_lookups(child) if isinstance(child, Q) else {child[0]})
     }
+
+
+@pytest.mark.django_db
+def test_the_form_picks_each_fields_widget_and_unit_from_its_kind(client):
+    client.force_login(UserFactory(username="form-reader"))
+    page = client.get("/aq/").content.decode()
+    for spec in FIELDS:
+        if isinstance(spec.kind, kinds.YesNo):
+            assert f'<select name="{spec.name}"' in page
+        elif isinstance(spec.kind, kinds.Choice):
+            assert f'<datalist id="list_{spec.name}">' in page
+        else:
+            assert f'<input type="text" name="{spec.name}"' in page
+    assert 'Field of view <span class="muted">[arcsec]</span>' in page
