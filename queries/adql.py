@@ -23,23 +23,30 @@ Invariants:
   (which tests freeze). Either would break "more rows, never fewer"; no clause cannot.
 * Known astroquery bugs are avoided: ``<`` stays strict, ``?`` is a one-character wildcard on
   its own, band 1 does not match band 10, water vapour is ``pwv``, and PI names are searched in
-  ``pi_name`` and ``obs_creator_name``.
+  ``pi_name`` and ``obs_creator_name``. Newer ALMA rows put the observatory, ``ALMA``, in
+  ``obs_creator_name`` (``PLACEHOLDERS``): a term never matches a row through that value, so
+  ``A*`` does not fetch every newer row and ``!A*`` does not drop them (the mirror's PI name
+  never holds it either: ``hierarchy.py``).
+
+Which clause a field writes is its kind's business (``queries.kinds``); this module turns
+nodes into ADQL text.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
-from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from queries import syntax
-from queries.fields import BY_NAME, POLARISATION_STATES, ParsedQuery, parse_form
+from queries.units import galactic_to_icrs
+
+if TYPE_CHECKING:
+    from queries.fields import ParsedQuery
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
-# Mirror-only columns -> the archive's own.
-ARCHIVE_COLUMNS = {"target_name_key": "target_name"}
-ARRAY_ANTENNAS = {"12m": ("DA", "DV"), "7m": ("CM",), "tp": ("PM",)}
+# Values an archive column holds where it names no one: never matched by a search term.
+PLACEHOLDERS = {"obs_creator_name": "ALMA"}
 
 
 def literal(text: str) -> str:
@@ -104,10 +111,16 @@ def _combine(positive: list[str], negative: list[str]) -> str:
     return "(" + " AND ".join(parts) + ")"
 
 
+def _named(column: str, clause: str) -> str:
+    if column not in PLACEHOLDERS:
+        return clause
+    return f"({clause} AND UPPER({column}) <> {literal(PLACEHOLDERS[column])})"
+
+
 def string(columns: tuple[str, ...], constraint: syntax.StringConstraint, *, match: str) -> str:
     positive, negative = [], []
     for term in constraint.terms:
-        clauses = [string_term(c, term, match=match) for c in columns]
+        clauses = [_named(c, string_term(c, term, match=match)) for c in columns]
         clause = clauses[0] if len(clauses) == 1 else "(" + " OR ".join(clauses) + ")"
         (negative if term.negated else positive).append(clause)
     return _combine(positive, negative)
@@ -136,10 +149,7 @@ def source_name(constraint: syntax.StringConstraint) -> str:
 def _cone(cone: syntax.Cone) -> str:
     ra, dec = cone.ra, cone.dec
     if cone.frame == "galactic":
-        from astropy.coordinates import SkyCoord
-
-        icrs = SkyCoord(l=ra, b=dec, unit="deg", frame="galactic").icrs
-        ra, dec = float(icrs.ra.deg), float(icrs.dec.deg)
+        ra, dec = galactic_to_icrs(ra, dec)
     return (
         f"INTERSECTS(CIRCLE('ICRS',{number(ra)},{number(dec)},{number(cone.radius)}), s_region) = 1"
     )
@@ -174,58 +184,9 @@ def bands(constraint: syntax.BandConstraint) -> str:
     return f"NOT {text}" if constraint.negated else text
 
 
-def array(values: frozenset[str]) -> str:
-    likes = [
-        f"antenna_arrays LIKE {literal('%:' + prefix + '%')}"
-        for value in sorted(values)
-        for prefix in ARRAY_ANTENNAS[value]
-    ]
-    return "(" + " OR ".join(likes) + ")"
-
-
-_YES_NO = {
-    ("science_observation", True): "science_observation = 'T'",
-    ("mosaic", True): "is_mosaic = 'T'",
-    ("mosaic", False): "(is_mosaic IS NULL OR is_mosaic <> 'T')",
-    ("published", True): "(bib_reference IS NOT NULL AND bib_reference <> '')",
-    ("published", False): "(bib_reference IS NULL OR bib_reference = '')",
-}
-
-
 def where_clauses(parsed: ParsedQuery) -> list[str]:
-    where = []
-    for name, constraint in parsed.constraints.items():
-        spec = BY_NAME[name]
-        kind = spec.kind
-        if kind in ("numeric", "date"):
-            where.append(numeric(spec.columns[0], constraint))
-        elif name == "project_code":
-            # Codes are upper case: compare them as such, so the archive's index serves '='.
-            upper = syntax.StringConstraint(
-                tuple(
-                    replace(t, pattern=t.pattern.upper(), case_sensitive=True)
-                    for t in constraint.terms
-                )
-            )
-            where.append(string(spec.columns, upper, match=spec.match))
-        elif kind in ("string", "choice"):
-            where.append(string(spec.columns, constraint, match=spec.match))
-        elif kind == "name_alma":
-            where.append(source_name(constraint))
-        elif kind in ("position", "galactic", "name_resolver"):
-            where.append(position(constraint))
-        elif kind == "bands":
-            where.append(bands(constraint))
-        elif kind == "polarisation":
-            states = ", ".join(
-                literal(s) for v in sorted(constraint) for s in POLARISATION_STATES[v]
-            )
-            where.append(f"pol_states IN ({states})")
-        elif kind == "array":
-            where.append(array(constraint))
-        elif kind == "yesno" and (name, constraint) in _YES_NO:
-            where.append(_YES_NO[(name, constraint)])
-    return where
+    clauses = (spec.kind.adql(spec, node) for spec, node in parsed.items())
+    return [clause for clause in clauses if clause is not None]
 
 
 def to_adql(parsed: ParsedQuery, *, table: str = "ivoa.obscore") -> str:
@@ -238,17 +199,10 @@ def to_adql(parsed: ParsedQuery, *, table: str = "ivoa.obscore") -> str:
     return query
 
 
-def astroquery_snippet(query: str | ParsedQuery | Mapping[str, str]) -> str:
-    """Python that fetches the same rows with astroquery, ready to copy.
-
-    Takes the ADQL itself, a parsed query, or the form's parameters (ALMA's names).
-    """
-    if isinstance(query, ParsedQuery):
-        adql = to_adql(query)
-    elif isinstance(query, Mapping):
-        adql = to_adql(parse_form(query))
-    else:
-        adql = query
+def astroquery_snippet(query: str | ParsedQuery) -> str:
+    """Python that fetches the same rows with astroquery, ready to copy: from the ADQL itself
+    or from a parsed query."""
+    adql = query if isinstance(query, str) else to_adql(query)
     return (
         "from astroquery.alma import Alma\n\n"
         "alma = Alma()\n"

@@ -1,16 +1,18 @@
-"""The raw view's columns: label, unit, how a value is shown, and whether it sorts.
+"""The raw view's columns: label, how a value is shown, and whether it sorts.
 
-A member's choice is stored in ``ColumnPreference``; only names listed here are ever selected or
-sorted on, so a crafted ``sort`` or ``columns`` parameter cannot reach other columns.
+Units come from ``queries.units`` (``display_unit``/``display_scale``), where each quantity's
+unit is declared once for the form and the tables alike. A member's choice is stored in
+``ColumnPreference``; only names listed here are ever selected or sorted on, so a crafted
+``sort`` or ``columns`` parameter cannot reach other columns.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from queries.units import is_placeholder_release, mjd_to_datetime
+from queries.units import display_scale, display_unit, is_placeholder_release, mjd_to_datetime
 
 
 def _fixed(digits: int) -> Callable[[object], str]:
@@ -38,33 +40,36 @@ def _text(value: object) -> str:
 class Column:
     name: str
     label: str
-    unit: str = ""
     show: Callable[[object], str] = _text
     numeric: bool = False
-    scale: float = 1.0  # storage -> display
+    unit: str = field(default="", kw_only=True)  # only where it is no quantity's unit (UTC)
+
+    def __post_init__(self) -> None:
+        if not self.unit:
+            object.__setattr__(self, "unit", display_unit(self.name))
 
 
 C = Column
 COLUMNS: tuple[Column, ...] = (
     C("proposal_id", "Project code"),
     C("target_name", "Source name"),
-    C("s_ra", "RA", "deg", _fixed(5), True),
-    C("s_dec", "Dec", "deg", _fixed(5), True),
-    C("gal_longitude", "Gal. lon.", "deg", _fixed(4), True),
-    C("gal_latitude", "Gal. lat.", "deg", _fixed(4), True),
+    C("s_ra", "RA", _fixed(5), True),
+    C("s_dec", "Dec", _fixed(5), True),
+    C("gal_longitude", "Gal. lon.", _fixed(4), True),
+    C("gal_latitude", "Gal. lat.", _fixed(4), True),
     C("band_list", "Band"),
-    C("frequency", "Frequency", "GHz", _fixed(3), True),
-    C("bandwidth", "Bandwidth", "GHz", _fixed(3), True, 1e-9),
-    C("spectral_resolution", "Spectral resolution", "kHz", _fixed(1), True, 1e-3),
-    C("spatial_resolution", "Ang. res.", "arcsec", _fixed(3), True),
-    C("spatial_scale_max", "LAS", "arcsec", _fixed(2), True),
-    C("s_fov", "FoV", "arcsec", _fixed(1), True, 3600.0),
-    C("t_exptime", "Integration", "s", _fixed(0), True),
-    C("t_min", "Observation start", "UTC", _mjd, True),
-    C("obs_release_date", "Release date", "", _date, True),
-    C("sensitivity_10kms", "Line sens. (10 km/s)", "mJy/beam", _fixed(3), True),
-    C("cont_sensitivity_bandwidth", "Cont. sens.", "mJy/beam", _fixed(4), True),
-    C("pwv", "PWV", "mm", _fixed(2), True),
+    C("frequency", "Frequency", _fixed(3), True),
+    C("bandwidth", "Bandwidth", _fixed(3), True),
+    C("spectral_resolution", "Spectral resolution", _fixed(1), True),
+    C("spatial_resolution", "Ang. res.", _fixed(3), True),
+    C("spatial_scale_max", "LAS", _fixed(2), True),
+    C("s_fov", "FoV", _fixed(1), True),
+    C("t_exptime", "Integration", _fixed(0), True),
+    C("t_min", "Observation start", _mjd, True, unit="UTC"),
+    C("obs_release_date", "Release date", _date, True),
+    C("sensitivity_10kms", "Line sens. (10 km/s)", _fixed(3), True),
+    C("cont_sensitivity_bandwidth", "Cont. sens.", _fixed(4), True),
+    C("pwv", "PWV", _fixed(2), True),
     C("pol_states", "Polarisation"),
     C("is_mosaic", "Mosaic"),
     C("pi_name", "PI"),
@@ -99,6 +104,7 @@ def valid_columns(names) -> list[str]:
 
 
 def display(column: Column, value: object) -> str:
-    if value is not None and column.scale != 1.0 and column.numeric:
-        value = float(value) * column.scale
+    scale = display_scale(column.name)
+    if value is not None and scale != 1.0:
+        value = float(value) / scale
     return column.show(value)

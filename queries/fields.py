@@ -1,18 +1,18 @@
 """The search form's fields, keyed by ALMA's own parameter names (astroquery's payload keys).
 
-One catalogue serves the form (labels, groups, help), the parser (kind and unit scale) and the
-filters (columns), so that a permalink with ALMA's parameter names means the same everywhere.
-Values are typed in the units ALMA's form uses and converted to the mirror's storage units here
-(``scale``): field of view in arcsec (stored in degrees), bandwidth in GHz (stored in Hz),
-spectral resolution in kHz (stored in Hz).
+One catalogue serves the form (labels, groups, help, units), the parser, the mirror's filter and
+the ADQL, so that a permalink with ALMA's parameter names means the same everywhere. Each field
+names its kind (``queries.kinds``: how it parses, filters and becomes ADQL) and the ObsCore
+columns it searches; units are the columns' display units (``queries.units``), converted to
+storage units as the text is parsed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
-from queries import syntax
+from queries import kinds
 from queries.choices import SCIENCE_KEYWORDS, SCIENTIFIC_CATEGORIES
 from queries.errors import QueryInputError, QueryInputErrors
 
@@ -26,7 +26,6 @@ GROUPS = (
     "Publication",
     "Options",
 )
-YES_NO_SYNTAX = "yes or no"
 
 
 @dataclass(frozen=True)
@@ -34,40 +33,29 @@ class FieldSpec:
     name: str  # ALMA's parameter name (astroquery payload keyword)
     label: str
     group: str
-    kind: str  # numeric, date, string, name_alma, name_resolver, position, galactic, bands,
-    #            choice, yesno, array, polarisation
-    columns: tuple[str, ...] = ()  # the Observation column(s) searched
-    unit: str = ""  # the unit users type and read
-    scale: float = 1.0  # typed value * scale = stored value (units.CANONICAL_UNITS)
+    kind: kinds.Kind
+    columns: tuple[str, ...] = ()  # the ObsCore column(s) searched, OR-ed
     help: str = ""
     placeholder: str = ""  # one example, shown in the empty box
     examples: str = ""  # several examples, from ALMA's tooltips where it had them
-    choices: tuple[str, ...] = field(default=())
-    match: str = "contains"  # strings: substring unless wildcards ("contains") or "exact"
 
     @property
     def syntax(self) -> str:
         """What the field accepts, for the tooltip and for every error message on it."""
-        general = {
-            "numeric": syntax.NUMERIC_SYNTAX,
-            "date": syntax.DATE_SYNTAX,
-            "string": syntax.STRING_SYNTAX,
-            "name_alma": syntax.STRING_SYNTAX,
-            "name_resolver": "one source name known to Sesame (SIMBAD, NED, VizieR), no operators",
-            "position": syntax.POSITION_SYNTAX,
-            "galactic": syntax.GALACTIC_SYNTAX,
-            "bands": syntax.BAND_SYNTAX,
-            "choice": "one of the listed values (a|b for several), or text with * and ?",
-            "yesno": YES_NO_SYNTAX,
-            "array": "12m, 7m or TP (a|b for several)",
-            "polarisation": "Single, Dual or Full (a|b for several)",
-        }[self.kind]
-        if self.kind == "numeric":
-            unit = f" in {self.unit}" if self.unit else ""
-            return f"numbers{unit}, e.g. {self.examples or self.placeholder}; operators {general}"
-        if self.examples and self.kind in ("string", "name_alma", "date"):
-            return f"e.g. {self.examples}; {general}"
-        return general
+        return self.kind.accepted(self)
+
+    @property
+    def unit(self) -> str:
+        """The unit users type and read (``units.display_unit`` of the column)."""
+        return self.kind.unit(self)
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return self.kind.choices
+
+    def parse(self, text: str) -> object:
+        """The field's text -> its node; raises QueryInputError (NameNotResolved is one)."""
+        return self.kind.parse(self, text)
 
 
 F = FieldSpec
@@ -77,7 +65,7 @@ FIELDS: tuple[FieldSpec, ...] = (
         "source_name_resolver",
         "Source name (resolver)",
         "Position",
-        "name_resolver",
+        kinds.Resolver(),
         ("s_ra", "s_dec"),
         help="Resolved to coordinates by Sesame (SIMBAD, NED, VizieR), then searched within "
         "10 arcmin. No operators or wildcards.",
@@ -88,21 +76,19 @@ FIELDS: tuple[FieldSpec, ...] = (
         "source_name_alma",
         "Source name (ALMA)",
         "Position",
-        "name_alma",
+        kinds.SourceName(),
         ("target_name_key",),
         help="The target name as the observer typed it; case, spaces, _ and - are ignored "
         "(NGC_1068 = ngc 1068). Wildcards * and ? and | for alternatives.",
         placeholder="NGC_1068",
         examples='GRB021004 | "R Scl", NGC*',
-        match="exact",
     ),
     F(
         "ra_dec",
         "RA Dec (ICRS)",
         "Position",
-        "position",
+        kinds.Position(),
         ("s_ra", "s_dec"),
-        unit="deg",
         help="A cone 'RA Dec, radius' (radius in degrees, or with arcmin/arcsec; 10 arcmin if "
         "omitted) matching every observation whose field comes within the radius; or ranges "
         "'RA Dec' such as '181..185 >-0.1928'.",
@@ -112,9 +98,8 @@ FIELDS: tuple[FieldSpec, ...] = (
         "galactic",
         "Galactic l b",
         "Position",
-        "galactic",
+        kinds.Position("galactic"),
         ("gal_longitude", "gal_latitude"),
-        unit="deg",
         help="A cone 'l b, radius' in galactic degrees, or ranges such as '359..360 -1..1'.",
         placeholder="0.0 0.0, 1deg",
     ),
@@ -122,9 +107,8 @@ FIELDS: tuple[FieldSpec, ...] = (
         "spatial_resolution",
         "Angular resolution",
         "Position",
-        "numeric",
+        kinds.Numeric(),
         ("spatial_resolution",),
-        unit="arcsec",
         help="Average of the largest and smallest angular resolution of the spectral windows.",
         placeholder="<0.5",
         examples="<0.5, 0.1..0.3, >1",
@@ -133,9 +117,8 @@ FIELDS: tuple[FieldSpec, ...] = (
         "spatial_scale_max",
         "Largest angular scale",
         "Position",
-        "numeric",
+        kinds.Numeric(),
         ("spatial_scale_max",),
-        unit="arcsec",
         help="The largest structure the observation recovers.",
         placeholder=">10",
         examples=">10, 5..20",
@@ -144,10 +127,8 @@ FIELDS: tuple[FieldSpec, ...] = (
         "fov",
         "Field of view",
         "Position",
-        "numeric",
+        kinds.Numeric(),
         ("s_fov",),
-        unit="arcsec",
-        scale=1 / 3600,
         help="Diameter of the observed field (typed in arcsec; stored in degrees).",
         placeholder=">60",
         examples=">60, 20..30",
@@ -157,9 +138,8 @@ FIELDS: tuple[FieldSpec, ...] = (
         "frequency",
         "Frequency",
         "Energy",
-        "numeric",
+        kinds.Numeric(),
         ("frequency",),
-        unit="GHz",
         help="Observed (tuned) reference frequency on the sky.",
         placeholder="84..116",
         examples=">100, <300, 100..300, !(100..300), 84..116|211..275",
@@ -168,10 +148,8 @@ FIELDS: tuple[FieldSpec, ...] = (
         "bandwidth",
         "Bandwidth",
         "Energy",
-        "numeric",
+        kinds.Numeric(),
         ("bandwidth",),
-        unit="GHz",
-        scale=1e9,
         help="Total bandwidth (typed in GHz as on ALMA's form; stored in Hz).",
         placeholder=">1.8",
         examples="1.2..2.5, >2.5, <1.2",
@@ -180,10 +158,8 @@ FIELDS: tuple[FieldSpec, ...] = (
         "spectral_resolution",
         "Spectral resolution",
         "Energy",
-        "numeric",
+        kinds.Numeric(),
         ("spectral_resolution",),
-        unit="kHz",
-        scale=1e3,
         help="Median channel width of the spectral windows (typed in kHz as on ALMA's form; "
         "stored in Hz).",
         placeholder="<500",
@@ -193,7 +169,7 @@ FIELDS: tuple[FieldSpec, ...] = (
         "band_list",
         "Band",
         "Energy",
-        "bands",
+        kinds.Bands(),
         ("band_mask",),
         help="ALMA receiver bands, matched as whole numbers (band 1 never matches band 10).",
         placeholder="3 6",
@@ -203,7 +179,7 @@ FIELDS: tuple[FieldSpec, ...] = (
         "start_date",
         "Observation date",
         "Time",
-        "date",
+        kinds.Date(),
         ("t_min",),
         help="Start of the first integration (UTC). A bare date means that whole day.",
         placeholder=">01-01-2019",
@@ -213,9 +189,8 @@ FIELDS: tuple[FieldSpec, ...] = (
         "integration_time",
         "Integration time",
         "Time",
-        "numeric",
+        kinds.Numeric(),
         ("t_exptime",),
-        unit="s",
         help="Total integration time on the field.",
         placeholder=">3600",
         examples=">12.5, <30, 30..60, !(1..300)",
@@ -225,19 +200,17 @@ FIELDS: tuple[FieldSpec, ...] = (
         "polarisation_type",
         "Polarisation",
         "Polarisation",
-        "polarisation",
+        kinds.Polarisation(),
         ("pol_states",),
         help="Single (XX or YY), Dual (XX YY) or Full (XX XY YX YY) polarisation products.",
-        choices=("Single", "Dual", "Full"),
     ),
     # --- Observation
     F(
         "line_sensitivity",
         "Line sensitivity (10 km/s)",
         "Observation",
-        "numeric",
+        kinds.Numeric(),
         ("sensitivity_10kms",),
-        unit="mJy/beam",
         help="Estimated noise in a 10 km/s channel.",
         placeholder="<1",
         examples="<1, 0.5..2",
@@ -246,9 +219,8 @@ FIELDS: tuple[FieldSpec, ...] = (
         "continuum_sensitivity",
         "Continuum sensitivity",
         "Observation",
-        "numeric",
+        kinds.Numeric(),
         ("cont_sensitivity_bandwidth",),
-        unit="mJy/beam",
         help="Estimated noise in the aggregated continuum bandwidth.",
         placeholder="<0.1",
         examples="<0.1, 0.05..0.2",
@@ -257,9 +229,8 @@ FIELDS: tuple[FieldSpec, ...] = (
         "water_vapour",
         "Water vapour",
         "Observation",
-        "numeric",
+        kinds.Numeric(),
         ("pwv",),
-        unit="mm",
         help="Estimated precipitable water vapour.",
         placeholder="<1",
         examples="!null, <0.5|null, <0.49, >5.5",
@@ -268,29 +239,26 @@ FIELDS: tuple[FieldSpec, ...] = (
         "mosaic",
         "Mosaic",
         "Observation",
-        "yesno",
+        kinds.Flag(),
         ("is_mosaic",),
         help="Only mosaics (yes) or only single fields (no).",
-        choices=("yes", "no"),
     ),
     F(
         "array",
         "Array",
         "Observation",
-        "array",
+        kinds.Array(),
         ("member_ous__antenna_array",),
         help="The 12-m array, the 7-m array (ACA) or the Total Power antennas.",
-        choices=("12m", "7m", "TP"),
     ),
     # --- Project
     F(
         "project_code",
         "Project code",
         "Project",
-        "string",
+        kinds.ProjectCode(),
         ("proposal_id",),
         help="YYYY.C.NNNNN.T; * and ? wildcards.",
-        match="exact",
         placeholder="2017.1.00079.S or 2017.1.*",
         examples="2011.0.00131.S, 2017.*, 2013.?.*.S, !(*.CSV|*.SIM)",
     ),
@@ -298,7 +266,7 @@ FIELDS: tuple[FieldSpec, ...] = (
         "project_title",
         "Project title",
         "Project",
-        "string",
+        kinds.Text(),
         ("obs_title",),
         help="Case-insensitive; plain text matches anywhere in the title.",
         placeholder="*galaxies*",
@@ -308,7 +276,7 @@ FIELDS: tuple[FieldSpec, ...] = (
         "pi_name",
         "PI name",
         "Project",
-        "string",
+        kinds.Text(),
         ("pi_name", "obs_creator_name"),
         help="Case-insensitive; plain text matches anywhere in the PI's full name.",
         placeholder="Ueda*",
@@ -318,7 +286,7 @@ FIELDS: tuple[FieldSpec, ...] = (
         "proposal_authors",
         "Proposal authors",
         "Project",
-        "string",
+        kinds.Text(),
         ("proposal_authors",),
         help="Case-insensitive; plain text matches anywhere in the list of co-investigators.",
         examples="Ginsburg",
@@ -327,7 +295,7 @@ FIELDS: tuple[FieldSpec, ...] = (
         "project_abstract",
         "Abstract",
         "Project",
-        "string",
+        kinds.Text(),
         ("proposal_abstract",),
         help="Case-insensitive; plain text matches anywhere in the proposal abstract.",
         placeholder="outflow",
@@ -337,26 +305,24 @@ FIELDS: tuple[FieldSpec, ...] = (
         "science_keyword",
         "Science keyword",
         "Project",
-        "choice",
+        kinds.Choice(SCIENCE_KEYWORDS),
         ("science_keyword",),
         help="ALMA's science keywords (a project may have several).",
-        choices=SCIENCE_KEYWORDS,
     ),
     F(
         "scientific_category",
         "Scientific category",
         "Project",
-        "choice",
+        kinds.Choice(SCIENTIFIC_CATEGORIES),
         ("scientific_category",),
         help="ALMA's scientific categories.",
-        choices=SCIENTIFIC_CATEGORIES,
     ),
     # --- Publication
     F(
         "bibcode",
         "Bibcode",
         "Publication",
-        "string",
+        kinds.Text(),
         ("bib_reference",),
         help="ADS bibcodes of the papers that used the data.",
         placeholder="2019MNRAS*",
@@ -366,7 +332,7 @@ FIELDS: tuple[FieldSpec, ...] = (
         "pub_title",
         "Publication title",
         "Publication",
-        "string",
+        kinds.Text(),
         ("pub_title",),
         help="Case-insensitive; plain text matches anywhere in the title.",
     ),
@@ -374,7 +340,7 @@ FIELDS: tuple[FieldSpec, ...] = (
         "first_author",
         "First author",
         "Publication",
-        "string",
+        kinds.Text(),
         ("first_author",),
         help="Case-insensitive; plain text matches anywhere in the name.",
     ),
@@ -382,7 +348,7 @@ FIELDS: tuple[FieldSpec, ...] = (
         "publication_year",
         "Publication year",
         "Publication",
-        "numeric",
+        kinds.Numeric(),
         ("publication_year",),
         help="Year the paper appeared.",
         placeholder="2018..2020",
@@ -392,37 +358,29 @@ FIELDS: tuple[FieldSpec, ...] = (
         "published",
         "Published",
         "Publication",
-        "yesno",
+        kinds.NonEmpty(),
         ("bib_reference",),
         help="Only data used in a publication (yes) or never published (no).",
-        choices=("yes", "no"),
     ),
     # --- Options
     F(
         "public_data",
         "Public data only",
         "Options",
-        "yesno",
+        kinds.Released(),
         ("obs_release_date",),
         help="Only data whose release date has passed (the rule downloads/access.py applies).",
-        choices=("yes", "no"),
     ),
     F(
         "science_observation",
         "Science observations only",
         "Options",
-        "yesno",
+        kinds.Flag(no_excludes=False),
         ("science_observation",),
         help="Only science targets, no calibrators.",
-        choices=("yes", "no"),
     ),
 )
 BY_NAME: dict[str, FieldSpec] = {f.name: f for f in FIELDS}
-POLARISATION_STATES = {
-    "single": ("/XX/", "/YY/", "/LL/", "/RR/"),
-    "dual": ("/XX/YY/", "/LL/RR/"),
-    "full": ("/XX/XY/YX/YY/", "/LL/LR/RL/RR/"),
-}
 
 
 @dataclass(frozen=True)
@@ -434,74 +392,13 @@ class ParsedQuery:
     def __bool__(self) -> bool:
         return bool(self.constraints)
 
+    def items(self) -> Iterator[tuple[FieldSpec, object]]:
+        """(field, node) pairs, for the filter and the ADQL writer."""
+        return ((BY_NAME[name], node) for name, node in self.constraints.items())
+
 
 # Other spellings of ALMA's parameter names seen in permalinks and astroquery payloads.
 ALIASES = {"science_observations": "science_observation"}
-MAX_NAME_LENGTH = 200
-
-
-def parse_yes_no(spec: FieldSpec, text: str) -> bool:
-    value = text.strip().lower()
-    if value in ("yes", "y", "true", "t", "1", "on"):
-        return True
-    if value in ("no", "n", "false", "f", "0", "off"):
-        return False
-    raise QueryInputError(spec.name, text, "is neither yes nor no.", spec.syntax, label=spec.label)
-
-
-def _parse_choices(spec: FieldSpec, text: str) -> frozenset[str]:
-    values = {v.strip().lower() for v in text.replace(",", "|").split("|") if v.strip()}
-    allowed = {c.lower() for c in spec.choices}
-    if not values or not values <= allowed:
-        raise QueryInputError(
-            spec.name,
-            text,
-            "is not one of " + ", ".join(spec.choices) + ".",
-            spec.syntax,
-            label=spec.label,
-        )
-    return frozenset(values)
-
-
-def _parse_names(spec: FieldSpec, text: str) -> syntax.Position:
-    """Source names through the resolver; ``a | b`` searches around each."""
-    from queries.resolver import resolve
-
-    text = syntax.clean_text(spec.name, text, spec.syntax, spec.label)
-    if len(text) > MAX_NAME_LENGTH:
-        raise QueryInputError(
-            spec.name, text, "is too long for a source name.", spec.syntax, label=spec.label
-        )
-    names = [n.strip().strip('"').strip() for n in text.split("|")]
-    if not all(names):
-        raise QueryInputError(
-            spec.name, text, "has an empty name around '|'.", spec.syntax, label=spec.label
-        )
-    cones = tuple(syntax.Cone(*resolve(name), syntax.DEFAULT_RADIUS_DEG) for name in names)
-    return cones[0] if len(cones) == 1 else syntax.AnyPosition(cones)
-
-
-def parse_field(spec: FieldSpec, text: str) -> object:
-    """One field's text -> its node; raises QueryInputError (NameNotResolved is one)."""
-    kind, name, label, accepted = spec.kind, spec.name, spec.label, spec.syntax
-    if kind == "numeric":
-        return syntax.parse_numeric(name, text, label=label, scale=spec.scale, syntax=accepted)
-    if kind == "date":
-        return syntax.parse_date(name, text, label=label, syntax=accepted)
-    if kind in ("string", "name_alma", "choice"):
-        return syntax.parse_string(name, text, label=label, syntax=accepted)
-    if kind in ("position", "galactic"):
-        frame = "galactic" if kind == "galactic" else "icrs"
-        return syntax.parse_position(name, text, label=label, frame=frame, syntax=accepted)
-    if kind == "bands":
-        return syntax.parse_bands(name, text, label=label, syntax=accepted)
-    if kind == "yesno":
-        return parse_yes_no(spec, text)
-    if kind in ("array", "polarisation"):
-        return _parse_choices(spec, text)
-    if kind == "name_resolver":
-        return _parse_names(spec, text)
-    raise AssertionError(kind)
 
 
 def _canonical(params: Mapping[str, str]) -> dict[str, str]:
@@ -523,7 +420,7 @@ def parse_form(params: Mapping[str, str]) -> ParsedQuery:
     errors: dict[str, QueryInputError] = {}
     for name, text in _canonical(params).items():
         try:
-            constraints[name] = parse_field(BY_NAME[name], text)
+            constraints[name] = BY_NAME[name].parse(text)
         except QueryInputError as exc:
             errors[name] = exc
     if errors:

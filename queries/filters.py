@@ -15,10 +15,8 @@ row without a value; ask for ``null`` explicitly.
 Text: case-insensitive unless ALMA's ``=``/``==`` ask otherwise. Plain text and leading/trailing
 ``*`` use Django's escaped lookups (their indexes); wildcards inside a value use ``Like``, whose
 pattern escapes the user's ``%``, ``_`` and ``\\`` (never a regular expression, which a pattern
-such as ``*a*a*a*b`` could make backtrack for minutes on SQLite). Project title, abstract, PI,
-authors and keywords are matched on the per-project table (one row per project, trigram
-indexed; ``hierarchy.py`` fills it from the same ObsCore columns) and select observations by
-``project_id``. Source names compare ``names.name_key`` forms, the key the loader stores.
+such as ``*a*a*a*b`` could make backtrack for minutes on SQLite). Which columns (or the
+per-project table) a field searches is its kind's business (``queries.kinds``).
 """
 
 from __future__ import annotations
@@ -27,18 +25,19 @@ import math
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.core.cache import cache
-from django.db.models import F, Lookup, Q, Value
+from django.db.models import F, IntegerField, Lookup, Max, Q, Value
 from django.db.models.functions import Coalesce, Cos
 from django.db.models.lookups import GreaterThan, GreaterThanOrEqual
 
-from archiveportal import clock
 from queries import syntax
-from queries.fields import BY_NAME, POLARISATION_STATES, ParsedQuery
-from queries.models import MemberOUS
-from queries.names import name_key
-from queries.units import unit_vector
+from queries.models import Observation
+from queries.units import galactic_to_icrs, unit_vector
+
+if TYPE_CHECKING:
+    from queries.fields import ParsedQuery
 
 MAX_FOV_CACHE_KEY = "queries:max-half-fov"
 
@@ -58,10 +57,6 @@ def _bound(column: str, value: float, *, lower: bool, inclusive: bool) -> tuple[
 
 
 def _is_integer_column(column: str) -> bool:
-    from django.db.models import IntegerField
-
-    from queries.models import Observation
-
     try:
         return isinstance(Observation._meta.get_field(column), IntegerField)
     except Exception:  # a related path such as member_ous__...: compared as given
@@ -218,30 +213,6 @@ def string_q(
     return (positive if has_positive else Q()) & negative
 
 
-def alma_name_key(pattern: str) -> str:
-    """A source-name pattern in the loader's key form (``names.name_key``), wildcards kept."""
-    return "".join(ch if ch in "*?" else name_key(ch) for ch in pattern)
-
-
-# Project-level text lives once per project: search the (small, trigram-indexed) project table
-# and select its observations by project id, instead of scanning every observation's copy.
-PROJECT_TEXT = {
-    "project_title": ("title",),
-    "project_abstract": ("abstract",),
-    "pi_name": ("pi_name",),
-    "proposal_authors": ("proposal_authors",),
-    "science_keyword": ("science_keyword",),
-    "scientific_category": ("scientific_category",),
-}
-
-
-def project_text_q(name: str, constraint: syntax.StringConstraint, *, match: str) -> Q:
-    from queries.models import Project
-
-    projects = Project.objects.filter(string_q(PROJECT_TEXT[name], constraint, match=match))
-    return Q(project_id__in=projects.values("id"))
-
-
 def max_half_fov() -> float:
     """Half the widest footprint in the mirror (deg), cached: the cone's sky-box padding.
 
@@ -250,10 +221,6 @@ def max_half_fov() -> float:
     """
     cached = cache.get(MAX_FOV_CACHE_KEY)
     if cached is None:
-        from django.db.models import Max
-
-        from queries.models import Observation
-
         widest = Observation.objects.aggregate(m=Max("s_fov"))["m"] or 0.0
         cached = min(float(widest), 180.0) / 2
         cache.set(MAX_FOV_CACHE_KEY, cached, timeout=600)
@@ -282,10 +249,7 @@ def _ra_band(ra: float, dec: float, pad: float) -> Q:
 
 def cone_q(cone: syntax.Cone) -> Q:
     if cone.frame == "galactic":
-        from astropy.coordinates import SkyCoord
-
-        icrs = SkyCoord(l=cone.ra, b=cone.dec, unit="deg", frame="galactic").icrs
-        cone = syntax.Cone(float(icrs.ra.deg), float(icrs.dec.deg), cone.radius)
+        cone = syntax.Cone(*galactic_to_icrs(cone.ra, cone.dec), cone.radius)
     x0, y0, z0 = unit_vector(cone.ra, cone.dec)
     # A row can match when its centre is within radius + its own s_fov/2: pad the sky box by
     # the widest footprint, then let the exact test decide.
@@ -325,59 +289,9 @@ def bands_q(constraint: syntax.BandConstraint) -> Q:
 
 
 def observation_filter(parsed: ParsedQuery, *, now: datetime | None = None) -> Q:
-    """The ``Q`` selecting every observation that satisfies all constraints."""
+    """The ``Q`` selecting every observation that satisfies all constraints (each field's kind
+    says how: ``queries.kinds``)."""
     q = Q()
-    for name, constraint in parsed.constraints.items():
-        spec = BY_NAME[name]
-        kind = spec.kind
-        if kind in ("numeric", "date"):
-            q &= numeric_q(spec.columns[0], constraint)
-        elif name in PROJECT_TEXT:
-            q &= project_text_q(name, constraint, match=spec.match)
-        elif name == "project_code":
-            # Codes are upper case (2017.1.00079.S): compare exactly, so the index serves it.
-            q &= string_q(
-                spec.columns, constraint, match=spec.match, key=str.upper, case_sensitive=True
-            )
-        elif kind in ("string", "choice"):
-            q &= string_q(spec.columns, constraint, match=spec.match)
-        elif kind == "name_alma":
-            # Keys are lower case: ALMA's case-sensitive '=' cannot apply to them.
-            insensitive = syntax.StringConstraint(
-                tuple(replace(t, case_sensitive=False) for t in constraint.terms)
-            )
-            q &= string_q(spec.columns, insensitive, match="exact", key=alma_name_key)
-        elif kind in ("position", "galactic", "name_resolver"):
-            q &= position_q(constraint)
-        elif kind == "bands":
-            q &= bands_q(constraint)
-        elif kind == "array":
-            q &= Q(
-                member_ous__antenna_array__in=[
-                    {"12m": "12m", "7m": "7m", "tp": "TP"}[v] for v in constraint
-                ]
-            )
-        elif kind == "polarisation":
-            states = [s for v in constraint for s in POLARISATION_STATES[v]]
-            q &= Q(pol_states__in=states)
-        elif kind == "yesno":
-            q &= _yes_no_q(name, constraint, now=now)
+    for spec, node in parsed.items():
+        q &= spec.kind.q(spec, node, now=now)
     return q
-
-
-def _yes_no_q(name: str, yes: bool, *, now: datetime | None = None) -> Q:
-    if name == "public_data":
-        # Public means released: the member OUS's rule (``MemberOUS.released_q``), the one
-        # downloads/access.py applies, on the portal clock. Not the row's own obs_release_date:
-        # rows of one member OUS may disagree and the member OUS keeps the latest, and an
-        # archive 'Public' mark is not trusted either. "no" leaves the search unrestricted, as
-        # on ALMA's form.
-        return MemberOUS.released_q(now or clock.now(), prefix="member_ous__") if yes else Q()
-    if name == "science_observation":
-        return Q(science_observation="T") if yes else Q()
-    if name == "mosaic":
-        return Q(is_mosaic="T") if yes else ~Q(is_mosaic="T")
-    if name == "published":
-        published = Q(bib_reference__gt="")
-        return published if yes else ~published
-    raise AssertionError(name)

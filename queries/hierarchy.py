@@ -75,6 +75,7 @@ def rebuild_hierarchy(proposal_ids: Iterable[str] | None = None) -> None:
     for row in rows.iterator(chunk_size=5000):
         code = row["proposal_id"]
         project = projects.setdefault(code, {})
+        row["obs_creator_name"] = _creator(row)  # a row naming the observatory names no PI
         for key in _PROJECT_FIELDS:
             if row[key] and not project.get(key):
                 project[key] = row[key]
@@ -135,7 +136,9 @@ def _upsert_projects(projects: dict[str, dict]) -> dict[str, int]:
         project = existing.get(code) or Project(code=code)
         project.title = values.get("obs_title") or project.title
         project.abstract = values.get("proposal_abstract") or project.abstract
-        project.pi_name = (values.get("pi_name") or _creator(values) or project.pi_name)[:256]
+        project.pi_name = (
+            values.get("pi_name") or values.get("obs_creator_name") or project.pi_name
+        )[:256]
         project.pi_userid = (values.get("pi_userid") or project.pi_userid)[:64]
         project.proposal_authors = values.get("proposal_authors") or project.proposal_authors
         project.science_keyword = values.get("science_keyword") or project.science_keyword

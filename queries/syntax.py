@@ -33,14 +33,14 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 from queries.errors import QueryInputError
+from queries.units import datetime_to_mjd
 
 MAX_INPUT_LENGTH = 1000
 MAX_ALTERNATIVES = 50  # a|b|c...: enough for any real list, bounded so SQL stays small
 MAX_WILDCARDS = 20  # '*' per term: LIKE matching cost grows with them
-MJD_EPOCH = datetime(1858, 11, 17, tzinfo=UTC)
 # ALMA's form documents no default; astroquery searches 10 arcmin around a position given
 # without a radius (ra_dec and source_name_resolver), so a permalink means the same there.
 DEFAULT_RADIUS_DEG = 10 / 60
@@ -77,16 +77,6 @@ class Interval:
     high: float | None = None
     low_inclusive: bool = True
     high_inclusive: bool = True
-
-    def contains(self, value: float) -> bool:
-        if self.low is not None and (
-            value < self.low or (value == self.low and not self.low_inclusive)
-        ):
-            return False
-        return not (
-            self.high is not None
-            and (value > self.high or (value == self.high and not self.high_inclusive))
-        )
 
 
 @dataclass(frozen=True)
@@ -364,11 +354,6 @@ def parse_day(text: str) -> date:
         raise _Reject(f"is not understood: '{text[:30]}' is not a day of the calendar.") from None
 
 
-def day_to_mjd(day: date) -> float:
-    start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    return (start - MJD_EPOCH) / timedelta(days=1)
-
-
 def parse_date(
     field: str, text: str, *, label: str = "", syntax: str = DATE_SYNTAX
 ) -> NumericConstraint:
@@ -376,7 +361,7 @@ def parse_date(
     text = clean_text(field, text, syntax, label)
 
     def value(part: str) -> tuple[float, float]:
-        start = day_to_mjd(parse_day(part))
+        start = datetime_to_mjd(parse_day(part))
         return start, start + 1.0
 
     try:

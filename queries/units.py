@@ -1,19 +1,22 @@
-"""The one place that states the mirror's units and converts archive values into them.
+"""The one place that states the mirror's units, the units people read, and time as MJD.
 
-``Observation`` stores every quantity in ``CANONICAL_UNITS``; the loader converts on the way in
-and nothing converts on the way out, so a number read from the mirror always means the same
-thing. ALMA's own documentation disagrees with its data in places (``bandwidth`` is documented
-in GHz but delivered in Hz; ``s_resolution`` is documented in degrees but delivered in arcsec),
-so the canonical units below follow the data.
+``Observation`` stores every quantity in ``CANONICAL_UNITS``; the loader converts on the way in,
+so a number read from the mirror always means the same thing. ALMA's own documentation disagrees
+with its data in places (``bandwidth`` is documented in GHz but delivered in Hz; ``s_resolution``
+is documented in degrees but delivered in arcsec), so the canonical units below follow the data.
+The search form and the result tables use ``display_unit`` and ``display_scale`` of the same
+column, so a quantity's unit is declared once, here. Times are MJD (UTC days since
+``MJD_EPOCH``) by plain arithmetic, which agrees with astropy's ``Time`` except on a day that
+ends with a leap second, where they differ by up to a second (tests/queries/test_units.py).
 """
 
 from __future__ import annotations
 
 import math
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from functools import cache
 
 import astropy.units as u
-from astropy.time import Time
 
 CANONICAL_UNITS: dict[str, str] = {
     "s_ra": "deg",
@@ -41,12 +44,13 @@ CANONICAL_UNITS: dict[str, str] = {
     "access_estsize": "kbyte",
 }
 
-# The units users see in the form and tables where they differ from storage.
+# The units users type in the form and read in the tables, where they differ from storage.
 DISPLAY_UNITS: dict[str, str] = {
     "s_fov": "arcsec",
     "bandwidth": "GHz",
     "spectral_resolution": "kHz",
 }
+MJD_EPOCH = datetime(1858, 11, 17, tzinfo=UTC)  # MJD 0.0
 
 # ALMA's placeholder for "not delivered yet": a release date that means proprietary.
 PLACEHOLDER_RELEASE_YEAR = 3000
@@ -60,24 +64,32 @@ def convert(value: float, from_unit: str, column: str) -> float:
     return (value * u.Unit(from_unit)).to_value(u.Unit(target), equivalencies=u.spectral())
 
 
-def to_display(value: float | None, column: str) -> float | None:
-    """A stored value in the unit users read (arcsec for s_fov, GHz for bandwidth, ...)."""
-    if value is None or column not in DISPLAY_UNITS:
-        return value
-    return (value * u.Unit(CANONICAL_UNITS[column])).to_value(u.Unit(DISPLAY_UNITS[column]))
+def display_unit(column: str) -> str:
+    """The unit people type and read for ``column`` ("" for a column that is no quantity)."""
+    return DISPLAY_UNITS.get(column) or CANONICAL_UNITS.get(column, "")
 
 
-def from_display(value: float, column: str) -> float:
-    """A value typed in the display unit, converted to storage (for the search form)."""
+@cache
+def display_scale(column: str) -> float:
+    """Stored value per displayed unit: typed * scale = stored, stored / scale = shown."""
     if column not in DISPLAY_UNITS:
-        return value
-    return (value * u.Unit(DISPLAY_UNITS[column])).to_value(u.Unit(CANONICAL_UNITS[column]))
+        return 1.0
+    return u.Unit(DISPLAY_UNITS[column]).to(u.Unit(CANONICAL_UNITS[column]))
 
 
 def unit_vector(ra_deg: float, dec_deg: float) -> tuple[float, float, float]:
     """Cartesian unit vector of a sky position: cone searches become a dot product."""
     ra, dec = math.radians(ra_deg), math.radians(dec_deg)
     return (math.cos(dec) * math.cos(ra), math.cos(dec) * math.sin(ra), math.sin(dec))
+
+
+def galactic_to_icrs(l_deg: float, b_deg: float) -> tuple[float, float]:
+    """Galactic (l, b) as ICRS (RA, Dec) in degrees: cones are searched in ICRS everywhere."""
+    # Imported here: astropy.coordinates costs 0.4 s to import and only galactic searches use it.
+    from astropy.coordinates import SkyCoord
+
+    icrs = SkyCoord(l=l_deg, b=b_deg, unit="deg", frame="galactic").icrs
+    return float(icrs.ra.deg), float(icrs.dec.deg)
 
 
 def band_mask(band_list: str) -> int:
@@ -94,13 +106,21 @@ def bands_of(mask: int) -> list[int]:
 
 
 def mjd_to_datetime(mjd: float) -> datetime:
-    return Time(mjd, format="mjd", scale="utc").to_datetime(timezone=UTC)
+    """An MJD as an aware UTC datetime (to the microsecond)."""
+    return MJD_EPOCH + timedelta(days=float(mjd))
 
 
-def date_to_mjd(value: date | datetime) -> float:
+def datetime_to_mjd(value: date | datetime) -> float:
+    """A datetime (naive means UTC) or a day (its midnight UTC) as an MJD."""
     if not isinstance(value, datetime):
         value = datetime(value.year, value.month, value.day, tzinfo=UTC)
-    return float(Time(value).mjd)
+    elif value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return (value - MJD_EPOCH) / timedelta(days=1)
+
+
+# The loader's name for it, until queries/archive/ (another engineer's) calls datetime_to_mjd.
+date_to_mjd = datetime_to_mjd
 
 
 def is_placeholder_release(value: datetime | None) -> bool:

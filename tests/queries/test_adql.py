@@ -175,7 +175,6 @@ def test_the_astroquery_snippet_runs_the_same_adql():
     assert calls == [query]
 
 
-def test_the_snippet_can_be_built_from_the_forms_parameters():
+def test_the_snippet_of_a_parsed_query_is_the_snippet_of_its_adql():
     params = {"band_list": "3", "public_data": "yes"}
-    assert astroquery_snippet(params) == astroquery_snippet(adql(**params))
     assert astroquery_snippet(parse_form(params)) == astroquery_snippet(adql(**params))
