@@ -11,11 +11,13 @@ pass-through of unknown functions, one statement).
 Geometry is exact. ``CONTAINS(POINT(s_ra, s_dec), CIRCLE(...))`` becomes a dot product of the
 stored unit vectors (``s_x, s_y, s_z``). Every other predicate on a row's geometry
 (``INTERSECTS`` or ``CONTAINS`` with ``s_region``, a point in a box or polygon) becomes a
-``GeometryFilter``: a cheap SQL prefilter that can only over-select (the row's position within
-the shape's bounding radius plus the row's field of view), then the exact spherical test of
-``vo.sphere`` on each candidate's ``s_region``; the matching ids go back into the statement as
-one bound parameter. That set is exactly the rows that satisfy the predicate, so it composes
-with AND, OR, NOT, TOP, ORDER BY and aggregates. ``CONTAINS(a, b)`` means a lies inside b.
+``GeometryFilter``: the search page's own cone as a prefilter that can only over-select (a
+row's centre within the shape's bounding radius plus half the row's ``s_fov``, ALMA's diameter
+of the footprint's bounding circle; rows without a position never match), then the exact
+spherical test of ``vo.sphere`` on each candidate's ``s_region``; the matching ids go back into
+the statement as one bound parameter. That set is exactly the rows that satisfy the
+predicate, so it composes with AND, OR, NOT, TOP, ORDER BY and aggregates. ``CONTAINS(a, b)``
+means a lies inside b.
 """
 
 from __future__ import annotations
@@ -94,12 +96,15 @@ class OutputColumn:
 class GeometryFilter:
     """Rows (their ``id``s) whose geometry satisfies ``test``.
 
-    ``prefilter`` is SQL selecting ``id, s_region, s_ra, s_dec`` of every row that could match;
-    ``test(region_text, ra, dec)`` decides each exactly. ``param_index`` is where the matching
-    ids go in ``Translation.params``.
+    The query's shape lies within ``radius`` degrees of (``ra``, ``dec``): the executor
+    prefilters with the search's own cone (``queries.filters.cone_q``: a row's centre within
+    that radius plus half its ``s_fov``), then ``test(region_text, ra, dec)`` decides each
+    candidate exactly. ``param_index`` is where the matching ids go in ``Translation.params``.
     """
 
-    prefilter: str
+    ra: float
+    dec: float
+    radius: float
     test: Callable[[str, float | None, float | None], bool]
     param_index: int
 
@@ -748,24 +753,19 @@ class Translator:
                 f"{math.cos(shape.radius + sphere.EPS)!r})"
             )
 
+        self.catalogue_table(alias, node)
         centre, radius = _bounds(shape)
-        table = self.catalogue_table(alias, node)
-        prefilter = f"SELECT id, s_region, s_ra, s_dec FROM {table.source}"
-        if radius < math.pi - 0.05:
-            x, y, z = centre
-            # The row's centre within the shape's radius plus the row's whole field of view
-            # (s_fov is about the diameter of the footprint's bounding circle): never too few.
-            # Where that sum nears 180 degrees its cosine would turn back: such rows go through.
-            widest = math.degrees(math.pi - radius - 0.001)
-            prefilter += (
-                f" WHERE s_x IS NULL OR s_fov IS NULL OR s_fov >= {widest!r} OR "
-                f"(s_x * {x!r} + s_y * {y!r} + s_z * {z!r}) >= "
-                f"COS({radius!r} + RADIANS(s_fov) + 0.0003)"
-            )
+        x, y, z = centre
         index = len(self.params)
         self.params.append(None)  # the matching ids, bound by the executor
         self.geometry.append(
-            GeometryFilter(prefilter, _row_test(fname, row[0], shape, row_first), index)
+            GeometryFilter(
+                math.degrees(math.atan2(y, x)) % 360.0,
+                math.degrees(math.asin(max(-1.0, min(1.0, z)))),
+                math.degrees(radius),
+                _row_test(fname, row[0], shape, row_first),
+                index,
+            )
         )
         if self.vendor == "postgresql":
             return f"({q}.id = ANY(%s))"

@@ -22,7 +22,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
-from queries.models import MemberOUS, Observation
+from queries.models import MemberOUS
 from vo.adql import Column, Table
 
 DATA = Path(__file__).resolve().parent / "data" / "obscore_columns.csv"
@@ -72,7 +72,9 @@ def obscore(*, at: datetime | None = None, base_url: str | None = None) -> Table
     computed = {
         "access_url": f"({_literal(base + '/datalink/sync?ID=')} || {{t}}.member_ous_uid)",
         "data_rights": (
-            f"(CASE WHEN {{t}}.id IN ({_released_ids(at)}) THEN 'Public' ELSE 'Proprietary' END)"
+            f"(CASE WHEN EXISTS ({_released_member_ous(at)} AND "
+            f'"queries_memberous"."id" = {{t}}.member_ous_id) '
+            "THEN 'Public' ELSE 'Proprietary' END)"
         ),
     }
     columns = tuple(
@@ -81,11 +83,14 @@ def obscore(*, at: datetime | None = None, base_url: str | None = None) -> Table
     return Table("ivoa.obscore", "queries_observation", columns, geometry=True)
 
 
-def _released_ids(at: datetime | None) -> str:
-    """SQL selecting the ids of observations whose member OUS is released at ``at``, written by
-    the ORM from the one rule; its parameters (instants) are made literals here."""
-    queryset = Observation.objects.filter(MemberOUS.released_q(at, prefix="member_ous__"))
+def _released_member_ous(at: datetime | None) -> str:
+    """SQL selecting the member OUSs released at ``at`` (``... WHERE <rule>``), written by the
+    ORM from the one rule; its parameters (instants) are made literals here. Correlated by the
+    caller on the row's member OUS, so a query reads the rule for the rows it returns only."""
+    queryset = MemberOUS.objects.filter(MemberOUS.released_q(at))
     sql, params = queryset.values("id").query.sql_with_params()
+    if " WHERE " not in sql or " ORDER BY " in sql:
+        raise RuntimeError("unexpected shape of the release rule's SQL")
     pieces = sql.split("%s")
     if len(pieces) != len(params) + 1:
         raise RuntimeError("unexpected placeholders in the release rule's SQL")

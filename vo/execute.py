@@ -1,8 +1,9 @@
 """Run a translated ADQL statement on the mirror: read-only, time-limited, MAXREC-bounded.
 
-The geometry filters run first (their prefilter, then the exact test in Python), and their
-matching ids are bound into the statement. Everything runs in one read-only transaction with a
-statement timeout on PostgreSQL; SQLite's connection is switched to query-only for the duration.
+The geometry filters run first (the search's cone as a prefilter, then the exact test in
+Python), and their matching ids are bound into the statement. Everything runs in one read-only
+transaction with a statement timeout on PostgreSQL; SQLite's connection is switched to
+query-only for the duration.
 ``run`` returns a page of rows (sync queries); ``stream`` yields rows from a server-side cursor
 so an async job of a million rows holds only one batch in memory.
 """
@@ -18,7 +19,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import DatabaseError, OperationalError, connections, transaction
 
-from vo.adql import OutputColumn, Translation
+from queries import filters, syntax
+from queries.models import Observation
+from vo.adql import GeometryFilter, OutputColumn, Translation
 
 BATCH = 2000
 
@@ -73,13 +76,25 @@ def _first_line(error: Exception) -> str:
     return (str(error).strip().splitlines() or ["database error"])[0][:300]
 
 
-def _bound_params(translation: Translation, cursor, vendor: str) -> list:
+def _bound_params(translation: Translation, using: str, vendor: str) -> list:
     params = list(translation.params)
     for geometry in translation.geometry:
-        cursor.execute(geometry.prefilter)
-        ids = [row[0] for row in cursor.fetchall() if geometry.test(row[1], row[2], row[3])]
+        ids = [
+            pk
+            for pk, region, ra, dec in candidates(geometry, using)
+            if geometry.test(region, ra, dec)
+        ]
         params[geometry.param_index] = ids if vendor == "postgresql" else json.dumps(ids)
     return params
+
+
+def candidates(geometry: GeometryFilter, using: str) -> Iterator[tuple]:
+    """Rows that may satisfy ``geometry``: the search's cone around the shape's bounds."""
+    rows = Observation.objects.using(using).filter(s_x__isnull=False)
+    if geometry.radius < 179.0:
+        cone = syntax.Cone(geometry.ra, geometry.dec, geometry.radius + 1e-6)
+        rows = rows.filter(filters.cone_q(cone))
+    return rows.values_list("id", "s_region", "s_ra", "s_dec").iterator(chunk_size=5000)
 
 
 def _limit(translation: Translation, maxrec: int) -> tuple[int, bool]:
@@ -101,7 +116,7 @@ def run(
     limit, can_overflow = _limit(translation, maxrec)
     connection = connections[using]
     with read_only(timeout_ms, using), connection.cursor() as cursor:
-        params = _bound_params(translation, cursor, connection.vendor)
+        params = _bound_params(translation, using, connection.vendor)
         cursor.execute(_sql(translation, limit), params)
         rows = cursor.fetchmany(limit + 1)
     return Result(translation.columns, rows[:limit], can_overflow and len(rows) > limit)
@@ -119,8 +134,7 @@ def stream(
     limit, can_overflow = _limit(translation, maxrec)
     connection = connections[using]
     with read_only(timeout_ms, using):
-        with connection.cursor() as cursor:
-            params = _bound_params(translation, cursor, connection.vendor)
+        params = _bound_params(translation, using, connection.vendor)
         if connection.vendor == "postgresql":
             # A named cursor is a server-side one: rows come over in batches.
             cursor = connection.connection.cursor(name=f"tap_{uuid.uuid4().hex}")
