@@ -13,9 +13,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
+from pathlib import Path
 
 import pytest
+from django.core.management import call_command
+from django.test import override_settings
 from hypothesis import HealthCheck, settings
+
+from queries.archive.sample import PROPRIETARY_CODE
+from queries.models import Project
 
 # Generated inputs (Hypothesis, and schemathesis on top of it): the same examples on every run
 # (a suite that fails by chance helps nobody; the generator still covers shapes nobody would
@@ -40,6 +46,44 @@ def _fresh_search_cache():
     forget_max_fov()
     yield
     forget_max_fov()
+
+
+def _sample_is_loaded() -> bool:
+    return Project.objects.filter(code=PROPRIETARY_CODE).exists()
+
+
+@pytest.fixture(scope="session")
+def sample_lab(tmp_path_factory) -> Path:
+    """The lab data cache the sample's files are written to: one for the whole run (no test
+    writes into it)."""
+    return tmp_path_factory.mktemp("labdata")
+
+
+@pytest.fixture(scope="module")
+def _sample_for_module(django_db_setup, django_db_blocker, sample_lab) -> Iterator[None]:
+    """The sample archive loaded once per test module and committed, so each test's own
+    transaction starts from it and rolls back to it; the module ends with the database
+    flushed, as a transactional test leaves it, so no later module sees the sample unasked."""
+    with django_db_blocker.unblock(), override_settings(LAB_DATA_ROOT=sample_lab):
+        call_command("load_sample")
+    yield
+    with django_db_blocker.unblock():
+        call_command("flush", interactive=False, verbosity=0)
+
+
+@pytest.fixture
+def sample(db, _sample_for_module, sample_lab, settings) -> Path:
+    """The bundled sample archive (``manage.py load_sample``) in the database, and its lab cache
+    as ``LAB_DATA_ROOT``; returns the cache's folder.
+
+    ``db`` is transactional for a test with a live server or ``transactional_db`` (pytest-django
+    reads the test's fixtures), and such a test flushes the database when it ends: the next test
+    of the module then loads the sample again, in its own transaction or committed.
+    """
+    settings.LAB_DATA_ROOT = sample_lab
+    if not _sample_is_loaded():
+        call_command("load_sample")
+    return sample_lab
 
 
 @dataclass
