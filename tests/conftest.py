@@ -16,12 +16,18 @@ from email.message import Message
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.test import override_settings
 from hypothesis import HealthCheck, settings
 
+from archiveportal.celery import app
 from queries.archive.sample import PROPRIETARY_CODE
+from queries.filters import forget_max_fov
 from queries.models import Project
+from tests.archive_replay import ReplayServer
 
 # Generated inputs (Hypothesis, and schemathesis on top of it): the same examples on every run
 # (a suite that fails by chance helps nobody; the generator still covers shapes nobody would
@@ -41,8 +47,6 @@ settings.load_profile("portal")
 @pytest.fixture(autouse=True)
 def _fresh_search_cache():
     """The cone search caches the widest footprint; each test starts from its own rows."""
-    from queries.filters import forget_max_fov
-
     forget_max_fov()
     yield
     forget_max_fov()
@@ -113,8 +117,6 @@ def running_smtp_sink() -> Iterator[SmtpSink]:
     Shared by ``smtp_sink`` (this process's Django mail) and the chaos tests, whose portal
     processes are pointed at it with EMAIL_HOST/EMAIL_PORT.
     """
-    from aiosmtpd.controller import Controller
-
     sink = SmtpSink(host="127.0.0.1", port=0)
 
     class Handler:
@@ -148,9 +150,7 @@ def smtp_sink(settings) -> Iterator[SmtpSink]:
 
 
 def redis_broker_url() -> str:
-    from django.conf import settings
-
-    url = settings.CELERY_BROKER_URL
+    url = django_settings.CELERY_BROKER_URL
     if not url.startswith("redis://"):
         pytest.fail("integration tests need REDIS_URL (a real Redis broker); run `make test`")
     return url
@@ -159,13 +159,7 @@ def redis_broker_url() -> str:
 @pytest.fixture
 def live_worker(transactional_db, settings):
     """A real Celery worker (threads pool) consuming every queue from the real Redis broker."""
-    from celery.contrib.testing.worker import start_worker
-
-    from archiveportal.celery import app
-
     redis_broker_url()
-    # A fresh queue namespace per run so a stale message of an earlier run cannot interfere.
-    app.conf.task_default_queue = "default"
     with start_worker(
         app,
         pool="threads",
@@ -182,10 +176,10 @@ def live_worker(transactional_db, settings):
 def browser_instance():
     """Debian's chromium driven by Playwright (no browser download).
 
-    Module-scoped: Playwright's greenlet-driven event loop must not outlive the browser tests,
-    or later tests that move the clock with time-machine crash the interpreter.
+    Module-scoped: one chromium per browser test module, closed before any other test runs.
     """
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # Here, not at the top: Playwright's import is slow and only the browser tests need it.
     from playwright.sync_api import sync_playwright
 
     executable = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -245,8 +239,6 @@ def browser_login(page, username: str, password: str) -> None:
 @pytest.fixture
 def archive_server(settings):
     """A replayed ALMA archive on loopback (``tests/archive_replay.py``), set as ARCHIVE_URL."""
-    from tests.archive_replay import ReplayServer
-
     with ReplayServer() as state:
         settings.ARCHIVE_URL = state.url
         settings.ARCHIVE_TIMEOUT = 2.0
