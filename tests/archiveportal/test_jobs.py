@@ -7,10 +7,12 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from archiveportal import jobs
+from archiveportal.celery import app
 from queries.models import Search
 from tests.factories import UserFactory
 
@@ -153,16 +155,12 @@ def test_an_older_attempt_cannot_renew_the_lease_of_a_newer_one(search):
     jobs.stop_heartbeat(new.pk)
 
 
-def test_leases_are_short_and_renewed_well_within_them(settings):
-    from django.conf import settings as live
-
-    assert live.JOBS_LEASE_SECONDS <= 60
-    assert live.JOBS_HEARTBEAT_SECONDS * 3 <= live.JOBS_LEASE_SECONDS
+def test_leases_are_short_and_renewed_well_within_them():
+    assert django_settings.JOBS_LEASE_SECONDS <= 60
+    assert django_settings.JOBS_HEARTBEAT_SECONDS * 3 <= django_settings.JOBS_LEASE_SECONDS
 
 
 def test_messages_are_acknowledged_late_and_requeued_when_a_worker_is_lost():
-    from archiveportal.celery import app
-
     assert app.conf.task_acks_late is True
     assert app.conf.task_reject_on_worker_lost is True
     assert app.conf.worker_prefetch_multiplier == 1

@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db.models import Count, F
+from django.db import connection
+from django.db.models import Count, F, Value
+from django.db.models.functions import Cos, Radians
 
 from queries import models as qm
 from queries import synth
@@ -288,8 +290,6 @@ SEARCH_INDEXES = {
 
 @pytest.mark.django_db
 def test_search_indexes_exist_on_postgresql_and_nowhere_else():
-    from django.db import connection
-
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
@@ -310,9 +310,6 @@ def test_search_indexes_exist_on_postgresql_and_nowhere_else():
 @pytest.mark.django_db
 def test_dot_product_cone_with_declination_prefilter_matches_great_circle_distance():
     """The cone form the benchmark times gives the rows a great-circle distance gives."""
-    from django.db.models import Value
-    from django.db.models.functions import Cos, Radians
-
     synthesize_archive(ROWS, seed=8, now=NOW)
     ra0, dec0, radius = FIELDS[3].ra, FIELDS[3].dec, 0.3  # Orion: crowded
     x0 = math.cos(math.radians(dec0)) * math.cos(math.radians(ra0))
