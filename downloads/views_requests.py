@@ -124,14 +124,18 @@ def _token_user(request: HttpRequest):
     return user_for(request, scope=Scope.DOWNLOAD)
 
 
+def _log_in_or_send_a_token() -> HttpResponse:
+    return HttpResponse(
+        "Log in, or send your token: Authorization: Token <key>",
+        status=401,
+        content_type="text/plain",
+    )
+
+
 def _ready_request(request: HttpRequest, pk):
     user = _token_user(request)
     if user is None:
-        return None, HttpResponse(
-            "Log in, or send your token: Authorization: Token <key>",
-            status=401,
-            content_type="text/plain",
-        )
+        return None, _log_in_or_send_a_token()
     found = DownloadRequest.objects.filter(pk=pk).first()
     if found is None or (found.owner_id != user.pk and not user.is_superuser):
         return None, HttpResponse("No such request.", status=404, content_type="text/plain")
@@ -186,11 +190,7 @@ def serve_file(request: HttpRequest, name: str) -> HttpResponse:
     """``/dataPortal/<name>``: the lab cache's copy, to those the access rule allows."""
     user = _token_user(request)
     if user is None:
-        return HttpResponse(
-            "Log in, or send your token: Authorization: Token <key>",
-            status=401,
-            content_type="text/plain",
-        )
+        return _log_in_or_send_a_token()
     file = ArchiveFile.objects.select_related("member_ous__project").filter(name=name).first()
     # An unknown name and a refused one answer alike: a 403 would confirm the name exists.
     if file is None or not access.decide(user, file.member_ous, surface="file").allowed:
@@ -206,6 +206,6 @@ def datalink(request: HttpRequest) -> HttpResponse:
     """``/datalink/sync?ID=<member OUS uid>``: a DataLink VOTable of what this account may get."""
     user = _token_user(request)
     if user is None:
-        return HttpResponse("Log in, or send your token.", status=401, content_type="text/plain")
+        return _log_in_or_send_a_token()
     uid = request.GET.get("ID", "")
     return HttpResponse(render_datalink(user, uid), content_type="application/x-votable+xml")

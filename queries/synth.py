@@ -428,10 +428,6 @@ _ICRS_TO_GAL = np.array(
 )
 
 
-# The loader's own key (lower case, no spaces, underscores or dashes): one rule for both.
-target_name_key = name_key
-
-
 # Not ``queries.units``: its astropy ``Time`` conversions take ~0.5 ms a value (the generator
 # converts one per member OUS) and its array form rounds differently from these.
 def mjd_to_datetime(mjd: float) -> datetime:
@@ -653,7 +649,7 @@ def _project_texts(
         surname = SURNAMES[r[i, 8] % len(SURNAMES)]
         given = GIVEN[r[i, 9] % len(GIVEN)]
         pis.append(f"{surname}, {given}")
-        userids.append(f"{given[0].lower()}{target_name_key(surname)}{r[i, 8] % 7}")
+        userids.append(f"{given[0].lower()}{name_key(surname)}{r[i, 8] % 7}")
         co = [
             f"{SURNAMES[(r[i, 10] >> (5 * k)) % len(SURNAMES)]}, {GIVEN[(r[i, 11] >> k) % 20]}"
             for k in range(1 + r[i, 10] % 5)
@@ -837,7 +833,7 @@ def place_sources(plan: Plan, goals: Goals, *, rng: np.random.Generator) -> Sour
     gal = src_vec @ _ICRS_TO_GAL.T
     return Sources(
         names=src_names,
-        keys=[target_name_key(n) for n in src_names],
+        keys=[name_key(n) for n in src_names],  # the loader's own key
         slugs=[n.replace(" ", "_") for n in src_names],
         ra=src_ra,
         dec=src_dec,
