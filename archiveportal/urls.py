@@ -9,7 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from . import views
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/aq/", permanent=False)),
+    path("", RedirectView.as_view(pattern_name="queries:search", permanent=False)),
     path("health/", views.health, name="health"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),

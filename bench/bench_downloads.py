@@ -5,7 +5,7 @@
     .venv/bin/python bench/bench_downloads.py --skip-prepare --runs 5   # the script only
 
 (a) Creates a request for 50 released member OUSs of the synthetic archive (bench/bench_mirror.py
-loads it) and times ``downloads.requests.prepare_request`` in-process (access decisions, file
+loads it) and times ``downloads.services.prepare_request`` in-process (access decisions, file
 resolution, RequestFile rows, the email to the locmem backend). (b) Serves N files of M MB from a
 temporary directory on 127.0.0.1 and times the rendered ``downloadRequest<ID>.sh --parallel 5``
 (which also verifies every sha256) against plain ``xargs -P5 curl -O`` of the same URLs, in
@@ -44,7 +44,7 @@ def bench_prepare(repeats: int) -> None:
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
-    from downloads import requests
+    from downloads import services
     from downloads.models import DownloadRequest
     from queries.models import MemberOUS
 
@@ -65,7 +65,7 @@ def bench_prepare(repeats: int) -> None:
             submitted_at=timezone.now(),
         )
         started = time.perf_counter()
-        requests.prepare_request(str(request.pk))
+        services.prepare_request(str(request.pk))
         timings.append((time.perf_counter() - started) * 1000)
         request.refresh_from_db()
         files = request.file_count

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from archiveportal import votable
 from downloads import access
-from downloads.requests import file_url
+from downloads.services import file_url
 from queries.models import FileCategory, MemberOUS
 
 SEMANTICS = {

@@ -1,4 +1,4 @@
-"""Celery tasks of the downloads app: thin wrappers around ``downloads.requests`` and
+"""Celery tasks of the downloads app: thin wrappers around ``downloads.services`` and
 ``downloads.notifications``."""
 
 from smtplib import SMTPException
@@ -31,10 +31,10 @@ def _backoff(retries: int) -> int:
 
 @shared_task(bind=True, base=PrepareTask, name="downloads.prepare_request", ignore_result=True)
 def prepare_request(self, request_id: str) -> None:
-    from downloads import requests
+    from downloads import services
 
     try:
-        requests.prepare_request(request_id)
+        services.prepare_request(request_id)
     except self.transient_errors as exc:
         if self.request.retries < self.max_retries:
             raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
@@ -55,6 +55,6 @@ def deliver_email(self, outbox_id: str) -> None:
 
 @shared_task(name="downloads.expire_requests", ignore_result=True)
 def expire_requests() -> int:
-    from downloads import requests
+    from downloads import services
 
-    return requests.expire_requests()
+    return services.expire_requests()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,10 +19,12 @@ from apitokens import services as tokens
 from apitokens.models import ApiToken, Scope
 from apitokens.permissions import requires_scope
 from archiveportal import openapi
+from archiveportal.htmx import render_page_or_partial
 from downloads import delegations
 from downloads.forms_access import GrantForm, TokenForm
 from downloads.identity import pi_projects
 from downloads.models import Delegation, DelegationEvent
+from queries.models import Project
 
 
 def _context(request, form: GrantForm | None = None) -> dict:
@@ -39,13 +42,18 @@ def _context(request, form: GrantForm | None = None) -> dict:
     }
 
 
-def access_page(request):
-    template = (
-        "downloads/partials/access_delegations.html" if request.htmx else "downloads/access.html"
+def _render_access(request, context: dict, *, status: int = 200):
+    return render_page_or_partial(
+        request,
+        page="downloads/access.html",
+        partial="downloads/partials/access_delegations.html",
+        context=context,
+        status=status,
     )
-    response = render(request, template, _context(request))
-    response["Vary"] = "HX-Request"
-    return response
+
+
+def access_page(request):
+    return _render_access(request, _context(request))
 
 
 @require_POST
@@ -63,25 +71,19 @@ def grant_view(request):
         except (PermissionDenied, ValidationError) as exc:
             form.add_error(None, exc.messages[0] if hasattr(exc, "messages") else str(exc))
         else:
-            if not request.htmx:
-                messages.success(request, "Delegation granted.")
-                return redirect("downloads:access")
-            return render(request, "downloads/partials/access_delegations.html", _context(request))
-    template = (
-        "downloads/partials/access_delegations.html" if request.htmx else "downloads/access.html"
-    )
-    return render(request, template, _context(request, form), status=422)
+            if request.htmx:
+                return _render_access(request, _context(request))
+            messages.success(request, "Delegation granted.")
+            return redirect("downloads:access")
+    return _render_access(request, _context(request, form), status=422)
 
 
 @require_POST
 def revoke_view(request, pk: int):
     delegation = get_object_or_404(Delegation, pk=pk)
-    try:
-        delegations.revoke(actor=request.user, delegation=delegation)
-    except PermissionDenied as exc:
-        raise PermissionDenied(str(exc)) from exc
+    delegations.revoke(actor=request.user, delegation=delegation)
     if request.htmx:
-        return render(request, "downloads/partials/access_delegations.html", _context(request))
+        return _render_access(request, _context(request))
     messages.success(request, "Delegation revoked.")
     return redirect("downloads:access")
 
@@ -176,10 +178,6 @@ class DelegationSerializer(serializers.ModelSerializer):
 @permission_classes([IsAuthenticated, requires_scope(Scope.DELEGATIONS)])
 def api_delegations(request):
     """GET: delegations I gave and hold. POST {delegate, project?, expires_at?}: grant one."""
-    from django.contrib.auth import get_user_model
-
-    from queries.models import Project
-
     if request.method == "GET":
         return Response(
             {

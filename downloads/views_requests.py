@@ -19,11 +19,15 @@ from django.http import (
     HttpResponseGone,
 )
 from django.shortcuts import get_object_or_404, redirect, render
+from django_htmx.http import HttpResponseClientRefresh
 
 from apitokens.authentication import user_for
 from apitokens.models import Scope
-from downloads import access, filelist, requests, script, serving, tree, visibility
+from archiveportal.htmx import render_page_or_partial
+from downloads import access, filelist, script, services, serving, tree, visibility
+from downloads.datalink_service import render_datalink
 from downloads.models import DownloadRequest
+from downloads.notifications import request_links
 from queries.models import ArchiveFile
 
 
@@ -31,7 +35,7 @@ def _categories(request: HttpRequest) -> list[str]:
     chosen = request.GET.getlist("category") or request.POST.getlist("category")
     if not chosen and "classes" not in request.GET and "classes" not in request.POST:
         return [c.value for c in tree.DEFAULT_CATEGORIES]
-    return [c for c in chosen if c in requests.VALID_CATEGORIES]
+    return [c for c in chosen if c in services.VALID_CATEGORIES]
 
 
 def new_request(request: HttpRequest) -> HttpResponse:
@@ -45,8 +49,8 @@ def new_request(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST":
         try:
-            posted_key = requests.parse_idempotency_key(data.get("idempotency_key"))
-            created = requests.submit_request(
+            posted_key = services.parse_idempotency_key(data.get("idempotency_key"))
+            created = services.submit_request(
                 owner=request.user,
                 mous_uids=[m.uid for m in mouses],
                 categories=categories,
@@ -69,12 +73,13 @@ def new_request(request: HttpRequest) -> HttpResponse:
         "empty": not mouses,
         "idempotency_key": idempotency_key,
     }
-    template = (
-        "downloads/partials/request_tree.html" if request.htmx else "downloads/request_new.html"
+    return render_page_or_partial(
+        request,
+        page="downloads/request_new.html",
+        partial="downloads/partials/request_tree.html",
+        context=context,
+        status=status,
     )
-    response = render(request, template, context, status=status)
-    response["Vary"] = "HX-Request"
-    return response
 
 
 def _own_request(request: HttpRequest, pk) -> DownloadRequest:
@@ -85,22 +90,23 @@ def _own_request(request: HttpRequest, pk) -> DownloadRequest:
 
 
 def request_detail(request: HttpRequest, pk) -> HttpResponse:
+    """The request's page; its status partial polls while a worker prepares it, and a finished
+    request reloads the whole page (htmx ends the polling with it)."""
     found = _own_request(request, pk)
-    state = requests.status(found)
+    state = services.status(found)
+    if request.htmx and state in ("ready", "failed", "expired"):
+        return HttpResponseClientRefresh()
     context = {"req": found, "state": state, "links": None}
     if state == "ready":
-        from downloads.notifications import request_links
-
         context["links"] = request_links(found)
-        context["files"], context["notes"] = requests.current_files(found, request.user)
+        context["files"], context["notes"] = services.current_files(found, request.user)
         context["total"] = script.human_size(sum(f.size or 0 for f in context["files"]))
-    if request.htmx:
-        response = render(request, "downloads/partials/request_status.html", context)
-        if state in ("ready", "failed", "expired"):
-            response.status_code = 286
-            response["HX-Refresh"] = "true"
-        return response
-    return render(request, "downloads/request_detail.html", context)
+    return render_page_or_partial(
+        request,
+        page="downloads/request_detail.html",
+        partial="downloads/partials/request_status.html",
+        context=context,
+    )
 
 
 def request_list(request: HttpRequest) -> HttpResponse:
@@ -108,7 +114,7 @@ def request_list(request: HttpRequest) -> HttpResponse:
     # A total is shown only while the member may still download all of it (not after a
     # delegation is revoked or expires).
     sized = visibility.requests_with_visible_sizes(request.user, mine, surface="request-list")
-    rows = [(r, requests.status(r), r.pk in sized) for r in mine]
+    rows = [(r, services.status(r), r.pk in sized) for r in mine]
     return render(request, "downloads/request_list.html", {"rows": rows})
 
 
@@ -118,18 +124,22 @@ def _token_user(request: HttpRequest):
     return user_for(request, scope=Scope.DOWNLOAD)
 
 
+def _log_in_or_send_a_token() -> HttpResponse:
+    return HttpResponse(
+        "Log in, or send your token: Authorization: Token <key>",
+        status=401,
+        content_type="text/plain",
+    )
+
+
 def _ready_request(request: HttpRequest, pk):
     user = _token_user(request)
     if user is None:
-        return None, HttpResponse(
-            "Log in, or send your token: Authorization: Token <key>",
-            status=401,
-            content_type="text/plain",
-        )
+        return None, _log_in_or_send_a_token()
     found = DownloadRequest.objects.filter(pk=pk).first()
     if found is None or (found.owner_id != user.pk and not user.is_superuser):
         return None, HttpResponse("No such request.", status=404, content_type="text/plain")
-    state = requests.status(found)
+    state = services.status(found)
     if state == "expired":
         return None, HttpResponseGone("This request has expired; build a new one.")
     if state != "ready":
@@ -145,7 +155,7 @@ def request_script(request: HttpRequest, pk) -> HttpResponse:
     if error:
         return error
     req, user = found
-    files, notes = requests.current_files(req, user)
+    files, notes = services.current_files(req, user)
     body = script.render_script(
         request_id=str(req.pk),
         files=files,
@@ -162,7 +172,7 @@ def request_file_list(request: HttpRequest, pk) -> HttpResponse:
     found, error = _ready_request(request, pk)
     if error:
         return error
-    files, _ = requests.current_files(*found)
+    files, _ = services.current_files(*found)
     return HttpResponse(filelist.render_url_list(files), content_type="text/plain")
 
 
@@ -171,7 +181,7 @@ def request_manifest(request: HttpRequest, pk) -> HttpResponse:
     found, error = _ready_request(request, pk)
     if error:
         return error
-    files, _ = requests.current_files(*found)
+    files, _ = services.current_files(*found)
     return HttpResponse(filelist.render_manifest(files), content_type="text/tab-separated-values")
 
 
@@ -180,11 +190,7 @@ def serve_file(request: HttpRequest, name: str) -> HttpResponse:
     """``/dataPortal/<name>``: the lab cache's copy, to those the access rule allows."""
     user = _token_user(request)
     if user is None:
-        return HttpResponse(
-            "Log in, or send your token: Authorization: Token <key>",
-            status=401,
-            content_type="text/plain",
-        )
+        return _log_in_or_send_a_token()
     file = ArchiveFile.objects.select_related("member_ous__project").filter(name=name).first()
     # An unknown name and a refused one answer alike: a 403 would confirm the name exists.
     if file is None or not access.decide(user, file.member_ous, surface="file").allowed:
@@ -198,10 +204,8 @@ def serve_file(request: HttpRequest, name: str) -> HttpResponse:
 @login_not_required
 def datalink(request: HttpRequest) -> HttpResponse:
     """``/datalink/sync?ID=<member OUS uid>``: a DataLink VOTable of what this account may get."""
-    from downloads.datalink_service import render_datalink
-
     user = _token_user(request)
     if user is None:
-        return HttpResponse("Log in, or send your token.", status=401, content_type="text/plain")
+        return _log_in_or_send_a_token()
     uid = request.GET.get("ID", "")
     return HttpResponse(render_datalink(user, uid), content_type="application/x-votable+xml")

@@ -15,6 +15,8 @@ from django.db.models import Count, Q
 
 from archiveportal import clock
 from queries import columns as cols
+from queries.fields import ParsedQuery
+from queries.filters import bands_q
 from queries.models import MemberOUS, Observation, Project
 from queries.units import bands_of, is_placeholder_release
 
@@ -117,6 +119,15 @@ class ProjectRow:
 
 
 PROJECT_SORTS = {"code"}
+
+
+def member_ous_filter(parsed: ParsedQuery) -> Q | None:
+    """The search as a filter on member OUSs, when a band list alone makes it one (a member
+    OUS's ``band_mask`` is the union of its rows'), else None; for ``projects_page``."""
+    band = parsed.constraints.get("band_list")
+    if band is None or len(parsed.constraints) != 1 or band.negated:
+        return None
+    return bands_q(band)
 
 
 def projects_page(

@@ -428,10 +428,8 @@ _ICRS_TO_GAL = np.array(
 )
 
 
-# The loader's own key (lower case, no spaces, underscores or dashes): one rule for both.
-target_name_key = name_key
-
-
+# Not ``queries.units``: its astropy ``Time`` conversions take ~0.5 ms a value (the generator
+# converts one per member OUS) and its array form rounds differently from these.
 def mjd_to_datetime(mjd: float) -> datetime:
     return MJD_EPOCH + timedelta(days=mjd)
 
@@ -480,8 +478,8 @@ def _choice(rng: np.random.Generator, values: Sequence[Any], p: Sequence[float],
 
 
 def _offsets(counts: np.ndarray) -> np.ndarray:
-    """Start index of each group in the flattened child array."""
-    return np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+    """Start index of each group in the flattened child array (none for no groups)."""
+    return (np.cumsum(counts) - counts).astype(np.int64)
 
 
 def _fmt_hms_name(ra: float, dec: float) -> str:
@@ -497,24 +495,34 @@ def generate_archive(
     """Build ``rows`` ObsCore rows and their hierarchy; the same arguments give the same output.
 
     ``now`` only decides ``data_rights`` (release instant after ``now`` = Proprietary).
-    ``id_start`` maps a model to its first primary key (default 1 for every table).
+    ``id_start`` maps a model to its first primary key (default 1 for every table). The builders
+    share one random generator, so they run in this order and no other: each draw a builder
+    makes shifts every draw after it.
     """
-    if rows < 0:
-        raise ValueError(f"rows: must be 0 or more, got {rows}")
-    now = now or datetime.now(UTC)
-    id_start = id_start or {}
-    # Rows per project average about 30; start generous and double until the rows fit.
-    n_projects = rows // 12 + 8
-    while True:
-        plan = _plan_hierarchy(rows, seed=seed, n_projects=n_projects)
-        if plan is not None:
-            break
-        n_projects *= 2
-    return _build_tables(plan, seed=seed, now=now, id_start=id_start)
+    plan = plan_archive(rows, seed=seed)
+    ids = _Ids(id_start or {})
+    rng = plan.rng
+    goals = build_science_goals(plan, rng=rng, ids=ids)
+    projects = build_projects(plan, goals, rng=rng, ids=ids)
+    sources = place_sources(plan, goals, rng=rng)
+    groups = build_group_ouses(plan, goals, ids=ids)
+    members = build_member_ouses(
+        plan, goals, sources, rng=rng, now=now or datetime.now(UTC), ids=ids
+    )
+    blocks = build_execution_blocks(members, sources, ids=ids)
+    files = build_files(members, blocks, projects, rng=rng, ids=ids)
+    observations = build_observations(
+        plan, projects, goals, sources, groups, members, blocks, rng=rng, seed=seed, ids=ids
+    )
+    return SynthArchive(
+        [projects, goals.table, groups, members.table, blocks.table, files, observations]
+    )
 
 
 @dataclass
-class _Plan:
+class Plan:
+    """The hierarchy's shape: parent indexes per level and the row count per member OUS."""
+
     rng: np.random.Generator
     p_cycle: np.ndarray
     p_number: np.ndarray
@@ -527,7 +535,28 @@ class _Plan:
     m_rows: np.ndarray
 
 
-def _plan_hierarchy(rows: int, *, seed: int, n_projects: int) -> _Plan | None:
+def plan_archive(rows: int, *, seed: int) -> Plan:
+    """The hierarchy for ``rows`` ObsCore rows, its generator positioned for the builders."""
+    if rows < 0:
+        raise ValueError(f"rows: must be 0 or more, got {rows}")
+    # Rows per project average about 30; start generous and double until the rows fit.
+    n_projects = rows // 12 + 8
+    while (plan := _plan_hierarchy(rows, seed=seed, n_projects=n_projects)) is None:
+        n_projects *= 2
+    return plan
+
+
+@dataclass(frozen=True)
+class _Ids:
+    """Primary keys: each table counts up from its ``id_start`` (default 1)."""
+
+    start: dict[type, int]
+
+    def __call__(self, model: type[models.Model], n: int) -> np.ndarray:
+        return np.arange(n, dtype=np.int64) + self.start.get(model, 1)
+
+
+def _plan_hierarchy(rows: int, *, seed: int, n_projects: int) -> Plan | None:
     rng = np.random.default_rng(seed)
     n_p = n_projects
     cycle_w = [c.weight for c in CYCLES]
@@ -560,6 +589,7 @@ def _plan_hierarchy(rows: int, *, seed: int, n_projects: int) -> _Plan | None:
         p_number[mask] = np.arange(int(mask.sum()))
     if rows == 0:
         last_m = -1
+        m_rows = m_rows[:0]
     else:
         last_m = int(np.searchsorted(cum, rows))
         m_rows = m_rows[: last_m + 1].copy()
@@ -573,7 +603,7 @@ def _plan_hierarchy(rows: int, *, seed: int, n_projects: int) -> _Plan | None:
             f"rows: {rows} needs more than {PROJECT_NUMBERS_PER_CYCLE} synthetic projects in one "
             "cycle (numbers 90000-99999); use fewer rows"
         )
-    return _Plan(
+    return Plan(
         rng=rng,
         p_cycle=p_cycle[:n_p_keep],
         p_number=p_number[:n_p_keep],
@@ -619,7 +649,7 @@ def _project_texts(
         surname = SURNAMES[r[i, 8] % len(SURNAMES)]
         given = GIVEN[r[i, 9] % len(GIVEN)]
         pis.append(f"{surname}, {given}")
-        userids.append(f"{given[0].lower()}{target_name_key(surname)}{r[i, 8] % 7}")
+        userids.append(f"{given[0].lower()}{name_key(surname)}{r[i, 8] % 7}")
         co = [
             f"{SURNAMES[(r[i, 10] >> (5 * k)) % len(SURNAMES)]}, {GIVEN[(r[i, 11] >> k) % 20]}"
             for k in range(1 + r[i, 10] % 5)
@@ -641,28 +671,28 @@ def _project_texts(
     }
 
 
-def _build_tables(
-    plan: _Plan, *, seed: int, now: datetime, id_start: dict[type, int]
-) -> SynthArchive:
-    rng = plan.rng
-    n_p, n_sg, n_g, n_m = len(plan.p_cycle), len(plan.sg_proj), len(plan.g_sg), len(plan.m_g)
+@dataclass
+class Goals:
+    """The science goals' table and what later tables read of each goal (index = goal)."""
 
-    def ids(model: type[models.Model], n: int) -> np.ndarray:
-        return np.arange(n, dtype=np.int64) + id_start.get(model, 1)
+    table: Table
+    ids: np.ndarray
+    band: np.ndarray
+    freq: np.ndarray  # GHz, (goal, window): up to 8 spectral windows per goal
+    bw: np.ndarray  # Hz
+    chan: np.ndarray  # Hz
+    sens: np.ndarray  # mJy/beam in 10 km/s
+    mosaic: np.ndarray
+    mosaic_fov: np.ndarray  # deg
+    field: np.ndarray  # index into FIELDS, -1 for a pointing anywhere
 
-    # --- projects ---
-    p_ids = ids(qm.Project, n_p)
-    codes = [
-        f"{CYCLES[c].prefix}.{PROJECT_NUMBER_BASE + num:05d}.S"
-        for c, num in zip(plan.p_cycle.tolist(), plan.p_number.tolist(), strict=True)
-    ]
 
-    # UID serials: science goals, group and member OUSs share the A001 namespace.
-    sg_serial = np.arange(n_sg)
-    g_serial = n_sg + np.arange(n_g)
-    m_serial = n_sg + n_g + np.arange(n_m)
+def build_science_goals(plan: Plan, *, rng: np.random.Generator, ids: _Ids) -> Goals:
+    """One band and one tuning per goal (windows inside the band), and where it points.
 
-    # --- science goals: band, tuning, pointing ---
+    A band offered only from a later cycle (``BAND_FIRST_CYCLE``) falls back to band 3.
+    """
+    n_sg = len(plan.sg_proj)
     sg_ids = ids(qm.ScienceGoal, n_sg)
     sg_cycle = plan.p_cycle[plan.sg_proj]
     bands = np.array(list(BAND_POPULARITY))
@@ -671,13 +701,13 @@ def _build_tables(
     for band, first in BAND_FIRST_CYCLE.items():
         first_idx = int(np.where(cycle_prefixes == first)[0][0])
         sg_band = np.where((sg_band == band) & (sg_cycle < first_idx), 3, sg_band)
-    sg_uids = [uid("A001", int(s)) for s in sg_serial]
-    sg_table = Table(
+    # UID serials: science goals, group and member OUSs share the A001 namespace, goals first.
+    table = Table(
         qm.ScienceGoal,
         {
             "id": sg_ids.tolist(),
-            "project_id": p_ids[plan.sg_proj].tolist(),
-            "uid": sg_uids,
+            "project_id": ids(qm.Project, len(plan.p_cycle))[plan.sg_proj].tolist(),
+            "uid": [uid("A001", s) for s in range(n_sg)],
             "name": [
                 f"Band {b} goal {k}" for b, k in zip(sg_band.tolist(), range(n_sg), strict=True)
             ],
@@ -699,9 +729,9 @@ def _build_tables(
     chan_choices = np.array([15.625e6, 976.5625e3, 488.28125e3, 244.140625e3, 122.0703125e3])
     sg_chan = chan_choices[_choice(rng, range(5), [0.3, 0.3, 0.15, 0.15, 0.1], n_sg * 8)]
     sg_chan = sg_chan.reshape(n_sg, 8)
-    sg_sens = np.exp(rng.normal(0.0, 0.8, (n_sg, 8)))  # mJy/beam in 10 km/s
+    sg_sens = np.exp(rng.normal(0.0, 0.8, (n_sg, 8)))
     sg_mosaic = rng.random(n_sg) < 0.15
-    sg_mosaic_fov = 0.01 + rng.random(n_sg) * 0.25  # deg
+    sg_mosaic_fov = 0.01 + rng.random(n_sg) * 0.25
 
     # Pointing: a popular field, or anywhere ALMA can see.
     fweights = np.array([f.weight for f in FIELDS], dtype=float)
@@ -710,20 +740,59 @@ def _build_tables(
         rng.choice(len(FIELDS), size=n_sg, p=fweights / fweights.sum()),
         -1,
     )
-    # The project's texts name the field its first science goal points at.
+    return Goals(
+        table=table,
+        ids=sg_ids,
+        band=sg_band,
+        freq=sg_freq,
+        bw=sg_bw,
+        chan=sg_chan,
+        sens=sg_sens,
+        mosaic=sg_mosaic,
+        mosaic_fov=sg_mosaic_fov,
+        field=sg_field,
+    )
+
+
+def build_projects(plan: Plan, goals: Goals, *, rng: np.random.Generator, ids: _Ids) -> Table:
+    """Codes in the synthetic number range; texts name the field of the first science goal."""
+    n_p = len(plan.p_cycle)
+    codes = [
+        f"{CYCLES[c].prefix}.{PROJECT_NUMBER_BASE + num:05d}.S"
+        for c, num in zip(plan.p_cycle.tolist(), plan.p_number.tolist(), strict=True)
+    ]
     first_sg = _offsets(np.bincount(plan.sg_proj, minlength=n_p))
-    texts = _project_texts(rng, sg_field[first_sg], sg_band[first_sg])
-    projects = Table(qm.Project, {"id": p_ids.tolist(), "code": codes, **texts})
+    texts = _project_texts(rng, goals.field[first_sg], goals.band[first_sg])
+    projects = Table(qm.Project, {"id": ids(qm.Project, n_p).tolist(), "code": codes, **texts})
     projects.columns["is_synthetic"] = [True] * n_p
+    return projects
+
+
+@dataclass
+class Sources:
+    """Every goal's sources, goal after goal (a member OUS observes a run of its goal's)."""
+
+    names: list[str]
+    keys: list[str]
+    slugs: list[str]
+    ra: np.ndarray
+    dec: np.ndarray
+    vec: np.ndarray  # ICRS unit vectors, (source, xyz)
+    gal_l: np.ndarray
+    gal_b: np.ndarray
+
+
+def place_sources(plan: Plan, goals: Goals, *, rng: np.random.Generator) -> Sources:
+    """Positions scattered around the goal's field (or a random centre ALMA can see) and names
+    unique within a goal: the field's own spellings, a survey prefix, or a J-name."""
+    n_sg = len(plan.sg_proj)
     bg_z = rng.uniform(-1.0, math.sin(math.radians(ALMA_MAX_DEC)), n_sg)
     bg_ra = rng.uniform(0.0, 360.0, n_sg)
     bg_dec = np.degrees(np.arcsin(bg_z))
-
-    # --- sources (per science goal) ---
     n_src_total = int(plan.sg_nsrc.sum())
     src_sg = np.repeat(np.arange(n_sg), plan.sg_nsrc)
     src_local = np.arange(n_src_total) - _offsets(plan.sg_nsrc)[src_sg]
-    f_idx = sg_field[src_sg]
+    f_idx = goals.field[src_sg]
     is_field = f_idx >= 0
     f_ra = np.array([f.ra for f in FIELDS])[np.maximum(f_idx, 0)]
     f_dec = np.array([f.dec for f in FIELDS])[np.maximum(f_idx, 0)]
@@ -759,38 +828,79 @@ def _build_tables(
             name = f"{name}_b"
         seen.add(name)
         src_names.append(name)
-    src_keys = [target_name_key(n) for n in src_names]
-    src_slugs = [n.replace(" ", "_") for n in src_names]
     rr, dr = np.radians(src_ra), np.radians(src_dec)
     src_vec = np.stack([np.cos(dr) * np.cos(rr), np.cos(dr) * np.sin(rr), np.sin(dr)], axis=1)
     gal = src_vec @ _ICRS_TO_GAL.T
-    src_l = np.mod(np.degrees(np.arctan2(gal[:, 1], gal[:, 0])), 360.0)
-    src_b = np.degrees(np.arcsin(np.clip(gal[:, 2], -1, 1)))
+    return Sources(
+        names=src_names,
+        keys=[name_key(n) for n in src_names],  # the loader's own key
+        slugs=[n.replace(" ", "_") for n in src_names],
+        ra=src_ra,
+        dec=src_dec,
+        vec=src_vec,
+        gal_l=np.mod(np.degrees(np.arctan2(gal[:, 1], gal[:, 0])), 360.0),
+        gal_b=np.degrees(np.arcsin(np.clip(gal[:, 2], -1, 1))),
+    )
 
-    # --- group OUSs ---
-    g_ids = ids(qm.GroupOUS, n_g)
-    g_uids = [uid("A001", int(s)) for s in g_serial]
-    g_proj = plan.sg_proj[plan.g_sg]
-    g_table = Table(
+
+def build_group_ouses(plan: Plan, goals: Goals, *, ids: _Ids) -> Table:
+    """One or two group OUSs per science goal; their UIDs follow the goals' in A001."""
+    n_g = len(plan.g_sg)
+    n_sg = len(plan.sg_proj)
+    return Table(
         qm.GroupOUS,
         {
-            "id": g_ids.tolist(),
-            "uid": g_uids,
-            "project_id": p_ids[g_proj].tolist(),
-            "science_goal_id": sg_ids[plan.g_sg].tolist(),
+            "id": ids(qm.GroupOUS, n_g).tolist(),
+            "uid": [uid("A001", n_sg + s) for s in range(n_g)],
+            "project_id": ids(qm.Project, len(plan.p_cycle))[plan.sg_proj[plan.g_sg]].tolist(),
+            "science_goal_id": goals.ids[plan.g_sg].tolist(),
         },
     )
 
-    # --- member OUSs ---
+
+@dataclass
+class Members:
+    """The member OUSs' table and what later tables read of each member OUS (index = MOUS)."""
+
+    table: Table
+    ids: np.ndarray
+    uids: list[str]
+    sg: np.ndarray
+    proj: np.ndarray
+    band: np.ndarray
+    nspw: np.ndarray
+    n_blocks: np.ndarray
+    src_exptime: np.ndarray  # s per source
+    tmin: np.ndarray  # MJD of the first observation
+    release: list[datetime]
+    rights: list[str]
+    arrays: list[str]
+    src_offset: np.ndarray  # index of its first source in ``Sources``
+
+
+def build_member_ouses(
+    plan: Plan,
+    goals: Goals,
+    sources: Sources,
+    *,
+    rng: np.random.Generator,
+    now: datetime,
+    ids: _Ids,
+) -> Members:
+    """Observed inside the project's cycle, released ``RELEASE_DELAY`` after the first
+    observation (Proprietary while that is after ``now``), with their aggregates computed from
+    the same arrays as the rows."""
+    n_m = len(plan.m_g)
+    n_sg, n_g = len(plan.sg_proj), len(plan.g_sg)
     m_ids = ids(qm.MemberOUS, n_m)
-    m_uids = [uid("A001", int(s)) for s in m_serial]
+    m_uids = [uid("A001", n_sg + n_g + s) for s in range(n_m)]
     m_sg = plan.g_sg[plan.m_g]
     m_proj = plan.sg_proj[m_sg]
     m_cycle = plan.p_cycle[m_proj]
     c_start = np.array([datetime_to_mjd(c.start) for c in CYCLES])[m_cycle]
     c_end = np.array([datetime_to_mjd(c.end) for c in CYCLES])[m_cycle]
     m_tmin = np.round(c_start + rng.random(n_m) * (c_end - c_start - 0.2), 6)
-    m_band = sg_band[m_sg]
+    m_band = goals.band[m_sg]
     m_nspw = plan.sg_nspw[m_sg]
     m_nsrc = -(-plan.m_rows // m_nspw)  # the last MOUS may have been cut short
     m_neb = _choice(rng, [1, 2, 3, 4], [0.45, 0.3, 0.15, 0.1], n_m)
@@ -802,16 +912,16 @@ def _build_tables(
     m_arrays = [ARRAYS[int(a)] for a in plan.m_array]
     m_src_offset = _offsets(plan.sg_nsrc)[m_sg]
     m_targets = [
-        ", ".join(src_names[o : o + n])
+        ", ".join(sources.names[o : o + n])
         for o, n in zip(m_src_offset.tolist(), m_nsrc.tolist(), strict=True)
     ]
-    m_table = Table(
+    table = Table(
         qm.MemberOUS,
         {
             "id": m_ids.tolist(),
             "uid": m_uids,
-            "project_id": p_ids[m_proj].tolist(),
-            "group_ous_id": g_ids[plan.m_g].tolist(),
+            "project_id": ids(qm.Project, len(plan.p_cycle))[m_proj].tolist(),
+            "group_ous_id": ids(qm.GroupOUS, n_g)[plan.m_g].tolist(),
             "release_date": m_release,
             "data_rights": m_rights,
             "band_mask": (1 << m_band).tolist(),
@@ -823,38 +933,82 @@ def _build_tables(
             "antenna_array": m_arrays,
         },
     )
+    return Members(
+        table=table,
+        ids=m_ids,
+        uids=m_uids,
+        sg=m_sg,
+        proj=m_proj,
+        band=m_band,
+        nspw=m_nspw,
+        n_blocks=m_neb,
+        src_exptime=m_src_exptime,
+        tmin=m_tmin,
+        release=m_release,
+        rights=m_rights,
+        arrays=m_arrays,
+        src_offset=m_src_offset,
+    )
 
-    # --- execution blocks ---
-    n_eb = int(m_neb.sum())
-    eb_m = np.repeat(np.arange(n_m), m_neb)
+
+@dataclass
+class Blocks:
+    """The execution blocks' table, each member OUS's first block and its scheduling block."""
+
+    table: Table
+    ids: np.ndarray
+    uids: list[str]
+    first: np.ndarray  # index of each member OUS's first block
+    schedblock_names: list[str]  # per member OUS
+
+
+def build_execution_blocks(members: Members, sources: Sources, *, ids: _Ids) -> Blocks:
+    """One to four blocks per member OUS (A002 UIDs), named after its first source, band and
+    array as ALMA's scheduling blocks are."""
+    n_m = len(members.uids)
+    n_eb = int(members.n_blocks.sum())
+    eb_m = np.repeat(np.arange(n_m), members.n_blocks)
     eb_ids = ids(qm.ExecutionBlock, n_eb)
-    eb_uids = [uid("A002", int(s)) for s in range(n_eb)]
-    m_first_eb = _offsets(m_neb)
+    eb_uids = [uid("A002", s) for s in range(n_eb)]
     sb_names = [
-        f"{src_slugs[int(m_src_offset[m])]}_a_{int(m_band[m]):02d}_{m_arrays[m]}"
+        f"{sources.slugs[int(members.src_offset[m])]}_a_{int(members.band[m]):02d}_"
+        f"{members.arrays[m]}"
         for m in range(n_m)
     ]
-    eb_table = Table(
+    table = Table(
         qm.ExecutionBlock,
         {
             "id": eb_ids.tolist(),
             "asdm_uid": eb_uids,
-            "member_ous_id": m_ids[eb_m].tolist(),
+            "member_ous_id": members.ids[eb_m].tolist(),
             "schedblock_name": [sb_names[int(m)] for m in eb_m],
         },
     )
+    return Blocks(
+        table=table,
+        ids=eb_ids,
+        uids=eb_uids,
+        first=_offsets(members.n_blocks),
+        schedblock_names=sb_names,
+    )
 
-    # --- files: product tars, auxiliary tar, README, one raw tar per execution block ---
+
+def build_files(
+    members: Members, blocks: Blocks, projects: Table, *, rng: np.random.Generator, ids: _Ids
+) -> Table:
+    """Per member OUS: product tars, one auxiliary tar, a README, one raw tar per block."""
+    n_m = len(members.uids)
     f_cols: dict[str, list] = {
         k: [] for k in ("member_ous_id", "name", "category", "size", "content_type", "semantics")
     }
     f_cols["execution_block_id"] = []
     n_products = _choice(rng, [1, 2, 3], [0.8, 0.15, 0.05], n_m)
     product_gb = np.exp(rng.normal(math.log(3.0), 1.2, n_m))
-    raw_gb = np.exp(rng.normal(math.log(30.0), 0.9, n_eb))
-    codes_m = [codes[int(p)] for p in m_proj]
+    raw_gb = np.exp(rng.normal(math.log(30.0), 0.9, len(blocks.uids)))
+    codes = projects.columns["code"]
     for m in range(n_m):
-        code, mous_f, mid = codes_m[m], uid_in_file_name(m_uids[m]), int(m_ids[m])
+        code = codes[int(members.proj[m])]
+        mous_f, mid = uid_in_file_name(members.uids[m]), int(members.ids[m])
         k = int(n_products[m])
         for j in range(k):
             f_cols["name"].append(f"{code}_{mous_f}_{j + 1:03d}_of_{k:03d}.tar")
@@ -871,36 +1025,70 @@ def _build_tables(
         f_cols["semantics"].append("#documentation")
         f_cols["execution_block_id"].extend([None] * (k + 2))
         f_cols["content_type"].extend(["application/x-tar"] * (k + 1) + ["text/plain"])
-        for e in range(int(m_first_eb[m]), int(m_first_eb[m] + m_neb[m])):
-            f_cols["name"].append(f"{code}_{uid_in_file_name(eb_uids[e])}.asdm.sdm.tar")
+        first = int(blocks.first[m])
+        for e in range(first, first + int(members.n_blocks[m])):
+            f_cols["name"].append(f"{code}_{uid_in_file_name(blocks.uids[e])}.asdm.sdm.tar")
             f_cols["category"].append(qm.FileCategory.RAW.value)
             f_cols["size"].append(int(raw_gb[e] * 1e9))
             f_cols["semantics"].append("#progenitor")
-            f_cols["execution_block_id"].append(int(eb_ids[e]))
+            f_cols["execution_block_id"].append(int(blocks.ids[e]))
             f_cols["content_type"].append("application/x-tar")
-        f_cols["member_ous_id"].extend([mid] * (k + 2 + int(m_neb[m])))
+        f_cols["member_ous_id"].extend([mid] * (k + 2 + int(members.n_blocks[m])))
     n_files = len(f_cols["name"])
     f_cols["id"] = ids(qm.ArchiveFile, n_files).tolist()
     f_cols["is_synthetic"] = [True] * n_files
-    files = Table(qm.ArchiveFile, f_cols)
+    return Table(qm.ArchiveFile, f_cols)
 
-    # --- ObsCore rows: member OUS x source x spectral window ---
+
+def _frequency_support(plan: Plan, goals: Goals) -> list[str]:
+    """ALMA's ``frequency_support`` text of each goal: one ``[lo..hi GHz, ...]`` per window."""
+    support = []
+    for s in range(len(plan.sg_proj)):
+        parts = []
+        for j in range(int(plan.sg_nspw[s])):
+            f0 = goals.freq[s, j] - goals.bw[s, j] / 2e9
+            f1 = goals.freq[s, j] + goals.bw[s, j] / 2e9
+            parts.append(
+                f"[{f0:.2f}..{f1:.2f}GHz,{goals.chan[s, j] / 1e3:.2f}kHz,"
+                f"{goals.sens[s, j]:.2f}mJy/beam@10km/s,{goals.sens[s, j] * 40:.1f}uJy/beam@native,"
+                " XX YY]"
+            )
+        support.append(" U ".join(parts))
+    return support
+
+
+def build_observations(
+    plan: Plan,
+    projects: Table,
+    goals: Goals,
+    sources: Sources,
+    groups: Table,
+    members: Members,
+    blocks: Blocks,
+    *,
+    rng: np.random.Generator,
+    seed: int,
+    ids: _Ids,
+) -> Table:
+    """One ObsCore row per member OUS x source x spectral window, every column derived from the
+    tables above (so a row and its member OUS, project and goal always agree)."""
+    n_m = len(members.uids)
     n_rows = int(plan.m_rows.sum())
     row_m = np.repeat(np.arange(n_m), plan.m_rows)
     k = np.arange(n_rows) - _offsets(plan.m_rows)[row_m]
-    nspw_r = m_nspw[row_m]
-    row_src = m_src_offset[row_m] + k // nspw_r
+    nspw_r = members.nspw[row_m]
+    row_src = members.src_offset[row_m] + k // nspw_r
     row_j = k % nspw_r
-    row_sg = m_sg[row_m]
-    row_band = m_band[row_m]
-    freq = np.round(sg_freq[row_sg, row_j], 6)
-    bw = sg_bw[row_sg, row_j]
-    chan = sg_chan[row_sg, row_j]
+    row_sg = members.sg[row_m]
+    row_band = members.band[row_m]
+    freq = np.round(goals.freq[row_sg, row_j], 6)
+    bw = goals.bw[row_sg, row_j]
+    chan = goals.chan[row_sg, row_j]
     arr = plan.m_array[row_m]
     # Primary beam FWHM: 58" at 100 GHz for a 12 m dish (TP too), 99" for a 7 m dish.
     beam_deg = np.where(arr == 1, 99.0, 58.0) * (100.0 / freq) / 3600.0
-    mosaic = sg_mosaic[row_sg] | (arr == 2)
-    s_fov = np.round(np.where(mosaic, np.maximum(sg_mosaic_fov[row_sg], beam_deg), beam_deg), 7)
+    mosaic = goals.mosaic[row_sg] | (arr == 2)
+    s_fov = np.round(np.where(mosaic, np.maximum(goals.mosaic_fov[row_sg], beam_deg), beam_deg), 7)
     m_res100 = np.where(
         plan.m_array == 0,
         np.exp(rng.uniform(math.log(0.04), math.log(3.4), n_m)),
@@ -915,92 +1103,75 @@ def _build_tables(
         ),
         4,
     )
-    t_min = np.round(m_tmin[row_m] + (k // nspw_r) * 0.002, 6)
-    src_exp = m_src_exptime[row_m]
+    t_min = np.round(members.tmin[row_m] + (k // nspw_r) * 0.002, 6)
+    src_exp = members.src_exptime[row_m]
     t_max = np.round(t_min + src_exp * 1.5 / 86400.0, 6)
-    sens = sg_sens[row_sg, row_j] * np.sqrt(2400.0 / np.maximum(src_exp, 60.0))
+    sens = goals.sens[row_sg, row_j] * np.sqrt(2400.0 / np.maximum(src_exp, 60.0))
     pwv_max = np.array([0, 5, 5, 4, 3, 2.5, 2, 1.2, 0.8, 0.6, 0.5])[row_band]
     pwv = np.round(0.2 + rng.random(n_rows) * pwv_max, 3)
 
-    sg_support = []
-    for s in range(n_sg):
-        parts = []
-        for j in range(int(plan.sg_nspw[s])):
-            f0 = sg_freq[s, j] - sg_bw[s, j] / 2e9
-            f1 = sg_freq[s, j] + sg_bw[s, j] / 2e9
-            parts.append(
-                f"[{f0:.2f}..{f1:.2f}GHz,{sg_chan[s, j] / 1e3:.2f}kHz,"
-                f"{sg_sens[s, j]:.2f}mJy/beam@10km/s,{sg_sens[s, j] * 40:.1f}uJy/beam@native,"
-                " XX YY]"
-            )
-        sg_support.append(" U ".join(parts))
-
     row_m_l = row_m.tolist()
     row_src_l = row_src.tolist()
-    spw_base = np.array([16, 25, 17, 19])[m_sg % 4]
+    spw_base = np.array([16, 25, 17, 19])[members.sg % 4]
     spw_n = (spw_base[row_m] + 2 * row_j).tolist()
     obs_ids = [
-        f"{m_uids[m]}.source.{src_slugs[s]}.spw.{n}"
+        f"{members.uids[m]}.source.{sources.slugs[s]}.spw.{n}"
         for m, s, n in zip(row_m_l, row_src_l, spw_n, strict=True)
     ]
-    ra_r = np.round(src_ra[row_src], 7)
-    dec_r = np.round(src_dec[row_src], 7)
-    fov_r = s_fov
+    ra_r = np.round(sources.ra[row_src], 7)
+    dec_r = np.round(sources.dec[row_src], 7)
     regions = [
         f"Circle ICRS {a:.6f} {d:.6f} {f / 2:.6f}"
-        for a, d, f in zip(ra_r.tolist(), dec_r.tolist(), fov_r.tolist(), strict=True)
+        for a, d, f in zip(ra_r.tolist(), dec_r.tolist(), s_fov.tolist(), strict=True)
     ]
-    proj_r = m_proj[row_m]
-    m_first_asdm = [eb_uids[int(o)] for o in m_first_eb]
-    m_last_modified = [r - RELEASE_DELAY + timedelta(days=30) for r in m_release]
-    g_uid_m = [g_uids[int(g)] for g in plan.m_g]
-    p_title, p_abs = projects.columns["title"], projects.columns["abstract"]
-    p_pi, p_uid = projects.columns["pi_name"], projects.columns["pi_userid"]
-    p_auth, p_kw = projects.columns["proposal_authors"], projects.columns["science_keyword"]
-    p_cat = projects.columns["scientific_category"]
+    proj_r = members.proj[row_m]
+    m_first_asdm = [blocks.uids[int(o)] for o in blocks.first]
+    m_last_modified = [r - RELEASE_DELAY + timedelta(days=30) for r in members.release]
+    g_uid_m = [groups.columns["uid"][int(g)] for g in plan.m_g]
+    p = projects.columns
     proj_l = proj_r.tolist()
     band_l = row_band.tolist()
 
     def per_row(values: list, index: list[int]) -> list:
         return [values[i] for i in index]
 
-    obs = Table(
+    return Table(
         qm.Observation,
         {
             "id": ids(qm.Observation, n_rows).tolist(),
             "obs_id": obs_ids,
-            "obs_publisher_did": [f"ADS/JAO.ALMA#{codes[p]}" for p in proj_l],
+            "obs_publisher_did": [f"ADS/JAO.ALMA#{p['code'][i]}" for i in proj_l],
             "obs_collection": ["ALMA"] * n_rows,
             "facility_name": ["JAO"] * n_rows,
             "instrument_name": ["ALMA"] * n_rows,
             "dataproduct_type": ["cube"] * n_rows,
             "calib_level": [2] * n_rows,
-            "proposal_id": per_row(codes, proj_l),
+            "proposal_id": per_row(p["code"], proj_l),
             "group_ous_uid": per_row(g_uid_m, row_m_l),
-            "member_ous_uid": per_row(m_uids, row_m_l),
+            "member_ous_uid": per_row(members.uids, row_m_l),
             "asdm_uid": per_row(m_first_asdm, row_m_l),
-            "schedblock_name": per_row(sb_names, row_m_l),
-            "project_id": p_ids[proj_r].tolist(),
-            "member_ous_id": m_ids[row_m].tolist(),
-            "target_name": per_row(src_names, row_src_l),
-            "target_name_key": per_row(src_keys, row_src_l),
+            "schedblock_name": per_row(blocks.schedblock_names, row_m_l),
+            "project_id": np.asarray(p["id"], dtype=np.int64)[proj_r].tolist(),
+            "member_ous_id": members.ids[row_m].tolist(),
+            "target_name": per_row(sources.names, row_src_l),
+            "target_name_key": per_row(sources.keys, row_src_l),
             "s_ra": ra_r.tolist(),
             "s_dec": dec_r.tolist(),
-            "s_x": src_vec[row_src, 0].tolist(),
-            "s_y": src_vec[row_src, 1].tolist(),
-            "s_z": src_vec[row_src, 2].tolist(),
+            "s_x": sources.vec[row_src, 0].tolist(),
+            "s_y": sources.vec[row_src, 1].tolist(),
+            "s_z": sources.vec[row_src, 2].tolist(),
             "s_fov": s_fov.tolist(),
             "s_region": regions,
             "s_resolution": res.tolist(),
-            "gal_longitude": np.round(src_l[row_src], 6).tolist(),
-            "gal_latitude": np.round(src_b[row_src], 6).tolist(),
+            "gal_longitude": np.round(sources.gal_l[row_src], 6).tolist(),
+            "gal_latitude": np.round(sources.gal_b[row_src], 6).tolist(),
             "spatial_resolution": res.tolist(),
             "spatial_scale_max": las.tolist(),
             "is_mosaic": np.where(mosaic, "T", "F").tolist(),
             "band_list": [str(b) for b in band_l],
             "band_mask": (1 << row_band).tolist(),
             "frequency": freq.tolist(),
-            "frequency_support": per_row(sg_support, row_sg.tolist()),
+            "frequency_support": per_row(_frequency_support(plan, goals), row_sg.tolist()),
             "bandwidth": bw.tolist(),
             "spectral_resolution": chan.tolist(),
             "em_min": (SPEED_OF_LIGHT / (freq * 1e9 + bw / 2)).tolist(),
@@ -1014,31 +1185,30 @@ def _build_tables(
             "t_min": t_min.tolist(),
             "t_max": t_max.tolist(),
             "t_exptime": src_exp.tolist(),
-            "obs_release_date": per_row(m_release, row_m_l),
+            "obs_release_date": per_row(members.release, row_m_l),
             "last_modified": per_row(m_last_modified, row_m_l),
             "pol_states": ["/XX/YY/"] * n_rows,
             "pol_xel": [2] * n_rows,
             "o_ucd": ["phot.flux.density;phys.polarization"] * n_rows,
             "pwv": pwv.tolist(),
-            "antenna_arrays": [ANTENNAS[m_arrays[m]] for m in row_m_l],
+            "antenna_arrays": [ANTENNAS[members.arrays[m]] for m in row_m_l],
             "scan_intent": ["TARGET"] * n_rows,
             "science_observation": ["T"] * n_rows,
             "qa2_passed": ["T"] * n_rows,
             "type": ["S"] * n_rows,
             "access_format": ["application/x-votable+xml;content=datalink"] * n_rows,
-            "data_rights": per_row(m_rights, row_m_l),
-            "obs_title": per_row(p_title, proj_l),
-            "obs_creator_name": per_row(p_pi, proj_l),
-            "pi_name": per_row(p_pi, proj_l),
-            "pi_userid": per_row(p_uid, proj_l),
-            "proposal_abstract": per_row(p_abs, proj_l),
-            "proposal_authors": per_row(p_auth, proj_l),
-            "science_keyword": per_row(p_kw, proj_l),
-            "scientific_category": per_row(p_cat, proj_l),
+            "data_rights": per_row(members.rights, row_m_l),
+            "obs_title": per_row(p["title"], proj_l),
+            "obs_creator_name": per_row(p["pi_name"], proj_l),
+            "pi_name": per_row(p["pi_name"], proj_l),
+            "pi_userid": per_row(p["pi_userid"], proj_l),
+            "proposal_abstract": per_row(p["abstract"], proj_l),
+            "proposal_authors": per_row(p["proposal_authors"], proj_l),
+            "science_keyword": per_row(p["science_keyword"], proj_l),
+            "scientific_category": per_row(p["scientific_category"], proj_l),
             "source_file": [f"synth_archive --seed {seed}"] * n_rows,
         },
     )
-    return SynthArchive([projects, sg_table, g_table, m_table, eb_table, files, obs])
 
 
 # --- writing ---------------------------------------------------------------------------------

@@ -8,15 +8,22 @@ render from the mirror at once.
 
 from __future__ import annotations
 
+import uuid
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
+from archiveportal import input_guard
+from archiveportal.htmx import render_page_or_partial
+from downloads.access import is_public
 from queries import columns as cols
 from queries import exports, selectors, services
 from queries.adql import astroquery_snippet, to_adql
@@ -32,8 +39,13 @@ def _user_columns(request: HttpRequest) -> list[str]:
 
 
 def _link(params: dict, **changes) -> str:
+    """A search page's query string (templates put it after ``{% url 'queries:search' %}``)."""
     merged = {**params, **changes}
     return "?" + urlencode({k: v for k, v in merged.items() if v not in (None, "")})
+
+
+def _search_url(params: dict, **changes) -> str:
+    return reverse("queries:search") + _link(params, **changes)
 
 
 def _form_groups(values: dict, errors: dict) -> list[tuple[str, list[dict]]]:
@@ -46,6 +58,16 @@ def _form_groups(values: dict, errors: dict) -> list[tuple[str, list[dict]]]:
         ]
         groups.append((group, fields))
     return groups
+
+
+def _render_search(request: HttpRequest, context: dict, *, status: int = 200) -> HttpResponse:
+    return render_page_or_partial(
+        request,
+        page="queries/search.html",
+        partial="queries/partials/results.html",
+        context=context,
+        status=status,
+    )
 
 
 def search_page(request: HttpRequest) -> HttpResponse:
@@ -70,8 +92,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
     except QueryInputErrors as exc:
         context["errors"] = {name: str(err) for name, err in exc.errors.items()}
         context["groups"] = _form_groups(values, context["errors"])
-        template = "queries/partials/results.html" if request.htmx else "queries/search.html"
-        return render(request, template, context, status=422 if request.htmx else 200)
+        return _render_search(request, context, status=422 if request.htmx else 200)
 
     fmt = request.GET.get("format")
     if fmt in exports.CONTENT_TYPES:
@@ -100,12 +121,9 @@ def search_page(request: HttpRequest) -> HttpResponse:
         }
     )
     if view == "project":
-        mous_q = None
-        if set(parsed.constraints) == {"band_list"} and not parsed.constraints["band_list"].negated:
-            from queries.filters import bands_q
-
-            mous_q = bands_q(parsed.constraints["band_list"])
-        rows, page_info = selectors.projects_page(q, sort=sort, page=page, size=size, mous_q=mous_q)
+        rows, page_info = selectors.projects_page(
+            q, sort=sort, page=page, size=size, mous_q=selectors.member_ous_filter(parsed)
+        )
         context.update(
             {
                 "project_rows": rows,
@@ -147,15 +165,10 @@ def search_page(request: HttpRequest) -> HttpResponse:
         "next": _link(base, page=page_info.number + 1) if page_info.has_next else None,
     }
     context["view_links"] = {v: _link(values, result_view=v) for v in ("raw", "project")}
-    template = "queries/partials/results.html" if request.htmx else "queries/search.html"
-    response = render(request, template, context)
-    response["Vary"] = "HX-Request"
-    return response
+    return _render_search(request, context)
 
 
 def _uuid(text: str) -> str | None:
-    import uuid
-
     try:
         return str(uuid.UUID(text))
     except ValueError:
@@ -189,17 +202,20 @@ def run_search(request: HttpRequest) -> HttpResponse:
             live=request.POST.get("live") == "1",
         )
     except QueryInputErrors:
-        return redirect("/aq/" + _link(values, result_view=view))
-    return redirect("/aq/" + _link(values, result_view=view, search=str(search.pk)))
+        return redirect(_search_url(values, result_view=view))
+    return redirect(_search_url(values, result_view=view, search=str(search.pk)))
 
 
 def search_status(request: HttpRequest, pk) -> HttpResponse:
+    """The polled status line; a finished search stops the polling (and, when the live archive
+    was asked, tells the results to reload: it may have added rows)."""
     search = get_object_or_404(Search, pk=pk, owner=request.user)
-    response = render(request, "queries/partials/search_status.html", {"search_obj": search})
-    if search.is_terminal:
-        response.status_code = 286  # htmx: stop polling
-        if search.live:
-            response["HX-Trigger"] = "search-done"
+    template, context = "queries/partials/search_status.html", {"search_obj": search}
+    if not search.is_terminal:
+        return render(request, template, context)
+    response = HttpResponseStopPolling(render_to_string(template, context, request=request))
+    if search.live:
+        trigger_client_event(response, "search-done")
     return response
 
 
@@ -207,13 +223,12 @@ def search_status(request: HttpRequest, pk) -> HttpResponse:
 def save_columns(request: HttpRequest) -> HttpResponse:
     chosen = cols.valid_columns(request.POST.getlist("columns"))
     ColumnPreference.objects.update_or_create(user=request.user, defaults={"columns": chosen})
-    back = request.POST.get("next", "/aq/")
-    return redirect(back if back.startswith("/aq/") else "/aq/")
+    search = reverse("queries:search")
+    back = request.POST.get("next", search)
+    return redirect(back if back.startswith(search) else search)
 
 
 def project_page(request: HttpRequest, code: str) -> HttpResponse:
-    from downloads.access import is_public
-
     project = get_object_or_404(Project, code=code)
     mouses = project.member_ouses.select_related("group_ous").order_by("uid")
     return render(
@@ -227,8 +242,6 @@ def project_page(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def mous_page(request: HttpRequest, uid: str) -> HttpResponse:
-    from downloads.access import is_public
-
     if not uid.startswith("uid://"):
         uid = uid.replace("uid___", "uid://").replace("_", "/")
     mous = MemberOUS.objects.select_related("project", "group_ous").filter(uid=uid).first()
@@ -258,10 +271,6 @@ def saved_list(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def saved_create(request: HttpRequest) -> HttpResponse:
-    from django.http import QueryDict
-
-    from archiveportal import input_guard
-
     query = QueryDict(request.POST.get("query", ""))
     if input_guard.query_string_has_nul(query):
         return input_guard.bad_request(request, {"query": input_guard.NUL_MESSAGE})
@@ -277,10 +286,10 @@ def saved_create(request: HttpRequest) -> HttpResponse:
         )
     except ValidationError as exc:
         messages.error(request, exc.messages[0])
-        return redirect("/aq/" + _link(params))
+        return redirect(_search_url(params))
     except QueryInputErrors as exc:
         messages.error(request, str(exc))
-        return redirect("/aq/")
+        return redirect("queries:search")
     messages.success(
         request,
         f"Saved '{saved.name}'" + (" for the whole lab." if saved.visibility == "lab" else "."),
@@ -290,7 +299,7 @@ def saved_create(request: HttpRequest) -> HttpResponse:
 
 def saved_open(request: HttpRequest, pk: int) -> HttpResponse:
     saved = get_object_or_404(services.visible_saved_searches(request.user), pk=pk)
-    return redirect("/aq/" + _link(saved.params, result_view=saved.result_view))
+    return redirect(_search_url(saved.params, result_view=saved.result_view))
 
 
 @require_POST

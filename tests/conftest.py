@@ -13,9 +13,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
+from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings as django_settings
+from django.core.management import call_command
+from django.test import override_settings
 from hypothesis import HealthCheck, settings
+
+from archiveportal.celery import app
+from queries.archive.sample import PROPRIETARY_CODE
+from queries.filters import forget_max_fov
+from queries.models import Project
+from tests.archive_replay import ReplayServer
 
 # Generated inputs (Hypothesis, and schemathesis on top of it): the same examples on every run
 # (a suite that fails by chance helps nobody; the generator still covers shapes nobody would
@@ -35,11 +47,47 @@ settings.load_profile("portal")
 @pytest.fixture(autouse=True)
 def _fresh_search_cache():
     """The cone search caches the widest footprint; each test starts from its own rows."""
-    from queries.filters import forget_max_fov
-
     forget_max_fov()
     yield
     forget_max_fov()
+
+
+def _sample_is_loaded() -> bool:
+    return Project.objects.filter(code=PROPRIETARY_CODE).exists()
+
+
+@pytest.fixture(scope="session")
+def sample_lab(tmp_path_factory) -> Path:
+    """The lab data cache the sample's files are written to: one for the whole run (no test
+    writes into it)."""
+    return tmp_path_factory.mktemp("labdata")
+
+
+@pytest.fixture(scope="module")
+def _sample_for_module(django_db_setup, django_db_blocker, sample_lab) -> Iterator[None]:
+    """The sample archive loaded once per test module and committed, so each test's own
+    transaction starts from it and rolls back to it; the module ends with the database
+    flushed, as a transactional test leaves it, so no later module sees the sample unasked."""
+    with django_db_blocker.unblock(), override_settings(LAB_DATA_ROOT=sample_lab):
+        call_command("load_sample")
+    yield
+    with django_db_blocker.unblock():
+        call_command("flush", interactive=False, verbosity=0)
+
+
+@pytest.fixture
+def sample(db, _sample_for_module, sample_lab, settings) -> Path:
+    """The bundled sample archive (``manage.py load_sample``) in the database, and its lab cache
+    as ``LAB_DATA_ROOT``; returns the cache's folder.
+
+    ``db`` is transactional for a test with a live server or ``transactional_db`` (pytest-django
+    reads the test's fixtures), and such a test flushes the database when it ends: the next test
+    of the module then loads the sample again, in its own transaction or committed.
+    """
+    settings.LAB_DATA_ROOT = sample_lab
+    if not _sample_is_loaded():
+        call_command("load_sample")
+    return sample_lab
 
 
 @dataclass
@@ -69,8 +117,6 @@ def running_smtp_sink() -> Iterator[SmtpSink]:
     Shared by ``smtp_sink`` (this process's Django mail) and the chaos tests, whose portal
     processes are pointed at it with EMAIL_HOST/EMAIL_PORT.
     """
-    from aiosmtpd.controller import Controller
-
     sink = SmtpSink(host="127.0.0.1", port=0)
 
     class Handler:
@@ -104,9 +150,7 @@ def smtp_sink(settings) -> Iterator[SmtpSink]:
 
 
 def redis_broker_url() -> str:
-    from django.conf import settings
-
-    url = settings.CELERY_BROKER_URL
+    url = django_settings.CELERY_BROKER_URL
     if not url.startswith("redis://"):
         pytest.fail("integration tests need REDIS_URL (a real Redis broker); run `make test`")
     return url
@@ -115,13 +159,7 @@ def redis_broker_url() -> str:
 @pytest.fixture
 def live_worker(transactional_db, settings):
     """A real Celery worker (threads pool) consuming every queue from the real Redis broker."""
-    from celery.contrib.testing.worker import start_worker
-
-    from archiveportal.celery import app
-
     redis_broker_url()
-    # A fresh queue namespace per run so a stale message of an earlier run cannot interfere.
-    app.conf.task_default_queue = "default"
     with start_worker(
         app,
         pool="threads",
@@ -138,10 +176,10 @@ def live_worker(transactional_db, settings):
 def browser_instance():
     """Debian's chromium driven by Playwright (no browser download).
 
-    Module-scoped: Playwright's greenlet-driven event loop must not outlive the browser tests,
-    or later tests that move the clock with time-machine crash the interpreter.
+    Module-scoped: one chromium per browser test module, closed before any other test runs.
     """
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # Here, not at the top: Playwright's import is slow and only the browser tests need it.
     from playwright.sync_api import sync_playwright
 
     executable = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -201,8 +239,6 @@ def browser_login(page, username: str, password: str) -> None:
 @pytest.fixture
 def archive_server(settings):
     """A replayed ALMA archive on loopback (``tests/archive_replay.py``), set as ARCHIVE_URL."""
-    from tests.archive_replay import ReplayServer
-
     with ReplayServer() as state:
         settings.ARCHIVE_URL = state.url
         settings.ARCHIVE_TIMEOUT = 2.0

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
 
 import factory
 from django.contrib.auth import get_user_model
 
+from apitokens import services as tokens
 from queries import models as qm
+from queries import units
 from queries.names import name_key
 
 DEFAULT_PASSWORD = "correct-horse-battery"
@@ -46,11 +47,11 @@ class MemberOUSFactory(factory.django.DjangoModelFactory):
     data_rights = "Public"
 
 
-def _unit_vector(ra: float | None, dec: float | None) -> tuple[float | None, ...]:
-    if ra is None or dec is None:
+def _unit_vector(o) -> tuple[float | None, ...]:
+    """The loader's own vector (``units.unit_vector``); none for a row without a position."""
+    if o.s_ra is None or o.s_dec is None:
         return (None, None, None)
-    r, d = math.radians(ra), math.radians(dec)
-    return (math.cos(d) * math.cos(r), math.cos(d) * math.sin(r), math.sin(d))
+    return units.unit_vector(o.s_ra, o.s_dec)
 
 
 class ObservationFactory(factory.django.DjangoModelFactory):
@@ -69,14 +70,12 @@ class ObservationFactory(factory.django.DjangoModelFactory):
     target_name_key = factory.LazyAttribute(lambda o: name_key(o.target_name))
     s_ra = 40.669
     s_dec = -0.0133
-    s_x = factory.LazyAttribute(lambda o: _unit_vector(o.s_ra, o.s_dec)[0])
-    s_y = factory.LazyAttribute(lambda o: _unit_vector(o.s_ra, o.s_dec)[1])
-    s_z = factory.LazyAttribute(lambda o: _unit_vector(o.s_ra, o.s_dec)[2])
+    s_x = factory.LazyAttribute(lambda o: _unit_vector(o)[0])
+    s_y = factory.LazyAttribute(lambda o: _unit_vector(o)[1])
+    s_z = factory.LazyAttribute(lambda o: _unit_vector(o)[2])
     s_fov = 0.0069
     band_list = "3"
-    band_mask = factory.LazyAttribute(
-        lambda o: sum(1 << int(b) for b in o.band_list.split() if b.isdigit())
-    )
+    band_mask = factory.LazyAttribute(lambda o: units.band_mask(o.band_list))
     frequency = 100.0
     spatial_resolution = 0.5
     spatial_scale_max = 5.0
@@ -94,9 +93,7 @@ class ObservationFactory(factory.django.DjangoModelFactory):
 
 def token_for(user, *scopes: str, expires_at=None) -> str:
     """A personal API token's key for ``user`` (default scopes: read and download)."""
-    from apitokens import services
-
-    _, key = services.issue(
+    _, key = tokens.issue(
         user=user, scopes=list(scopes or ("read", "download")), expires_at=expires_at
     )
     return key

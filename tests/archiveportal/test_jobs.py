@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
+from django.conf import settings as django_settings
+from django.db import connection, transaction
 from django.utils import timezone
 
 from archiveportal import jobs
+from archiveportal.celery import app
 from queries.models import Search
 from tests.factories import UserFactory
 
@@ -19,12 +24,48 @@ def search():
     return Search.objects.create(owner=UserFactory(), params={"band_list": "3"})
 
 
-def test_a_queued_job_is_claimed_once(search):
-    first = jobs.claim(Search, str(search.pk))
-    second = jobs.claim(Search, str(search.pk))
-    assert first is not None and first.phase == jobs.Phase.RUNNING
-    assert first.attempts == 1 and first.lease_expires_at > timezone.now()
-    assert second is None
+def _backends_waiting_for_a_lock() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_workers_claiming_one_queued_job_at_once_give_it_to_exactly_one(search):
+    """Six workers (threads, each with its own PostgreSQL connection) claim the same row at
+    the same instant: this test holds the row's lock until every one of them is waiting on it
+    (or, were ``claim`` not to lock, has already run), then lets them all go."""
+    if connection.vendor != "postgresql":
+        pytest.fail("this race needs PostgreSQL's concurrent transactions")
+    contenders = 6
+    claimed: list = []
+    errors: list[BaseException] = []
+
+    def contend() -> None:
+        try:
+            claimed.append(jobs.claim(Search, str(search.pk)))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=contend) for _ in range(contenders)]
+    with transaction.atomic():
+        Search.objects.select_for_update().get(pk=search.pk)
+        for thread in threads:
+            thread.start()
+        wait_for(lambda: _backends_waiting_for_a_lock() + len(claimed) + len(errors) >= contenders)
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    winners = [job for job in claimed if job is not None]
+    assert len(claimed) == contenders and len(winners) == 1
+    winner = winners[0]
+    jobs.stop_heartbeat(winner.pk)
+    assert winner.phase == jobs.Phase.RUNNING
+    assert winner.attempts == 1 and winner.lease_expires_at > timezone.now()
+    search.refresh_from_db()
+    assert search.phase == jobs.Phase.RUNNING and search.attempts == 1
 
 
 def test_a_running_job_whose_lease_expired_can_be_claimed_again(search):
@@ -77,8 +118,6 @@ def test_sweeper_resends_expired_and_forgotten_jobs(search, monkeypatch):
 
 
 def wait_for(predicate, timeout: float = 20.0) -> None:
-    import time
-
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
@@ -116,16 +155,12 @@ def test_an_older_attempt_cannot_renew_the_lease_of_a_newer_one(search):
     jobs.stop_heartbeat(new.pk)
 
 
-def test_leases_are_short_and_renewed_well_within_them(settings):
-    from django.conf import settings as live
-
-    assert live.JOBS_LEASE_SECONDS <= 60
-    assert live.JOBS_HEARTBEAT_SECONDS * 3 <= live.JOBS_LEASE_SECONDS
+def test_leases_are_short_and_renewed_well_within_them():
+    assert django_settings.JOBS_LEASE_SECONDS <= 60
+    assert django_settings.JOBS_HEARTBEAT_SECONDS * 3 <= django_settings.JOBS_LEASE_SECONDS
 
 
 def test_messages_are_acknowledged_late_and_requeued_when_a_worker_is_lost():
-    from archiveportal.celery import app
-
     assert app.conf.task_acks_late is True
     assert app.conf.task_reject_on_worker_lost is True
     assert app.conf.worker_prefetch_multiplier == 1

@@ -17,7 +17,7 @@ def can_see_files(page) -> bool:
     return page.locator(f"li.mous[data-mous='{PROPRIETARY_MOUS}'] code").count() > 0
 
 
-def test_delegate_then_revoke(page, new_page, sample_archive):
+def test_delegate_then_revoke(page, new_page, sample):
     pi = UserFactory(username="pat")
     AlmaIdentity.objects.create(user=pi, alma_userid="demo_pi", alma_name="Demo, Pat")
     UserFactory(username="dana")

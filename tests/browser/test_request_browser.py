@@ -13,7 +13,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_build_submit_and_watch_a_request_become_ready(
-    page, sample_archive, live_worker, smtp_sink, settings, live_server
+    page, sample, live_worker, smtp_sink, settings, live_server
 ):
     settings.PORTAL_BASE_URL = live_server.url
     pi = UserFactory(username="pat")

@@ -12,9 +12,7 @@ from tests.factories import DEFAULT_PASSWORD, UserFactory
 pytestmark = pytest.mark.browser
 
 
-def test_search_views_sort_columns_and_a_lab_wide_saved_search(
-    page, new_page, sample_archive, live_worker
-):
+def test_search_views_sort_columns_and_a_lab_wide_saved_search(page, new_page, sample, live_worker):
     UserFactory(username="alice")
     UserFactory(username="bob")
     browser_login(page, "alice", DEFAULT_PASSWORD)
@@ -69,7 +67,7 @@ def test_search_views_sort_columns_and_a_lab_wide_saved_search(
     assert colleague.input_value("#id_band_list") == "3"
 
 
-def test_bad_input_shows_the_message_on_the_field(page, sample_archive):
+def test_bad_input_shows_the_message_on_the_field(page, sample):
     UserFactory(username="carol")
     browser_login(page, "carol", DEFAULT_PASSWORD)
     page.goto("/aq/?frequency=84..")

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from archiveportal import clock, jobs
 from downloads import notifications
-from downloads import requests as request_service
+from downloads import services as request_service
 from downloads.models import DownloadRequest, Outbox, RequestFile
 from tests.downloads.access_matrix import (
     NOW,

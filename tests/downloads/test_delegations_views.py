@@ -69,6 +69,18 @@ def test_an_end_date_in_the_past_is_refused_with_a_message(client, pi, project):
     assert not Delegation.objects.exists()
 
 
+def test_a_refused_htmx_grant_gets_the_partial_and_varies_on_hx_request(client, pi, project):
+    UserFactory(username="colleague")
+    client.force_login(pi)
+    form = {"delegate": "colleague", "project": project.code, "expires_on": "2001-01-01"}
+    partial = client.post("/access/grant/", form, HTTP_HX_REQUEST="true")
+    page = client.post("/access/grant/", form)
+    assert partial.status_code == page.status_code == 422
+    assert partial.text.lstrip().startswith('<div id="access_delegations">')
+    assert "<html" in page.text and "<html" not in partial.text
+    assert "HX-Request" in partial["Vary"] and "HX-Request" in page["Vary"]
+
+
 def test_a_member_cannot_delegate_a_project_they_do_not_lead(client, project):
     member = UserFactory(username="someone")
     UserFactory(username="colleague")

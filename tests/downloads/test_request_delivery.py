@@ -9,24 +9,16 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 
 from archiveportal import clock, jobs
 from downloads import notifications
-from downloads import requests as request_service
+from downloads import services as request_service
 from downloads.models import DownloadRequest, Outbox
 from tests.factories import UserFactory
 
 PUBLIC_MOUS = "uid://A001/X99f3/X32"
-
-
-@pytest.fixture
-def sample(settings, tmp_path):
-    settings.LAB_DATA_ROOT = tmp_path / "labdata"
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    call_command("load_sample")
 
 
 def submitted(owner) -> DownloadRequest:

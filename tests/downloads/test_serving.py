@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 
 from archiveportal import clock
-from downloads import requests as request_service
+from downloads import services as request_service
 from downloads import serving
 from tests.downloads.access_matrix import NOW, build_world
 from tests.factories import token_for

@@ -13,12 +13,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
 from archiveportal import jobs
-from downloads import requests as request_service
+from downloads import services as request_service
 from downloads import serving
 from downloads.models import AlmaIdentity, DownloadRequest, Outbox
 from queries.archive.sample import PROPRIETARY_CODE
@@ -31,10 +30,8 @@ CATEGORIES = ["product", "auxiliary", "readme", "raw"]
 
 
 @pytest.fixture
-def portal(settings, live_server, tmp_path, live_worker, smtp_sink):
+def portal(settings, live_server, tmp_path, live_worker, sample, smtp_sink):
     settings.PORTAL_BASE_URL = live_server.url
-    settings.LAB_DATA_ROOT = tmp_path / "labdata"
-    call_command("load_sample")
     pi = UserFactory(username="e2e_pi", email="pi@lab.example.org")
     AlmaIdentity.objects.create(user=pi, alma_userid="demo_pi")
     member = UserFactory(username="e2e_member", email="member@lab.example.org")

@@ -5,10 +5,9 @@ from __future__ import annotations
 import socket
 
 import pytest
-from django.core.management import call_command
 
 from archiveportal import jobs
-from downloads import requests as request_service
+from downloads import services as request_service
 from downloads.models import Outbox
 from tests.conftest import running_smtp_sink
 from tests.factories import UserFactory
@@ -23,9 +22,7 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
-def test_an_smtp_outage_is_retried_and_the_email_leaves_once(live_worker, settings, tmp_path):
-    settings.LAB_DATA_ROOT = tmp_path / "labdata"
-    call_command("load_sample")
+def test_an_smtp_outage_is_retried_and_the_email_leaves_once(live_worker, sample, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", closed_port()
     request = request_service.submit_request(

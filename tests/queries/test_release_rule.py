@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.core.management import call_command
 from django.db.models import Q
 
 from archiveportal import clock
@@ -28,9 +27,8 @@ DISAGREEING_RELEASE = datetime(2031, 3, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def sample(settings, tmp_path):
-    settings.LAB_DATA_ROOT = tmp_path / "labdata"
-    call_command("load_sample")
+def archive(sample):
+    """The sample plus rows of one member OUS that disagree; returns the observation count."""
     # Rows of one member OUS that disagree, as ALMA's sometimes do: the member OUS keeps the
     # latest date, and a row's own earlier date must not make it "public" in the search.
     project = ProjectFactory(code="2030.1.00001.S")
@@ -79,10 +77,10 @@ def _public_in_search() -> set[str]:
     return set(Observation.objects.filter(q).values_list("obs_id", flat=True))
 
 
-def test_the_searchs_public_flag_and_the_download_decision_agree_for_every_row(sample):
+def test_the_searchs_public_flag_and_the_download_decision_agree_for_every_row(archive):
     member = UserFactory(username="release_rule_member")
     rows = list(Observation.objects.values_list("obs_id", "member_ous__uid"))
-    assert len(rows) == sample > 400
+    assert len(rows) == archive > 400
     mouses = list(MemberOUS.objects.select_related("project"))
     for label, instant in _instants().items():
         with clock.frozen(instant):
@@ -98,7 +96,7 @@ def test_the_searchs_public_flag_and_the_download_decision_agree_for_every_row(s
         assert public != set() or label.startswith("before"), label
 
 
-def test_the_project_views_status_agrees_with_the_download_decision(sample):
+def test_the_project_views_status_agrees_with_the_download_decision(archive):
     member = UserFactory(username="release_rule_member")
     for label, instant in _instants().items():
         with clock.frozen(instant):
@@ -114,7 +112,7 @@ def test_the_project_views_status_agrees_with_the_download_decision(sample):
             assert row.status == expected, (label, row.code)
 
 
-def test_the_model_and_queryset_methods_are_one_rule(sample):
+def test_the_model_and_queryset_methods_are_one_rule(archive):
     for instant in _instants().values():
         with clock.frozen(instant):
             by_query = set(MemberOUS.objects.released().values_list("uid", flat=True))
@@ -144,12 +142,16 @@ def test_released_exactly_at_the_instant_and_never_with_a_placeholder_or_no_date
 
 def test_the_project_view_reads_the_portal_clock():
     instant = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
-    ObservationFactory(member_ous=MemberOUSFactory(release_date=instant))
+    its = Q(
+        proposal_id=ObservationFactory(
+            member_ous=MemberOUSFactory(release_date=instant)
+        ).proposal_id
+    )
     with clock.frozen(instant - timedelta(seconds=1)):
-        rows, _ = selectors.projects_page(Q(), sort="code", page=1, size=50)
+        rows, _ = selectors.projects_page(its, sort="code", page=1, size=50)
     assert [r.status for r in rows] == ["proprietary"]
     with clock.frozen(instant):
-        rows, _ = selectors.projects_page(Q(), sort="code", page=1, size=50)
+        rows, _ = selectors.projects_page(its, sort="code", page=1, size=50)
     assert [r.status for r in rows] == ["public"]
 
 

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db.models import Count, F
+from django.db import connection
+from django.db.models import Count, F, Value
+from django.db.models.functions import Cos, Radians
 
 from queries import models as qm
+from queries import synth
 from queries.synth import (
     BAND_RANGES_GHZ,
     FIELDS,
@@ -45,6 +51,33 @@ def test_same_seed_gives_the_same_tables():
     second = generate_archive(ROWS, seed=5, now=NOW)
     for a, b in zip(first.tables, second.tables, strict=True):
         assert a.columns == b.columns, a.model.__name__
+
+
+# Digests of ``generate_archive`` output taken before ``_build_tables`` was split into one
+# builder per table: the split must not move a single value, draw or column.
+DIGESTS_BEFORE_THE_SPLIT = {
+    (1, 1): "69eddebee31f08951758400981d38e6587436d2e599d6352acdb1b8478c20671",
+    (300, 1): "d1935bd7f727e3f40bc597d64228528fdb75114e14efbbbaad5fc0f6bcc5346c",
+    (2000, 1): "353265b3826b0d74b24fe20cf6c03b8b537e580a6c5540ed001b124f4bbc98c6",
+    (1500, 7): "dfcddad47c5b764e4e22c20a00c007e8412896bc7c99dca012d22f34bcbfc7b1",
+}
+
+
+def _digest(rows: int, seed: int) -> str:
+    """Every table, column and value (in order, by ``repr``) of one generated archive."""
+    archive = generate_archive(rows, seed=seed, now=datetime(2026, 1, 1, tzinfo=UTC))
+    digest = hashlib.sha256()
+    for table in archive.tables:
+        digest.update(table.model.__name__.encode())
+        for name, values in table.columns.items():
+            digest.update(name.encode())
+            digest.update(repr(values).encode())
+    return digest.hexdigest()
+
+
+@pytest.mark.parametrize(("rows", "seed"), list(DIGESTS_BEFORE_THE_SPLIT))
+def test_a_seed_gives_byte_for_byte_the_archive_it_gave_before_the_split(rows, seed):
+    assert _digest(rows, seed) == DIGESTS_BEFORE_THE_SPLIT[rows, seed]
 
 
 def test_another_seed_gives_another_archive():
@@ -257,8 +290,6 @@ SEARCH_INDEXES = {
 
 @pytest.mark.django_db
 def test_search_indexes_exist_on_postgresql_and_nowhere_else():
-    from django.db import connection
-
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
@@ -279,9 +310,6 @@ def test_search_indexes_exist_on_postgresql_and_nowhere_else():
 @pytest.mark.django_db
 def test_dot_product_cone_with_declination_prefilter_matches_great_circle_distance():
     """The cone form the benchmark times gives the rows a great-circle distance gives."""
-    from django.db.models import Value
-    from django.db.models.functions import Cos, Radians
-
     synthesize_archive(ROWS, seed=8, now=NOW)
     ra0, dec0, radius = FIELDS[3].ra, FIELDS[3].dec, 0.3  # Orion: crowded
     x0 = math.cos(math.radians(dec0)) * math.cos(math.radians(ra0))
@@ -307,3 +335,151 @@ def test_dot_product_cone_with_declination_prefilter_matches_great_circle_distan
             expected.add(obs_id)
     assert found == expected
     assert len(found) >= 10
+
+
+# --- one builder at a time, on a small seed ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small():
+    """Every builder's output for 300 rows of seed 1, built in ``generate_archive``'s order."""
+    plan = synth.plan_archive(300, seed=1)
+    ids = synth._Ids({})
+    rng = plan.rng
+    goals = synth.build_science_goals(plan, rng=rng, ids=ids)
+    projects = synth.build_projects(plan, goals, rng=rng, ids=ids)
+    sources = synth.place_sources(plan, goals, rng=rng)
+    groups = synth.build_group_ouses(plan, goals, ids=ids)
+    members = synth.build_member_ouses(plan, goals, sources, rng=rng, now=NOW, ids=ids)
+    blocks = synth.build_execution_blocks(members, sources, ids=ids)
+    files = synth.build_files(members, blocks, projects, rng=rng, ids=ids)
+    observations = synth.build_observations(
+        plan, projects, goals, sources, groups, members, blocks, rng=rng, seed=1, ids=ids
+    )
+    return SimpleNamespace(
+        plan=plan,
+        goals=goals,
+        projects=projects,
+        sources=sources,
+        groups=groups,
+        members=members,
+        blocks=blocks,
+        files=files,
+        observations=observations,
+    )
+
+
+def _columns_have_one_length(table) -> None:
+    assert {len(values) for values in table.columns.values()} == {len(table)}
+
+
+def test_builders_in_order_are_the_generator(small):
+    archive = generate_archive(300, seed=1, now=NOW)
+    built = [small.projects, small.goals.table, small.groups, small.members.table]
+    built += [small.blocks.table, small.files, small.observations]
+    for mine, theirs in zip(built, archive.tables, strict=True):
+        assert mine.columns == theirs.columns, mine.model.__name__
+
+
+def test_project_builder_gives_synthetic_codes_and_texts(small):
+    table = small.projects
+    _columns_have_one_length(table)
+    assert len(table) == len(small.plan.p_cycle)
+    assert all(SYNTHETIC_CODE_RE.match(code) for code in table.columns["code"])
+    assert len(set(table.columns["code"])) == len(table)
+    assert all(table.columns["is_synthetic"])
+    authors, pis = _cols(table, "proposal_authors", "pi_name")
+    assert all(a.startswith(pi) for a, pi in zip(authors, pis, strict=True))
+
+
+def _cols(table, *names):
+    return [table.columns[name] for name in names]
+
+
+def test_science_goal_builder_keeps_windows_inside_the_band_and_links_projects(small):
+    goals = small.goals
+    _columns_have_one_length(goals.table)
+    assert set(goals.table.columns["project_id"]) == set(small.projects.columns["id"])
+    for band, freq, bw in zip(goals.band, goals.freq, goals.bw, strict=True):
+        lo, hi = BAND_RANGES_GHZ[int(band)]
+        assert (freq - bw / 2e9 >= lo - 1e-9).all()
+        assert (freq + bw / 2e9 <= hi + 1e-9).all()
+    assert ((goals.field >= -1) & (goals.field < len(FIELDS))).all()
+
+
+def test_source_builder_names_are_unique_within_a_goal_and_vectors_are_unit(small):
+    sources, plan = small.sources, small.plan
+    assert len(sources.names) == int(plan.sg_nsrc.sum())
+    start = 0
+    for count in plan.sg_nsrc.tolist():
+        names = sources.names[start : start + count]
+        assert len(set(names)) == len(names)
+        start += count
+    assert np.allclose((sources.vec**2).sum(axis=1), 1.0)
+    assert ((sources.dec >= -90) & (sources.dec <= 90)).all()
+    assert ((sources.gal_l >= 0) & (sources.gal_l < 360)).all()
+
+
+def test_group_ous_builder_links_each_group_to_its_goal_and_project(small):
+    groups, goals = small.groups, small.goals.table
+    _columns_have_one_length(groups)
+    goal_project = dict(zip(*_cols(goals, "id", "project_id"), strict=True))
+    for goal, project in zip(*_cols(groups, "science_goal_id", "project_id"), strict=True):
+        assert goal_project[goal] == project
+    assert not set(groups.columns["uid"]) & set(goals.columns["uid"])
+
+
+def test_member_ous_builder_releases_a_year_after_the_first_observation(small):
+    members = small.members.table
+    _columns_have_one_length(members)
+    assert sum(members.columns["n_observations"]) == 300
+    assert set(members.columns["group_ous_id"]) == set(small.groups.columns["id"])
+    for t_min, release, rights in zip(
+        *_cols(members, "t_min", "release_date", "data_rights"), strict=True
+    ):
+        assert release == synth.mjd_to_datetime(t_min) + RELEASE_DELAY
+        assert rights == ("Proprietary" if release > NOW else "Public")
+
+
+def test_execution_block_builder_gives_each_member_ous_one_to_four_blocks(small):
+    blocks = small.blocks.table
+    _columns_have_one_length(blocks)
+    per_member = Counter(blocks.columns["member_ous_id"])
+    assert set(per_member) == set(small.members.table.columns["id"])
+    assert set(per_member.values()) <= {1, 2, 3, 4}
+    assert len(set(blocks.columns["asdm_uid"])) == len(blocks)
+
+
+def test_file_builder_gives_one_raw_tar_per_block_and_one_readme_per_member_ous(small):
+    files = small.files
+    _columns_have_one_length(files)
+    category = files.columns["category"]
+    raw = [
+        block
+        for block, kind in zip(files.columns["execution_block_id"], category, strict=True)
+        if kind == qm.FileCategory.RAW.value
+    ]
+    assert sorted(raw) == small.blocks.table.columns["id"]
+    assert category.count(qm.FileCategory.README.value) == len(small.members.uids)
+    assert len(set(files.columns["name"])) == len(files)
+
+
+def test_observation_builder_rows_agree_with_their_member_ous_and_project(small):
+    rows = small.observations
+    _columns_have_one_length(rows)
+    assert len(rows) == 300
+    members = small.members.table.columns
+    member_uid = dict(zip(members["id"], members["uid"], strict=True))
+    code = dict(zip(*_cols(small.projects, "id", "code"), strict=True))
+    for mous_id, mous_uid, project_id, proposal, obs_id in zip(
+        *_cols(rows, "member_ous_id", "member_ous_uid", "project_id", "proposal_id", "obs_id"),
+        strict=True,
+    ):
+        assert member_uid[mous_id] == mous_uid
+        assert code[project_id] == proposal
+        assert obs_id.startswith(f"{mous_uid}.source.")
+    assert len(set(rows.columns["obs_id"])) == 300
+
+
+def test_no_rows_give_empty_tables():
+    assert set(generate_archive(0, seed=1, now=NOW).counts().values()) == {0}

@@ -28,7 +28,10 @@ from django.utils import timezone
 from archiveportal import clock, jobs
 from downloads import access, serving
 from downloads.models import DownloadRequest, RequestFile
+from downloads.notifications import queue_ready_email
 from downloads.script import ScriptFile
+from queries.archive.base import get_client
+from queries.archive.datalink_loader import file_name, store_file
 from queries.delivery import member_directory
 from queries.models import ArchiveFile, FileCategory, MemberOUS
 
@@ -143,9 +146,6 @@ def _create_request(
 
 def _ensure_catalogue(mouses: list[MemberOUS]) -> None:
     """Fetch DataLink listings for member OUSs the mirror has no files for."""
-    from queries.archive.base import get_client
-    from queries.archive.datalink_loader import file_name, store_file
-
     missing = [m for m in mouses if not m.files.exists()]
     if not missing:
         return
@@ -175,8 +175,6 @@ def prepare_request(request_id: str) -> None:
 
 
 def _prepare(request: DownloadRequest) -> None:
-    from downloads.notifications import queue_ready_email
-
     mouses = list(
         MemberOUS.objects.filter(uid__in=request.member_ous_uids)
         .select_related("project", "group_ous__science_goal")
