@@ -1,16 +1,26 @@
-"""A small VOTable 1.4 writer for the portal's own responses (DataLink, search exports).
+"""VOTable 1.4 documents the portal serves (DataLink, search exports), written by astropy.
 
-Written by hand rather than through astropy's writer: in this process astropy's C table writer
-corrupted the heap intermittently (segmentation faults in unrelated code after DataLink writes),
-and these documents are simple enough — one table, scalar columns — to write with the standard
-library's XML escaping.
+One table of scalar columns, each declared by a ``Field`` (its VOTable ``datatype``, unit and
+UCD) rather than guessed from the values, so an empty table still says what its columns are.
+``None`` is a null cell (an empty ``<TD/>`` in TABLEDATA).
+
+astropy's writer was replaced by a hand-written one once, when the suite segfaulted after
+DataLink writes; the same commit removed time-machine, which ``archiveportal/clock.py`` blames
+for C-level crashes. This module puts astropy back to re-test that under the whole suite.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from xml.sax.saxutils import escape, quoteattr
+
+import numpy as np
+from astropy.io.votable.tree import Field as VOField
+from astropy.io.votable.tree import Info, Resource, TableElement, VOTableFile
+
+# A null cell's placeholder under the mask, per datatype (never written: the mask says null).
+_FILL = {"char": "", "long": 0, "double": np.nan, "boolean": False}
 
 
 @dataclass(frozen=True)
@@ -21,41 +31,40 @@ class Field:
     ucd: str = ""
 
 
-def _cell(value: object) -> str:
-    if value is None:
-        return "<TD/>"
-    if isinstance(value, bool):
-        return f"<TD>{'true' if value else 'false'}</TD>"
-    if isinstance(value, float):
-        return f"<TD>{value!r}</TD>"
-    return f"<TD>{escape(str(value))}</TD>"
-
-
 def render(
     fields: Sequence[Field],
     rows: Iterable[Sequence[object]],
     *,
     infos: dict[str, str] | None = None,
+    binary: bool = False,
 ) -> bytes:
-    out = [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        '<VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3">',
-        '<RESOURCE type="results">',
-    ]
+    """The document for ``rows`` (tuples in ``fields`` order); BINARY2 when ``binary``."""
+    rows = list(rows)
+    document = VOTableFile(version="1.4")
+    resource = Resource(type="results")
+    document.resources.append(resource)
     for name, value in (infos or {}).items():
-        out.append(f"<INFO name={quoteattr(name)} value={quoteattr(value)}/>")
-    out.append("<TABLE>")
+        resource.infos.append(Info(name=name, value=value))
+    table = TableElement(document)
+    resource.tables.append(table)
     for f in fields:
-        attrs = f"name={quoteattr(f.name)} datatype={quoteattr(f.datatype)}"
-        if f.datatype == "char":
-            attrs += ' arraysize="*"'
-        if f.unit:
-            attrs += f" unit={quoteattr(f.unit)}"
-        if f.ucd:
-            attrs += f" ucd={quoteattr(f.ucd)}"
-        out.append(f"<FIELD {attrs}/>")
-    out.append("<DATA><TABLEDATA>")
-    for row in rows:
-        out.append("<TR>" + "".join(_cell(v) for v in row) + "</TR>")
-    out.append("</TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>")
-    return ("\n".join(out) + "\n").encode("utf-8")
+        table.fields.append(
+            VOField(
+                document,
+                name=f.name,
+                datatype=f.datatype,
+                arraysize="*" if f.datatype == "char" else None,
+                unit=f.unit or None,
+                ucd=f.ucd or None,
+            )
+        )
+    table.create_arrays(len(rows))
+    for i, f in enumerate(fields):
+        values = [row[i] for row in rows]
+        fill = _FILL[f.datatype]
+        table.array[f.name] = [fill if v is None else v for v in values]
+        table.array.mask[f.name] = [v is None for v in values]
+    table.format = "binary2" if binary else "tabledata"
+    out = io.BytesIO()
+    document.to_xml(out)
+    return out.getvalue()
