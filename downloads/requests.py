@@ -143,7 +143,7 @@ def _create_request(
 
 def _ensure_catalogue(mouses: list[MemberOUS]) -> None:
     """Fetch DataLink listings for member OUSs the mirror has no files for."""
-    from queries.archive.base import get_client
+    from queries.archive.client import get_client
     from queries.archive.datalink_loader import file_name, store_file
 
     missing = [m for m in mouses if not m.files.exists()]
