@@ -14,7 +14,10 @@ broker) is the record. The invariants this module keeps:
 * a worker that dies leaves a row whose lease expires; the periodic sweeper puts it back in the
   queue (``sweep``), as it does for a queued row whose message was lost (broker down or
   restarted without persistence). The heartbeat only renews the lease of the attempt it was
-  started for, so a run that lost its row to a newer attempt cannot keep it alive.
+  started for, so a run that lost its row to a newer attempt cannot keep it alive;
+* every job task runs its work through ``run``: only the task's ``transient_errors`` are retried,
+  all by one rule (``retry``: the row handed back, then ``backoff``), and anything else marks the
+  row failed with a message a person can act on (``JobTask.on_failure``).
 """
 
 from __future__ import annotations

@@ -42,15 +42,17 @@ class TimeoutAdapter(HTTPAdapter):
 
 @dataclass(frozen=True)
 class DataLinkEntry:
-    id: str
+    """One row of a DataLink response, as much of it as the file catalogue stores."""
+
     access_url: str
     service_def: str
     error_message: str
     semantics: str
-    description: str
     content_type: str
     content_length: int | None
-    readable: bool | None
+
+
+_DATALINK_TEXT = ("access_url", "service_def", "error_message", "semantics", "content_type")
 
 
 class ArchiveClient:
@@ -77,20 +79,9 @@ class ArchiveClient:
             table = self.datalink_service.run_sync(uid).to_table()
         entries = []
         for row in _rows(table):
-            length, readable = row.get("content_length"), row.get("readable")
-            entries.append(
-                DataLinkEntry(
-                    id=str(row.get("ID") or ""),
-                    access_url=str(row.get("access_url") or ""),
-                    service_def=str(row.get("service_def") or ""),
-                    error_message=str(row.get("error_message") or ""),
-                    semantics=str(row.get("semantics") or ""),
-                    description=str(row.get("description") or ""),
-                    content_type=str(row.get("content_type") or ""),
-                    content_length=int(length) if length is not None else None,
-                    readable=None if readable is None else str(readable).lower() in ("true", "1"),
-                )
-            )
+            length = row.get("content_length")
+            text = {name: str(row.get(name) or "") for name in _DATALINK_TEXT}
+            entries.append(DataLinkEntry(**text, content_length=length and int(length)))
         return entries
 
 
