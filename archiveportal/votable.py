@@ -1,26 +1,29 @@
-"""VOTable 1.4 documents the portal serves (DataLink, search exports), written by astropy.
+"""A small VOTable 1.4 writer for the portal's own responses (DataLink, search exports).
 
-One table of scalar columns, each declared by a ``Field`` (its VOTable ``datatype``, unit and
-UCD) rather than guessed from the values, so an empty table still says what its columns are.
-``None`` is a null cell (an empty ``<TD/>`` in TABLEDATA).
+One table of scalar columns, each declared by a ``Field`` (datatype, unit, UCD) rather than
+guessed from the values; ``None`` is an empty ``<TD/>``. Text is written as UTF-8 in ``char``
+columns, which astropy and pyvo read back as written.
 
-astropy's writer was replaced by a hand-written one once, when the suite segfaulted after
-DataLink writes; the same commit removed time-machine, which ``archiveportal/clock.py`` blames
-for C-level crashes. This module puts astropy back to re-test that under the whole suite.
+Why not astropy's writer (re-tested in issue 10, on astropy 8.0.2):
+* Crashes: it was replaced after the suite segfaulted "after DataLink writes"; the same commit
+  removed time-machine, which ``clock.py`` blames for C-level crashes. With astropy writing every
+  VOTable the portal serves (DataLink, exports, and the test archive's TAP answers; commit
+  134577d), the whole suite ran twice in a copy of the tree: no crash. Run 1: 1298 passed,
+  2 failed (the ready-email text test, failing on this branch's base too, and a download script
+  whose bash run timed out at 30 s under load average 5). Run 2: see the commit that wrote this.
+* Speed: a full export (50,000 rows, the 30 result columns) took 75 s with astropy against
+  3.6 s here on the same loaded machine (20,000 synthetic rows of 30 columns: TABLEDATA 7.9 s,
+  BINARY2 6.8 s, this writer 0.7 s): astropy converts and mask-checks each cell in Python, and a
+  web request past gunicorn's 30 s is killed.
+* Text: astropy warns (E24) on every non-ASCII value in a ``char`` column in TABLEDATA and
+  refuses it in BINARY2; ALMA titles, abstracts and PI names have them.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-
-import numpy as np
-from astropy.io.votable.tree import Field as VOField
-from astropy.io.votable.tree import Info, Resource, TableElement, VOTableFile
-
-# A null cell's placeholder under the mask, per datatype (never written: the mask says null).
-_FILL = {"char": "", "long": 0, "double": np.nan, "boolean": False}
+from xml.sax.saxutils import escape, quoteattr
 
 
 @dataclass(frozen=True)
@@ -31,40 +34,41 @@ class Field:
     ucd: str = ""
 
 
+def _cell(value: object) -> str:
+    if value is None:
+        return "<TD/>"
+    if isinstance(value, bool):
+        return f"<TD>{'true' if value else 'false'}</TD>"
+    if isinstance(value, float):
+        return f"<TD>{value!r}</TD>"
+    return f"<TD>{escape(str(value))}</TD>"
+
+
 def render(
     fields: Sequence[Field],
     rows: Iterable[Sequence[object]],
     *,
     infos: dict[str, str] | None = None,
-    binary: bool = False,
 ) -> bytes:
-    """The document for ``rows`` (tuples in ``fields`` order); BINARY2 when ``binary``."""
-    rows = list(rows)
-    document = VOTableFile(version="1.4")
-    resource = Resource(type="results")
-    document.resources.append(resource)
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3">',
+        '<RESOURCE type="results">',
+    ]
     for name, value in (infos or {}).items():
-        resource.infos.append(Info(name=name, value=value))
-    table = TableElement(document)
-    resource.tables.append(table)
+        out.append(f"<INFO name={quoteattr(name)} value={quoteattr(value)}/>")
+    out.append("<TABLE>")
     for f in fields:
-        table.fields.append(
-            VOField(
-                document,
-                name=f.name,
-                datatype=f.datatype,
-                arraysize="*" if f.datatype == "char" else None,
-                unit=f.unit or None,
-                ucd=f.ucd or None,
-            )
-        )
-    table.create_arrays(len(rows))
-    for i, f in enumerate(fields):
-        values = [row[i] for row in rows]
-        fill = _FILL[f.datatype]
-        table.array[f.name] = [fill if v is None else v for v in values]
-        table.array.mask[f.name] = [v is None for v in values]
-    table.format = "binary2" if binary else "tabledata"
-    out = io.BytesIO()
-    document.to_xml(out)
-    return out.getvalue()
+        attrs = f"name={quoteattr(f.name)} datatype={quoteattr(f.datatype)}"
+        if f.datatype == "char":
+            attrs += ' arraysize="*"'
+        if f.unit:
+            attrs += f" unit={quoteattr(f.unit)}"
+        if f.ucd:
+            attrs += f" ucd={quoteattr(f.ucd)}"
+        out.append(f"<FIELD {attrs}/>")
+    out.append("<DATA><TABLEDATA>")
+    for row in rows:
+        out.append("<TR>" + "".join(_cell(v) for v in row) + "</TR>")
+    out.append("</TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>")
+    return ("\n".join(out) + "\n").encode("utf-8")
