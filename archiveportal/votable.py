@@ -9,8 +9,9 @@ Why not astropy's writer (re-tested in issue 10, on astropy 8.0.2):
   removed time-machine, which ``clock.py`` blames for C-level crashes. With astropy writing every
   VOTable the portal serves (DataLink, exports, and the test archive's TAP answers; commit
   134577d), the whole suite ran twice in a copy of the tree: no crash. Run 1: 1298 passed,
-  2 failed (the ready-email text test, failing on this branch's base too, and a download script
-  whose bash run timed out at 30 s under load average 5). Run 2: see the commit that wrote this.
+  2 failed (the ready-email text test, failing on this branch's base too, and a download-script
+  test that flakes under load: it greps every process on the machine for curl). Run 2: 1297 passed,
+  the same 2 failed and one chaos test timed out waiting for a request under load average 5.
 * Speed: a full export (50,000 rows, the 30 result columns) took 75 s with astropy against
   3.6 s here on the same loaded machine (20,000 synthetic rows of 30 columns: TABLEDATA 7.9 s,
   BINARY2 6.8 s, this writer 0.7 s): astropy converts and mask-checks each cell in Python, and a
