@@ -14,7 +14,10 @@ broker) is the record. The invariants this module keeps:
 * a worker that dies leaves a row whose lease expires; the periodic sweeper puts it back in the
   queue (``sweep``), as it does for a queued row whose message was lost (broker down or
   restarted without persistence). The heartbeat only renews the lease of the attempt it was
-  started for, so a run that lost its row to a newer attempt cannot keep it alive.
+  started for, so a run that lost its row to a newer attempt cannot keep it alive;
+* every job task runs its work through ``run``: only the task's ``transient_errors`` are retried,
+  all by one rule (``retry``: the row handed back, then ``backoff``), and anything else marks the
+  row failed with a message a person can act on (``JobTask.on_failure``).
 """
 
 from __future__ import annotations
@@ -23,10 +26,12 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import timedelta
 from typing import Any, ClassVar, TypeVar
 
 from celery import Task, current_app
+from django.apps import apps
 from django.conf import settings
 from django.db import OperationalError, connection, models, transaction
 from django.utils import timezone
@@ -223,22 +228,8 @@ def fail(model: type[Job], job_id: str, message: str) -> None:
         log.info("job %s %s failed", model.__name__, job_id)
 
 
-def requeue(job: Job) -> None:
-    """Put a job back in the queue (the user asked to re-run it)."""
-    type(job).objects.filter(pk=job.pk).update(
-        phase=Phase.QUEUED,
-        error_message="",
-        lease_expires_at=None,
-        finished_at=None,
-        updated_at=timezone.now(),
-    )
-    dispatch(job)
-
-
 def job_models() -> list[type[Job]]:
     """Every concrete job model installed."""
-    from django.apps import apps
-
     return [m for m in apps.get_models() if issubclass(m, Job) and m.task_name]
 
 
@@ -269,7 +260,7 @@ def sweep(*, queued_grace_seconds: int | None = None) -> int:
 
 
 class JobTask(Task):
-    """Base for job tasks: retries transient errors, marks the row failed on anything else."""
+    """Base for job tasks (whose body is ``run``): marks the row failed when the task fails."""
 
     job_model: type[Job] | None = None
     transient_errors: tuple[type[BaseException], ...] = (OperationalError,)
@@ -302,12 +293,30 @@ def release(job: Job) -> None:
     )
 
 
-def retry_transient(task: JobTask, exc: BaseException, job: Job) -> None:
-    """Retry ``task`` with exponential backoff when ``exc`` is transient, else re-raise.
+def backoff(retries: int) -> int:
+    """Seconds before retry number ``retries + 1``: 2, 4, 8, ... up to ten minutes."""
+    return min(600, 2 ** (retries + 1))
 
-    The row is released first: the retried delivery must be able to claim it.
+
+def retry(task: JobTask, job_id: object, exc: BaseException) -> None:
+    """Hand the row back and retry ``task`` after ``backoff`` while retries remain.
+
+    Returns when they are spent: the caller then raises (``JobTask`` marks the row failed) or
+    finishes without what failed (a search keeps the mirror's answer). The row is handed back
+    first so that the retried delivery can claim it; with the database down that fails, the
+    lease runs out instead and the sweeper re-sends the row.
     """
-    if isinstance(exc, task.transient_errors) and task.request.retries < task.max_retries:
-        release(job)
-        raise task.retry(exc=exc, countdown=min(300, 2 ** (task.request.retries + 1)))
-    raise exc
+    if task.request.retries >= task.max_retries:
+        return
+    with suppress(OperationalError):
+        release(task.job_model(pk=job_id))
+    raise task.retry(exc=exc, countdown=backoff(task.request.retries))
+
+
+def run(task: JobTask, work: Callable[[str], object], job_id: str) -> None:
+    """The body of every job task: ``work(job_id)``, its transient errors retried by ``retry``."""
+    try:
+        work(job_id)
+    except task.transient_errors as exc:
+        retry(task, job_id, exc)
+        raise

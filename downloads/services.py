@@ -30,7 +30,7 @@ from downloads import access, serving
 from downloads.models import DownloadRequest, RequestFile
 from downloads.notifications import queue_ready_email
 from downloads.script import ScriptFile
-from queries.archive.base import get_client
+from queries.archive.client import get_client
 from queries.archive.datalink_loader import file_name, store_file
 from queries.delivery import member_directory
 from queries.models import ArchiveFile, FileCategory, MemberOUS

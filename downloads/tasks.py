@@ -6,55 +6,37 @@ from smtplib import SMTPException
 from celery import shared_task
 from django.db import OperationalError
 
-from archiveportal.jobs import JobTask
+from archiveportal import jobs
+from downloads import notifications, services
 from downloads.models import DownloadRequest, Outbox
 from queries.errors import ArchiveUnavailable
 
 
-class PrepareTask(JobTask):
+class PrepareTask(jobs.JobTask):
     job_model = DownloadRequest
     max_retries = 5
     transient_errors = (ArchiveUnavailable, OperationalError, OSError)
 
 
-class DeliverEmailTask(JobTask):
-    """Retries SMTP trouble for about an hour before the row is marked failed with its error."""
+class DeliverEmailTask(jobs.JobTask):
+    """Retries SMTP trouble for about half an hour (``jobs.backoff``) before the row is marked
+    failed with its error."""
 
     job_model = Outbox
     max_retries = 10
     transient_errors = (SMTPException, OSError, OperationalError)
 
 
-def _backoff(retries: int) -> int:
-    return min(600, 2 ** (retries + 2))
-
-
 @shared_task(bind=True, base=PrepareTask, name="downloads.prepare_request", ignore_result=True)
 def prepare_request(self, request_id: str) -> None:
-    from downloads import services
-
-    try:
-        services.prepare_request(request_id)
-    except self.transient_errors as exc:
-        if self.request.retries < self.max_retries:
-            raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
-        raise
+    jobs.run(self, services.prepare_request, request_id)
 
 
 @shared_task(bind=True, base=DeliverEmailTask, name="downloads.deliver_email", ignore_result=True)
 def deliver_email(self, outbox_id: str) -> None:
-    from downloads import notifications
-
-    try:
-        notifications.deliver(outbox_id)
-    except self.transient_errors as exc:
-        if self.request.retries < self.max_retries:
-            raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
-        raise
+    jobs.run(self, notifications.deliver, outbox_id)
 
 
 @shared_task(name="downloads.expire_requests", ignore_result=True)
 def expire_requests() -> int:
-    from downloads import services
-
     return services.expire_requests()

@@ -2,8 +2,8 @@
 
 Input errors carry the field, the value and the accepted syntax so a form can show the message
 on the field; archive errors say whether retrying can help (``ArchiveUnavailable``) or the user
-must change something (``ArchiveRejected``). Only ``queries/archive/`` sees the exceptions of
-astroquery, pyvo and requests, and it turns them into these.
+must change something (``ArchiveRejected``). Only ``queries/archive/client.py`` sees the
+exceptions of pyvo and requests, and it turns them into these.
 """
 
 from __future__ import annotations

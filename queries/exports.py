@@ -1,7 +1,9 @@
 """The whole result of a search as CSV, TSV or VOTable, with each column's unit.
 
 Values are written in the mirror's (ObsCore's) units, which the header states:
-``frequency [GHz]`` in CSV/TSV, the FIELD ``unit`` attribute in VOTable.
+``frequency [GHz]`` in CSV/TSV, the FIELD ``unit`` attribute in VOTable. VOTable columns are
+typed from the mirror's schema (the ``Observation`` field behind each column), never from the
+values, so an empty result still has its numbers as ``double`` and its text as ``char``.
 """
 
 from __future__ import annotations
@@ -10,6 +12,10 @@ import csv
 import io
 from datetime import datetime
 
+from django.db import models
+
+from archiveportal import votable
+from queries.models import Observation
 from queries.units import CANONICAL_UNITS
 
 CONTENT_TYPES = {
@@ -18,6 +24,13 @@ CONTENT_TYPES = {
     "votable": "application/x-votable+xml",
 }
 EXTENSIONS = {"csv": "csv", "tsv": "tsv", "votable": "xml"}
+# Model field -> VOTable datatype; anything else (text, dates as ISO 8601) is char.
+_DATATYPES = {
+    models.FloatField: "double",
+    models.IntegerField: "long",
+    models.BigIntegerField: "long",
+    models.BooleanField: "boolean",
+}
 
 
 def _cell(value: object) -> object:
@@ -35,23 +48,15 @@ def render_delimited(rows: list[dict], names: list[str], *, delimiter: str) -> s
     return buffer.getvalue()
 
 
-def render_votable(rows: list[dict], names: list[str]) -> bytes:
-    """VOTable through ``archiveportal.votable`` (astropy's C writer corrupted the heap here)."""
-    from archiveportal import votable
+def votable_field(name: str) -> votable.Field:
+    """The FIELD of mirror column ``name``: its type from the model, its unit from ``units``."""
+    datatype = _DATATYPES.get(type(Observation._meta.get_field(name)), "char")
+    return votable.Field(name, datatype, unit=CANONICAL_UNITS.get(name, ""))
 
-    fields = []
-    for name in names:
-        values = [row[name] for row in rows if row[name] is not None]
-        if values and all(isinstance(v, bool) for v in values):
-            datatype = "boolean"
-        elif values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-            datatype = "long"
-        elif values and all(isinstance(v, int | float) for v in values):
-            datatype = "double"
-        else:
-            datatype = "char"
-        fields.append(votable.Field(name, datatype, unit=CANONICAL_UNITS.get(name, "")))
-    table = ([_cell(row[n]) if row[n] is not None else None for n in names] for row in rows)
+
+def render_votable(rows: list[dict], names: list[str]) -> bytes:
+    fields = [votable_field(n) for n in names]
+    table = ([None if row[n] is None else _cell(row[n]) for n in names] for row in rows)
     return votable.render(fields, table)
 
 

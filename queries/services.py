@@ -43,7 +43,7 @@ def execute_search(search_id: str, *, on_transient=None) -> None:
     mirror) then shows them. Archive trouble never loses the mirror's answer: unavailable means a
     notice after the retries are spent; rejected means the archive's reason is shown.
     """
-    from queries.archive.base import get_client
+    from queries.archive.client import get_client
     from queries.archive.loader import upsert_observations
 
     search = jobs.claim(Search, search_id)

@@ -12,13 +12,17 @@ test can hold a worker inside an archive call and let it go. Every request is re
 
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
 import re
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
+
+from archiveportal import votable
 
 ROOT = Path(__file__).resolve().parents[1]
 REFDATA = ROOT.parent / "shared" / "refdata"
@@ -78,8 +82,6 @@ class ReplayArchive:
 
 def rows_votable(codes: set[str]) -> bytes:
     """The real CSV rows of ``codes`` as a TAP VOTable (every column text, as in the CSV)."""
-    from archiveportal import votable
-
     with SAMPLE_CSV.open(newline="") as handle:
         reader = csv.DictReader(handle)
         names = [n for n in reader.fieldnames if n and n != "source_file"]
@@ -91,8 +93,6 @@ def rows_votable(codes: set[str]) -> bytes:
 
 def alma_file_bytes(name: str) -> bytes:
     """Deterministic content of a file the replayed archive serves at /dataPortal/<name>."""
-    import hashlib
-
     return hashlib.sha256(name.encode()).digest() * 512
 
 
@@ -146,8 +146,6 @@ def make_handler(state: ReplayArchive):
                     return self._send(200, doc, "application/x-votable+xml")
                 return self._send(200, source.read_bytes(), "application/x-votable+xml")
             if path == "/dataPortal/api/login":
-                import base64
-
                 expected = base64.b64encode(ALMA_LOGIN.encode()).decode()
                 if self.headers.get("Authorization") != f"Basic {expected}":
                     return self._send(401, b"bad credentials", "text/plain")

@@ -11,12 +11,17 @@ from __future__ import annotations
 import csv
 import io
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from astropy.io.votable import parse
+from astropy.io.votable.exceptions import VOTableSpecWarning, VOWarning
+from astropy.table import Table
 
+from queries.archive.columns import LEGACY_COLUMNS
 from queries.errors import LoadError
 
 _UNTYPED_FIELD = re.compile(rb"<FIELD((?:(?!datatype=)[^>])*?)(\s*/?>)")
@@ -76,11 +81,6 @@ def read_table(path: Path) -> RawTable:
 
 
 def _read_votable(path: Path) -> RawTable:
-    import warnings
-
-    from astropy.io.votable import parse
-    from astropy.io.votable.exceptions import VOTableSpecWarning, VOWarning
-
     # The 2014 archive declared some FIELDs without a datatype; the standard then says char of
     # length 1, which would cut "2013-07-01" to "2". The archive meant free text.
     content = _UNTYPED_FIELD.sub(rb'<FIELD\1 datatype="char" arraysize="*"\2', path.read_bytes())
@@ -107,8 +107,6 @@ def _read_votable(path: Path) -> RawTable:
 
 
 def _read_ecsv(path: Path) -> RawTable:
-    from astropy.table import Table
-
     try:
         table = Table.read(path, format="ascii.ecsv")
     except Exception as exc:
@@ -189,7 +187,5 @@ def _read_key_value(path: Path) -> RawTable:
 
 
 def _looks_like_obscore(header: list[str]) -> bool:
-    from queries.archive.columns import LEGACY_COLUMNS
-
     known = {"obs_id", "proposal_id", "member_ous_uid", "obs_publisher_did", "target_name"}
     return bool(known & set(header)) or any(h.lower() in LEGACY_COLUMNS for h in header)

@@ -19,9 +19,11 @@ from django.db import models, transaction
 
 from queries import units
 from queries.archive.columns import IGNORED_COLUMNS, LEGACY_COLUMNS, OBSCORE_RENAMES
+from queries.archive.datalink_loader import load_datalink_table
 from queries.archive.formats import RawTable, read_table
 from queries.errors import LoadError
 from queries.filters import forget_max_fov
+from queries.hierarchy import rebuild_hierarchy
 from queries.models import Observation
 from queries.names import name_key
 
@@ -41,7 +43,6 @@ _DERIVED = {
     "s_z",
     "band_mask",
 }
-OBSCORE_COLUMNS = frozenset(n for n in _FIELDS if n not in _DERIVED)
 UPDATE_FIELDS = [
     f.name
     for f in Observation._meta.concrete_fields
@@ -245,8 +246,6 @@ def upsert_observations(rows: Iterable[dict], *, source: str) -> LoadResult:
 
     Used by the live-archive search: the same normalisation as for files applies.
     """
-    from queries.hierarchy import rebuild_hierarchy
-
     rows = list(rows)
     columns = sorted({k for row in rows for k in row})
     table = RawTable(
@@ -268,9 +267,6 @@ def upsert_observations(rows: Iterable[dict], *, source: str) -> LoadResult:
 
 def load_paths(paths: Iterable[Path]) -> LoadResult:
     """Load every file, all or nothing: one bad file leaves the mirror as it was."""
-    from queries.archive.datalink_loader import load_datalink_table
-    from queries.hierarchy import rebuild_hierarchy
-
     tables = [read_table(Path(p)) for p in paths]
     prepared = []
     for table in tables:

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from datetime import timedelta
 
 import pytest
-from django.conf import settings as django_settings
+from django.conf import settings as live
 from django.db import connection, transaction
 from django.utils import timezone
 
 from archiveportal import jobs
 from archiveportal.celery import app
+from downloads.models import DownloadRequest, Outbox
+from downloads.tasks import deliver_email, prepare_request
+from queries import services
 from queries.models import Search
-from tests.factories import UserFactory
+from queries.tasks import run_search
+from tests.factories import MemberOUSFactory, ObservationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -156,8 +161,8 @@ def test_an_older_attempt_cannot_renew_the_lease_of_a_newer_one(search):
 
 
 def test_leases_are_short_and_renewed_well_within_them():
-    assert django_settings.JOBS_LEASE_SECONDS <= 60
-    assert django_settings.JOBS_HEARTBEAT_SECONDS * 3 <= django_settings.JOBS_LEASE_SECONDS
+    assert live.JOBS_LEASE_SECONDS <= 60
+    assert live.JOBS_HEARTBEAT_SECONDS * 3 <= live.JOBS_LEASE_SECONDS
 
 
 def test_messages_are_acknowledged_late_and_requeued_when_a_worker_is_lost():
@@ -178,3 +183,63 @@ def test_the_sweeper_leaves_queued_rows_alone_when_the_broker_refuses(search, mo
         jobs.sweep()
     search.refresh_from_db()
     assert search.updated_at == stale  # still due: the next sweep sends it
+
+
+# --- one retry rule for every job task --------------------------------------------------------
+# ``Task.apply`` runs a task and each of its retries in this process, one after the other, so
+# these tests see the whole retry sequence without waiting out the backoff.
+
+
+@pytest.mark.parametrize(
+    ("retries", "seconds"), [(0, 2), (1, 4), (2, 8), (5, 64), (8, 512), (9, 600), (30, 600)]
+)
+def test_retries_back_off_exponentially_up_to_ten_minutes(retries, seconds):
+    assert jobs.backoff(retries) == seconds
+
+
+def test_a_preparation_the_archive_keeps_refusing_is_retried_then_failed_with_why(archive_server):
+    archive_server.set_mode("unavailable")
+    mous = MemberOUSFactory()  # no files in the mirror: its DataLink listing is asked for
+    request = DownloadRequest.objects.create(
+        owner=UserFactory(),
+        member_ous_uids=[mous.uid],
+        categories=["product"],
+        submitted_at=timezone.now(),
+    )
+    prepare_request.apply(args=[str(request.pk)])
+    request.refresh_from_db()
+    tries = prepare_request.max_retries + 1
+    # Each retry claimed the row the one before handed back.
+    assert request.attempts == tries
+    assert [r.path for r in archive_server.requests] == ["/datalink/sync"] * tries
+    assert request.phase == jobs.Phase.FAILED
+    assert "DataLink service could not be reached" in request.error_message
+
+
+def test_a_live_search_retries_the_archive_then_answers_from_the_mirror(archive_server):
+    ObservationFactory(band_list="3")
+    archive_server.set_mode("unavailable")
+    search = services.start_search(owner=UserFactory(), params={"band_list": "3"}, live=True)
+    run_search.apply(args=[str(search.pk)])
+    search.refresh_from_db()
+    assert search.attempts == run_search.max_retries + 1
+    assert len(archive_server.queries) == run_search.max_retries + 1
+    assert search.phase == jobs.Phase.DONE and search.result_count == 1
+    assert "unavailable" in search.notice
+
+
+def test_an_email_the_mail_server_keeps_refusing_is_retried_then_failed_with_why(settings):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", closed
+    request = DownloadRequest.objects.create(
+        owner=UserFactory(email="owner@lab.example.org"), member_ous_uids=[], categories=[]
+    )
+    item = Outbox.objects.create(request=request, kind=Outbox.Kind.REQUEST_READY)
+    deliver_email.apply(args=[str(item.pk)])
+    item.refresh_from_db()
+    assert item.attempts == deliver_email.max_retries + 1
+    assert item.phase == jobs.Phase.FAILED and item.sent_at is None
+    assert "refused" in item.error_message.lower()

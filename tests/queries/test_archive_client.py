@@ -2,7 +2,7 @@
 
 import pytest
 
-from queries.archive.base import get_client
+from queries.archive.client import get_client
 from queries.errors import ArchiveRejected, ArchiveUnavailable
 
 
@@ -42,8 +42,8 @@ def test_a_slow_archive_times_out_as_unavailable(archive_server, settings):
 
 
 def test_a_slow_datalink_times_out_as_unavailable(archive_server, settings):
-    # astroquery's own DataLink service carries no session and so no timeout: the client must
-    # give DataLink the timed session too, or this call waits out the slow archive and succeeds.
+    # pyvo's DataLink service carries no timeout of its own: the client must give it the timed
+    # session too, or this call waits out the slow archive and succeeds.
     settings.ARCHIVE_TIMEOUT = 0.5
     archive_server.set_mode("slow", slow_seconds=20)
     with pytest.raises(ArchiveUnavailable, match="DataLink"):
@@ -51,13 +51,24 @@ def test_a_slow_datalink_times_out_as_unavailable(archive_server, settings):
     assert [r.path for r in archive_server.requests] == ["/datalink/sync"]
 
 
-def test_every_archive_call_shares_one_session_with_a_timeout(settings):
+def test_tap_and_datalink_both_go_through_the_clients_one_timed_session(archive_server, settings):
     settings.ARCHIVE_TIMEOUT = 7.0
     client = get_client()
-    adapter = client.session.get_adapter("https://almascience.org/")
-    assert adapter.timeout == 7.0
-    assert client._tap._session is client.session
-    assert client._datalink._session is client.session
+    sent = []
+
+    def record(response, *args, **kwargs):
+        # ``connection`` is the adapter that sent the request: the one that sets the timeout.
+        sent.append((response.request.path_url.split("?")[0], response.connection.timeout))
+
+    client.session.hooks["response"].append(record)
+    client.query_obscore("SELECT TOP 5 * FROM ivoa.obscore", max_rows=5)
+    client.datalink("uid://A001/X12a3/Xe9")
+    assert sent == [("/tap/sync", 7.0), ("/datalink/sync", 7.0)]
+
+
+def test_a_datalink_error_document_is_a_rejection_with_the_archives_reason(archive_server):
+    with pytest.raises(ArchiveRejected, match="NotFoundFault"):
+        get_client().datalink("uid://A001/X0/X0")
 
 
 def test_nothing_listening_is_unavailable(settings):
