@@ -29,6 +29,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from archiveportal import jobs
+from downloads.models import DownloadRequest, Outbox
 from downloads.script import human_size
 
 log = logging.getLogger(__name__)
@@ -77,8 +78,6 @@ def queue_ready_email(request):
 
     Dispatch happens after the transaction commits; a second call finds the existing row.
     """
-    from downloads.models import Outbox
-
     item, created = Outbox.objects.get_or_create(request=request, kind=Outbox.Kind.REQUEST_READY)
     if created:
         jobs.dispatch(item)
@@ -87,8 +86,6 @@ def queue_ready_email(request):
 
 def deliver(outbox_id: str) -> None:
     """Send one outbox email, at most once per successful mark (see the module docstring)."""
-    from downloads.models import DownloadRequest, Outbox
-
     item = jobs.claim(Outbox, outbox_id)
     if item is None:
         return

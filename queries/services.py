@@ -7,9 +7,12 @@ import logging
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from archiveportal import jobs
 from queries.adql import to_adql
+from queries.archive.client import get_client
+from queries.archive.loader import upsert_observations
 from queries.errors import ArchiveRejected, ArchiveUnavailable
 from queries.fields import parse_form, query_params
 from queries.filters import observation_filter
@@ -43,9 +46,6 @@ def execute_search(search_id: str, *, on_transient=None) -> None:
     mirror) then shows them. Archive trouble never loses the mirror's answer: unavailable means a
     notice after the retries are spent; rejected means the archive's reason is shown.
     """
-    from queries.archive.client import get_client
-    from queries.archive.loader import upsert_observations
-
     search = jobs.claim(Search, search_id)
     if search is None:
         return
@@ -120,8 +120,6 @@ def delete_saved(*, user, saved: SavedSearch) -> None:
 
 
 def visible_saved_searches(user):
-    from django.db.models import Q
-
     return SavedSearch.objects.filter(
         Q(owner=user) | Q(visibility=SavedSearch.Visibility.LAB)
     ).select_related("owner")
