@@ -16,6 +16,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.text import capfirst
 
+from archiveportal.readonly_admin import ReadOnlyAdmin
 from downloads import models
 from downloads.delegations import revoke
 from downloads.visibility import requests_with_visible_sizes
@@ -115,7 +116,7 @@ class DelegationEventInline(admin.TabularInline):
 
 
 @admin.register(models.Delegation)
-class DelegationAdmin(admin.ModelAdmin):
+class DelegationAdmin(ReadOnlyAdmin):
     """Read-only, except for revoking: only a PI grants (from /access/), so an administrator
     cannot give anyone, themselves included, a PI's data. A revocation goes through the service,
     which records it and emails the PI."""
@@ -126,15 +127,6 @@ class DelegationAdmin(admin.ModelAdmin):
     readonly_fields = fields
     inlines = [DelegationEventInline]
     actions = ["revoke_selected"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_revoke_permission(self, request) -> bool:
         return request.user.is_superuser
@@ -147,7 +139,7 @@ class DelegationAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.AccessDecision)
-class AccessDecisionAdmin(admin.ModelAdmin):
+class AccessDecisionAdmin(ReadOnlyAdmin):
     list_display = (
         "at",
         "user",
@@ -159,15 +151,6 @@ class AccessDecisionAdmin(admin.ModelAdmin):
     )
     list_filter = ("granted", "rule", "surface")
     search_fields = ("member_ous_uid", "user__username")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(models.DownloadRequest)

@@ -10,23 +10,15 @@ rows are loaded from the archive, not edited or deleted here, which also keeps t
 from django.contrib import admin
 from django.utils.html import format_html
 
+from archiveportal.readonly_admin import ReadOnlyAdmin
 from downloads.visibility import allowed_uids
 from queries import models
 
 HIDDEN = "hidden (proprietary)"
 
 
-class MirrorAdmin(admin.ModelAdmin):
+class MirrorAdmin(ReadOnlyAdmin):
     """Read-only: the loader and the harvester write the mirror."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def _may_download(request, mous) -> bool:

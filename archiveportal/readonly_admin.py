@@ -1,0 +1,16 @@
+"""An admin that shows rows and changes none: for records written only by the portal's own code
+(the mirror, access decisions, delegations, tokens), whose changes must go through their
+services so that every rule and every email applies."""
+
+from django.contrib import admin
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
