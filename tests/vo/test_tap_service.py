@@ -6,6 +6,8 @@ HTTP to the live server, with a member's personal token in their session.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import pyvo
 import requests
@@ -147,3 +149,34 @@ def test_get_data_info_with_astroquery_given_the_members_session(portal):
     table = alma.get_data_info([public.uid])
     assert len(table) >= 1
     assert all(str(u).startswith(f"{url}/dataPortal/") for u in table["access_url"])
+
+
+def test_query_object_with_the_name_resolver_stood_in(portal, monkeypatch):
+    """Sesame is not reachable from here: the name resolves to Orion KL through a stand-in."""
+    url, session = portal
+    orion = SkyCoord(83.8092 * u.deg, -5.3751 * u.deg)
+    monkeypatch.setattr(SkyCoord, "from_name", classmethod(lambda cls, name, **kw: orion))
+    alma = Alma()
+    alma.archive_url = url
+    alma._session.headers["Authorization"] = session.headers["Authorization"]
+    table = alma.query_object("Orion KL")
+    region = alma.query_region(orion, radius=table.meta.get("radius", 10 * u.arcmin))
+    assert len(table) >= 1
+    assert set(table["obs_id"]) <= set(region["obs_id"])
+
+
+def test_download_files_fetches_from_the_portal_with_the_token(portal, settings, tmp_path):
+    url, _ = portal
+    member = UserFactory(username="downloader")
+    session = requests.Session()
+    session.headers["Authorization"] = f"Token {token_for(member, 'read', 'download')}"
+    alma = Alma()
+    alma.archive_url = url
+    alma._session = session
+    alma._datalink = pyvo.dal.adhoc.DatalinkService(alma.datalink_url, session=session)
+    public = Observation.objects.filter(member_ous__isnull=False).first().member_ous
+    readme = [u for u in alma.get_data_info([public.uid])["access_url"] if u.endswith(".txt")]
+    saved = alma.download_files(readme, savedir=str(tmp_path))
+    assert len(saved) == 1
+    name = readme[0].rsplit("/", 1)[-1]
+    assert Path(saved[0]).read_bytes() == (Path(settings.LAB_DATA_ROOT) / name).read_bytes()
