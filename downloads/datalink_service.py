@@ -28,6 +28,8 @@ FIELDS = (
     votable.Field("description", "char", ucd="meta.note"),
     votable.Field("content_type", "char", ucd="meta.code.mime"),
     votable.Field("content_length", "long", unit="byte", ucd="phys.size;meta.file"),
+    # ALMA's own column (refdata/astroquery/alma-datalink.xml): may this caller use the link.
+    votable.Field("readable", "boolean"),
 )
 
 
@@ -45,13 +47,24 @@ def render_datalink(user, uid: str) -> bytes:
                 None,
                 None,
                 None,
+                False,
             )
         )
     else:
         decision, files = access.downloadable_files(user, mous, surface="datalink")
         if not decision.allowed:
             rows.append(
-                (uid, None, None, f"AuthorizationFault: {decision.message}", None, None, None, None)
+                (
+                    uid,
+                    None,
+                    None,
+                    f"AuthorizationFault: {decision.message}",
+                    None,
+                    None,
+                    None,
+                    None,
+                    False,
+                )
             )
         for f in files:
             rows.append(
@@ -64,6 +77,7 @@ def render_datalink(user, uid: str) -> bytes:
                     f"{f.get_category_display()}: {f.name}",
                     f.content_type or "application/x-tar",
                     f.size,
+                    True,  # only files the decider allowed are listed
                 )
             )
     return votable.render(FIELDS, rows)

@@ -218,6 +218,21 @@ def test_the_datalink_document_is_a_valid_votable_for_astropy(world):
         f"http://portal.test/dataPortal/{world.files['proprietary'].name}"
     ]
     assert int(table["content_length"][0]) == world.files["proprietary"].size
+    assert list(table["readable"]) == [True]  # ALMA's column: the caller may use the link
+
+
+def test_a_refused_datalink_row_is_not_readable(world):
+    import io
+
+    from astropy.io.votable import parse_single_table
+
+    with clock.frozen(NOW):
+        response = client_for(world, "member").get(
+            "/datalink/sync", {"ID": world.mouses["proprietary"].uid}
+        )
+    table = parse_single_table(io.BytesIO(response.content)).to_table()
+    assert list(table["readable"]) == [False]
+    assert str(table["error_message"][0]).startswith("AuthorizationFault")
 
 
 # --- The admin: staff status grants nothing -----------------------------------------------
