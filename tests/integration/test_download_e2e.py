@@ -16,6 +16,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from apitokens.models import ApiToken
 from archiveportal import jobs
 from downloads import services as request_service
 from downloads import serving
@@ -211,6 +212,30 @@ def test_without_a_token_the_portals_files_fail_and_the_exit_code_says_so(portal
     done = run_script(script, workdir, None)
     assert done.returncode == 1
     assert "needs your Archive Portal token" in done.stdout
+
+
+def test_a_wrong_token_stops_the_script_at_once_with_the_portals_reason(portal):
+    request = wait_terminal(request_as(portal["pi"], [PROPRIETARY_CODE]))
+    workdir = portal["tmp"] / "wrongtoken"
+    workdir.mkdir()
+    script = fetch_script(portal["pi"], request, workdir)
+    done = run_script(script, workdir, "apk_not-a-real-token")
+    assert done.returncode == 3
+    assert "the server refused (HTTP 401)" in done.stdout
+    assert "again in" not in done.stdout  # no retry round, no pause
+    assert "Summary: 0 of" in done.stdout
+
+
+def test_an_expired_token_is_named_as_the_reason(portal):
+    request = wait_terminal(request_as(portal["pi"], [PROPRIETARY_CODE]))
+    workdir = portal["tmp"] / "expired"
+    workdir.mkdir()
+    script = fetch_script(portal["pi"], request, workdir)
+    token = token_for(portal["pi"], expires_at=timezone.now() + timedelta(minutes=1))
+    ApiToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))  # it ran out
+    done = run_script(script, workdir, token)
+    assert done.returncode == 3
+    assert "expired" in done.stdout.lower()
 
 
 def test_a_request_whose_worker_died_is_completed_by_the_sweeper(portal):
