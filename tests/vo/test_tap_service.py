@@ -134,17 +134,25 @@ def test_astroquery_alma_query_region_works_by_changing_only_the_url(portal):
     assert "Orion" in " ".join(str(name) for name in table["target_name"])
 
 
-def test_get_data_info_with_astroquery_given_the_members_session(portal):
-    """astroquery builds its DataLink service without its session: hand it one carrying the
-    token (download scope) and get_data_info lists the member OUS's files from this portal."""
-    url, _ = portal
-    member = UserFactory(username="datalink_member")
+def alma_for_downloads(url: str, username: str) -> Alma:
+    """astroquery at this portal, its session carrying a member's token (read and download),
+    and its DataLink service given that session (astroquery builds it without one)."""
     session = requests.Session()
-    session.headers["Authorization"] = f"Token {token_for(member, 'read', 'download')}"
+    session.headers["Authorization"] = (
+        f"Token {token_for(UserFactory(username=username), 'read', 'download')}"
+    )
     alma = Alma()
     alma.archive_url = url
     alma._session = session
     alma._datalink = pyvo.dal.adhoc.DatalinkService(alma.datalink_url, session=session)
+    return alma
+
+
+def test_get_data_info_with_astroquery_given_the_members_session(portal):
+    """astroquery builds its DataLink service without its session: hand it one carrying the
+    token (download scope) and get_data_info lists the member OUS's files from this portal."""
+    url, _ = portal
+    alma = alma_for_downloads(url, "datalink_member")
     public = Observation.objects.filter(member_ous__isnull=False).first().member_ous
     table = alma.get_data_info([public.uid])
     assert len(table) >= 1
@@ -167,13 +175,7 @@ def test_query_object_with_the_name_resolver_stood_in(portal, monkeypatch):
 
 def test_download_files_fetches_from_the_portal_with_the_token(portal, settings, tmp_path):
     url, _ = portal
-    member = UserFactory(username="downloader")
-    session = requests.Session()
-    session.headers["Authorization"] = f"Token {token_for(member, 'read', 'download')}"
-    alma = Alma()
-    alma.archive_url = url
-    alma._session = session
-    alma._datalink = pyvo.dal.adhoc.DatalinkService(alma.datalink_url, session=session)
+    alma = alma_for_downloads(url, "downloader")
     public = Observation.objects.filter(member_ous__isnull=False).first().member_ous
     readme = [u for u in alma.get_data_info([public.uid])["access_url"] if u.endswith(".txt")]
     saved = alma.download_files(readme, savedir=str(tmp_path))
