@@ -116,24 +116,8 @@ def test_script_file_list_and_manifest_recheck_access(world, role, state):
         response = Client().get("/requests/00000000-0000-0000-0000-000000000000/script")
         assert response.status_code == 401
         return
-    mous, file = world.mouses[state], world.files[state]
-    request = DownloadRequest.objects.create(
-        owner=world.user(role),
-        member_ous_uids=[mous.uid],
-        categories=["product"],
-        submitted_at=timezone.now(),
-        phase=jobs.Phase.DONE,
-        expires_at=timezone.now() + timezone.timedelta(days=30),
-    )
-    RequestFile.objects.create(
-        request=request,
-        member_ous_uid=mous.uid,
-        name=file.name,
-        category="product",
-        size=file.size,
-        url=f"http://portal.test/dataPortal/{file.name}",
-        relative_path=file.name,
-    )
+    file = world.files[state]
+    request = _ready_request_for(world, role, state)
     client = client_for(world, role)
     with clock.frozen(NOW):
         responses = [
@@ -337,8 +321,9 @@ TOKEN_SURFACES = {
 SCOPES = ["read", "download", "delegations"]
 
 
-def _ready_request_for(world, role):
-    mous, file = world.mouses["proprietary"], world.files["proprietary"]
+def _ready_request_for(world, role, state="proprietary"):
+    """A prepared request of ``role`` holding ``state``'s one product file."""
+    mous, file = world.mouses[state], world.files[state]
     request = DownloadRequest.objects.create(
         owner=world.user(role),
         member_ous_uids=[mous.uid],
