@@ -753,7 +753,6 @@ class Translator:
                 f"{math.cos(shape.radius + sphere.EPS)!r})"
             )
 
-        self.catalogue_table(alias, node)
         centre, radius = _bounds(shape)
         x, y, z = centre
         index = len(self.params)
@@ -770,12 +769,6 @@ class Translator:
         if self.vendor == "postgresql":
             return f"({q}.id = ANY(%s))"
         return f"({q}.id IN (SELECT value FROM json_each(%s)))"
-
-    def catalogue_table(self, alias: str, node: exp.Expression) -> Table:
-        for table in self.catalogue.values():
-            if table.geometry:
-                return table
-        raise AdqlError("no table here has geometry", node)
 
 
 def _whole(node: exp.Expression, what: str) -> int:
