@@ -28,7 +28,7 @@ from queries import columns as cols
 from queries import exports, selectors, services
 from queries.adql import astroquery_snippet, to_adql
 from queries.errors import QueryInputErrors
-from queries.fields import FIELDS, GROUPS, parse_form, query_params
+from queries.fields import CATALOGUE, FieldSpec, parse_form, query_params
 from queries.filters import observation_filter
 from queries.models import ColumnPreference, MemberOUS, Project, SavedSearch, Search
 
@@ -49,15 +49,10 @@ def _search_url(params: dict, **changes) -> str:
 
 
 def _form_groups(values: dict, errors: dict) -> list[tuple[str, list[dict]]]:
-    groups = []
-    for group in GROUPS:
-        fields = [
-            {"spec": f, "value": values.get(f.name, ""), "error": errors.get(f.name)}
-            for f in FIELDS
-            if f.group == group
-        ]
-        groups.append((group, fields))
-    return groups
+    def row(f: FieldSpec) -> dict:
+        return {"spec": f, "value": values.get(f.name, ""), "error": errors.get(f.name)}
+
+    return [(group, [row(f) for f in fields]) for group, fields in CATALOGUE.items()]
 
 
 def _render_search(request: HttpRequest, context: dict, *, status: int = 200) -> HttpResponse:
