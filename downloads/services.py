@@ -47,10 +47,6 @@ def portal_file_path(name: str) -> str:
     return f"{PORTAL_FILES_PATH}{name}"
 
 
-def portal_file_url(name: str) -> str:
-    return absolute_url(portal_file_path(name))
-
-
 def absolute_url(stored: str) -> str:
     """A stored URL as served now: portal paths follow the configured address of this moment
     (``PORTAL_BASE_URL``), so a portal moved to another host or port keeps working scripts."""
