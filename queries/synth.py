@@ -658,46 +658,30 @@ class ArchiveBuilder:
     def build_files(self) -> Table:
         """Per member OUS: product tars, one auxiliary tar, a README, one raw tar per block."""
         rng, n_m = self.rng, len(self.m_g)
-        f_cols: dict[str, list] = {
-            k: []
-            for k in ("member_ous_id", "name", "category", "size", "content_type", "semantics")
-        }
-        f_cols["execution_block_id"] = []
         n_products = _choice(rng, [1, 2, 3], [0.8, 0.15, 0.05], n_m)
         product_gb = np.exp(rng.normal(math.log(3.0), 1.2, n_m))
         raw_gb = np.exp(rng.normal(math.log(30.0), 0.9, len(self.eb_uids)))
-        codes = self.projects.columns["code"]
+        codes, tar, cat = self.projects.columns["code"], "application/x-tar", qm.FileCategory
+        rows = []  # one tuple per file: member OUS, name, category, size, type, semantics, block
         for m in range(n_m):
-            code = codes[int(self.m_proj[m])]
-            mous_f, mid = uid_in_file_name(self.m_uids[m]), int(self.m_ids[m])
-            k = int(n_products[m])
+            code, mous = codes[int(self.m_proj[m])], uid_in_file_name(self.m_uids[m])
+            mid, k, gb = int(self.m_ids[m]), int(n_products[m]), product_gb[m]
             for j in range(k):
-                f_cols["name"].append(f"{code}_{mous_f}_{j + 1:03d}_of_{k:03d}.tar")
-                f_cols["category"].append(qm.FileCategory.PRODUCT.value)
-                f_cols["size"].append(int(product_gb[m] * 1e9 / k))
-                f_cols["semantics"].append("#this")
-            f_cols["name"].append(f"{code}_{mous_f}_auxiliary.tar")
-            f_cols["category"].append(qm.FileCategory.AUXILIARY.value)
-            f_cols["size"].append(int(product_gb[m] * 1e8) + 50_000_000)
-            f_cols["semantics"].append("#auxiliary")
-            f_cols["name"].append(f"member.{mous_f}.README.txt")
-            f_cols["category"].append(qm.FileCategory.README.value)
-            f_cols["size"].append(8_000 + mid % 9_000)
-            f_cols["semantics"].append("#documentation")
-            f_cols["execution_block_id"].extend([None] * (k + 2))
-            f_cols["content_type"].extend(["application/x-tar"] * (k + 1) + ["text/plain"])
+                name = f"{code}_{mous}_{j + 1:03d}_of_{k:03d}.tar"
+                rows.append((mid, name, cat.PRODUCT.value, int(gb * 1e9 / k), tar, "#this", None))
+            name, size = f"{code}_{mous}_auxiliary.tar", int(gb * 1e8) + 50_000_000
+            rows.append((mid, name, cat.AUXILIARY.value, size, tar, "#auxiliary", None))
+            name, size = f"member.{mous}.README.txt", 8_000 + mid % 9_000
+            rows.append((mid, name, cat.README.value, size, "text/plain", "#documentation", None))
             first = int(self.m_first_eb[m])
             for e in range(first, first + int(self.m_neb[m])):
-                f_cols["name"].append(f"{code}_{uid_in_file_name(self.eb_uids[e])}.asdm.sdm.tar")
-                f_cols["category"].append(qm.FileCategory.RAW.value)
-                f_cols["size"].append(int(raw_gb[e] * 1e9))
-                f_cols["semantics"].append("#progenitor")
-                f_cols["execution_block_id"].append(int(self.eb_ids[e]))
-                f_cols["content_type"].append("application/x-tar")
-            f_cols["member_ous_id"].extend([mid] * (k + 2 + int(self.m_neb[m])))
-        n_files = len(f_cols["name"])
-        f_cols["id"] = self.ids(qm.ArchiveFile, n_files).tolist()
-        f_cols["is_synthetic"] = [True] * n_files
+                name = f"{code}_{uid_in_file_name(self.eb_uids[e])}.asdm.sdm.tar"
+                size, block = int(raw_gb[e] * 1e9), int(self.eb_ids[e])
+                rows.append((mid, name, cat.RAW.value, size, tar, "#progenitor", block))
+        names = ("member_ous_id", "name", "category", "size", "content_type", "semantics")
+        f_cols = {n: [row[i] for row in rows] for i, n in enumerate((*names, "execution_block_id"))}
+        f_cols["id"] = self.ids(qm.ArchiveFile, len(rows)).tolist()
+        f_cols["is_synthetic"] = [True] * len(rows)
         self.files = Table(qm.ArchiveFile, f_cols)
         return self.files
 
