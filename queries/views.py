@@ -70,10 +70,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
     view = request.GET.get("result_view", "raw")
     view = view if view in ("raw", "project") else "raw"
     sort = request.GET.get("sort", "")[:40]
-    try:
-        page = max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = selectors.page_number(request.GET.get("page"))
     context: dict = {
         "values": values,
         "view": view,
