@@ -51,19 +51,15 @@ def _json_nul(value: Any, where: str) -> Iterator[str]:
             yield from _json_nul(item, f"{where}[{index}]" if where else f"[{index}]")
 
 
-def _nul_keys(query: QueryDict) -> list[str]:
-    """The keys (a NUL shown as ``\\x00``) whose key or any value holds a NUL."""
+def nul_keys(query: QueryDict) -> list[str]:
+    """The keys (a NUL shown as ``\\x00``) whose key or any value holds a NUL. Views call it too
+    for a field whose value is itself a query string (the saved-search form's ``query``), where
+    ``%00`` arrives still encoded and only decodes in the view."""
     return [
         key.replace(NUL, "\\x00")
         for key, values in query.lists()
         if NUL in key or any(NUL in v for v in values)
     ]
-
-
-def query_string_has_nul(query: QueryDict) -> bool:
-    """For a field whose value is itself a query string (the saved-search form's ``query``),
-    where ``%00`` arrives still encoded and only decodes in the view."""
-    return bool(_nul_keys(query))
 
 
 def _path_field(request: HttpRequest) -> str:
@@ -87,7 +83,7 @@ def problems(request: HttpRequest) -> dict[str, str]:
     found: dict[str, str] = {}
     if NUL in request.path:
         found[_path_field(request)] = NUL_MESSAGE
-    found.update(dict.fromkeys(_nul_keys(request.GET), NUL_MESSAGE))
+    found.update(dict.fromkeys(nul_keys(request.GET), NUL_MESSAGE))
     for kind, items in (("header", request.headers), ("cookie", request.COOKIES)):
         for name, value in items.items():
             if NUL in name or NUL in value:
@@ -109,7 +105,7 @@ def problems(request: HttpRequest) -> dict[str, str]:
             form = request.POST
         except MultiPartParserError:
             return found
-        found.update(dict.fromkeys(_nul_keys(form), NUL_MESSAGE))
+        found.update(dict.fromkeys(nul_keys(form), NUL_MESSAGE))
     return found
 
 

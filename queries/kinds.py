@@ -58,10 +58,6 @@ def _any_q(parts: Iterable[Q]) -> Q:
     return reduce(operator.or_, parts)
 
 
-def _any_sql(clauses: list[str]) -> str:
-    return clauses[0] if len(clauses) == 1 else "(" + " OR ".join(clauses) + ")"
-
-
 class Kind:
     """What one kind of field accepts and means; each subclass fills in all three methods."""
 
@@ -115,7 +111,7 @@ class Numeric(Kind):
         return _any_q(filters.numeric_q(column, node) for column in spec.columns)
 
     def adql(self, spec: FieldSpec, node) -> str:
-        return _any_sql([adql.numeric(column, node) for column in spec.columns])
+        return adql.any_of([adql.numeric(column, node) for column in spec.columns])
 
 
 @dataclass(frozen=True)

@@ -264,7 +264,7 @@ def saved_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def saved_create(request: HttpRequest) -> HttpResponse:
     query = QueryDict(request.POST.get("query", ""))
-    if input_guard.query_string_has_nul(query):
+    if input_guard.nul_keys(query):
         return input_guard.bad_request(request, {"query": input_guard.NUL_MESSAGE})
     params = query_params(query)
     try:
