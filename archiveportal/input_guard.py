@@ -51,10 +51,15 @@ def _json_nul(value: Any, where: str) -> Iterator[str]:
             yield from _json_nul(item, f"{where}[{index}]" if where else f"[{index}]")
 
 
-def query_string_has_nul(query: QueryDict) -> bool:
-    """For a field whose value is itself a query string (the saved-search form's ``query``),
-    where ``%00`` arrives still encoded and only decodes in the view."""
-    return any(NUL in key or any(NUL in v for v in values) for key, values in query.lists())
+def nul_keys(query: QueryDict) -> list[str]:
+    """The keys (a NUL shown as ``\\x00``) whose key or any value holds a NUL. Views call it too
+    for a field whose value is itself a query string (the saved-search form's ``query``), where
+    ``%00`` arrives still encoded and only decodes in the view."""
+    return [
+        key.replace(NUL, "\\x00")
+        for key, values in query.lists()
+        if NUL in key or any(NUL in v for v in values)
+    ]
 
 
 def _path_field(request: HttpRequest) -> str:
@@ -78,15 +83,11 @@ def problems(request: HttpRequest) -> dict[str, str]:
     found: dict[str, str] = {}
     if NUL in request.path:
         found[_path_field(request)] = NUL_MESSAGE
-    for key, values in request.GET.lists():
-        if NUL in key or any(NUL in v for v in values):
-            found[key.replace(NUL, "\\x00")] = NUL_MESSAGE
-    for name, value in request.headers.items():
-        if NUL in name or NUL in value:
-            found[f"{name} header"] = NUL_MESSAGE
-    for name, value in request.COOKIES.items():
-        if NUL in name or NUL in value:
-            found[f"{name} cookie"] = NUL_MESSAGE
+    found.update(dict.fromkeys(nul_keys(request.GET), NUL_MESSAGE))
+    for kind, items in (("header", request.headers), ("cookie", request.COOKIES)):
+        for name, value in items.items():
+            if NUL in name or NUL in value:
+                found[f"{name} {kind}"] = NUL_MESSAGE
     if request.method not in ("POST", "PUT", "PATCH", "DELETE"):
         return found
     if _is_json(request):
@@ -104,9 +105,7 @@ def problems(request: HttpRequest) -> dict[str, str]:
             form = request.POST
         except MultiPartParserError:
             return found
-        for key, values in form.lists():
-            if NUL in key or any(NUL in v for v in values):
-                found[key.replace(NUL, "\\x00")] = NUL_MESSAGE
+        found.update(dict.fromkeys(nul_keys(form), NUL_MESSAGE))
     return found
 
 

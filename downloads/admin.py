@@ -16,7 +16,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 from django.utils.text import capfirst
 
-from archiveportal.readonly_admin import ReadOnlyAdmin
+from archiveportal.readonly_admin import ReadOnlyAdmin, ReadOnlyInline
 from downloads import models
 from downloads.delegations import revoke
 from downloads.visibility import requests_with_visible_sizes
@@ -105,14 +105,9 @@ class ProjectPIAdmin(NotOneselfAdmin):
         super().save_model(request, obj, form, change)
 
 
-class DelegationEventInline(admin.TabularInline):
+class DelegationEventInline(ReadOnlyInline):
     model = models.DelegationEvent
     readonly_fields = ("action", "actor", "at", "detail")
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(models.Delegation)

@@ -8,7 +8,6 @@ exactly; an administrator's ``ProjectPI`` statement settles the cases the metada
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
 from downloads.models import AlmaIdentity, ProjectPI
@@ -42,16 +41,3 @@ def pi_projects(user) -> QuerySet[Project]:
 
 def is_pi(user, project: Project) -> bool:
     return pi_projects(user).filter(pk=project.pk).exists()
-
-
-def pi_users_of(project: Project):
-    """The members the portal knows as PI of ``project`` (for delegation decisions)."""
-    link = ProjectPI.objects.filter(project=project).first()
-    if link is not None:
-        return get_user_model().objects.filter(pk=link.user_id)
-    condition = Q(pk__in=[])
-    if project.pi_userid:
-        condition |= Q(alma_identity__alma_userid=project.pi_userid)
-    elif project.pi_name:
-        condition |= Q(alma_identity__alma_name=project.pi_name)
-    return get_user_model().objects.filter(condition)

@@ -47,10 +47,6 @@ def portal_file_path(name: str) -> str:
     return f"{PORTAL_FILES_PATH}{name}"
 
 
-def portal_file_url(name: str) -> str:
-    return absolute_url(portal_file_path(name))
-
-
 def absolute_url(stored: str) -> str:
     """A stored URL as served now: portal paths follow the configured address of this moment
     (``PORTAL_BASE_URL``), so a portal moved to another host or port keeps working scripts."""
@@ -99,48 +95,29 @@ def submit_request(
         ).first()
         if existing is not None:
             return existing
-    try:
-        return _create_request(
-            owner=owner,
-            mous_uids=mous_uids,
-            categories=categories,
-            layout=layout,
-            title=title,
-            idempotency_key=idempotency_key,
-        )
-    except IntegrityError:
-        # A concurrent POST of the same form won the race: its request is the answer.
-        if idempotency_key is None:
-            raise
-        return DownloadRequest.objects.get(owner=owner, idempotency_key=idempotency_key)
-
-
-@transaction.atomic
-def _create_request(
-    *,
-    owner,
-    mous_uids: list[str],
-    categories: list[str],
-    layout: str,
-    title: str,
-    idempotency_key: uuid.UUID | None,
-) -> DownloadRequest:
     categories = [c for c in categories if c in VALID_CATEGORIES]
     uids = sorted(set(MemberOUS.objects.filter(uid__in=mous_uids).values_list("uid", flat=True)))
     if not uids:
         raise ValueError("Tick at least one member OUS or project to download.")
     if not categories:
         raise ValueError("Tick at least one file class (product, auxiliary, raw, README...).")
-    request = DownloadRequest.objects.create(
-        owner=owner,
-        member_ous_uids=uids,
-        categories=categories,
-        layout=layout if layout in ("tree", "flat") else "tree",
-        title=title[:200],
-        submitted_at=timezone.now(),
-        idempotency_key=idempotency_key,
-    )
-    jobs.dispatch(request)
+    try:
+        with transaction.atomic():
+            request = DownloadRequest.objects.create(
+                owner=owner,
+                member_ous_uids=uids,
+                categories=categories,
+                layout=layout if layout in ("tree", "flat") else "tree",
+                title=title[:200],
+                submitted_at=timezone.now(),
+                idempotency_key=idempotency_key,
+            )
+            jobs.dispatch(request)
+    except IntegrityError:
+        # A concurrent POST of the same form won the race: its request is the answer.
+        if idempotency_key is None:
+            raise
+        return DownloadRequest.objects.get(owner=owner, idempotency_key=idempotency_key)
     return request
 
 

@@ -12,12 +12,7 @@ import uuid
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.http import (
-    Http404,
-    HttpRequest,
-    HttpResponse,
-    HttpResponseGone,
-)
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseGone
 from django.shortcuts import get_object_or_404, redirect, render
 from django_htmx.http import HttpResponseClientRefresh
 

@@ -10,7 +10,7 @@ rows are loaded from the archive, not edited or deleted here, which also keeps t
 from django.contrib import admin
 from django.utils.html import format_html
 
-from archiveportal.readonly_admin import ReadOnlyAdmin
+from archiveportal.readonly_admin import ReadOnlyAdmin, ReadOnlyInline
 from downloads.visibility import allowed_uids
 from queries import models
 
@@ -46,18 +46,10 @@ class ObservationAdmin(MirrorAdmin):
     show_full_result_count = False
 
 
-class MemberOUSInline(admin.TabularInline):
+class MemberOUSInline(ReadOnlyInline):
     model = models.MemberOUS
     fields = ("uid", "release_date", "data_rights", "n_observations", "antenna_array")
-    readonly_fields = fields
-    extra = 0
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(models.Project)
@@ -68,19 +60,11 @@ class ProjectAdmin(MirrorAdmin):
     inlines = [MemberOUSInline]
 
 
-class ArchiveFileInline(admin.TabularInline):
+class ArchiveFileInline(ReadOnlyInline):
     """Shown only on a member OUS this admin may download (``MemberOUSAdmin.get_inlines``)."""
 
     model = models.ArchiveFile
     fields = ("name", "category", "size", "checksum_sha256")
-    readonly_fields = fields
-    extra = 0
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(models.MemberOUS)

@@ -102,11 +102,16 @@ def string_term(column: str, term: syntax.StringTerm, *, match: str) -> str:
     return f"{subject} LIKE {literal(_like_body(folded, wildcards=True))}"
 
 
+def any_of(clauses: list[str]) -> str:
+    """Clauses OR-ed, in parentheses unless there is only one."""
+    return clauses[0] if len(clauses) == 1 else "(" + " OR ".join(clauses) + ")"
+
+
 def _combine(positive: list[str], negative: list[str]) -> str:
     """Positive clauses OR-ed, negative ones AND-ed, in one pair of parentheses."""
     parts = []
     if positive:
-        parts.append(positive[0] if len(positive) == 1 else "(" + " OR ".join(positive) + ")")
+        parts.append(any_of(positive))
     parts += [f"NOT ({n})" for n in negative]
     return "(" + " AND ".join(parts) + ")"
 
@@ -120,8 +125,7 @@ def _named(column: str, clause: str) -> str:
 def string(columns: tuple[str, ...], constraint: syntax.StringConstraint, *, match: str) -> str:
     positive, negative = [], []
     for term in constraint.terms:
-        clauses = [_named(c, string_term(c, term, match=match)) for c in columns]
-        clause = clauses[0] if len(clauses) == 1 else "(" + " OR ".join(clauses) + ")"
+        clause = any_of([_named(c, string_term(c, term, match=match)) for c in columns])
         (negative if term.negated else positive).append(clause)
     return _combine(positive, negative)
 

@@ -43,15 +43,11 @@ def observations(request):
         parsed = parse_form(values)
     except QueryInputErrors as exc:
         return _errors(exc)
-    try:
-        page = max(1, int(request.query_params.get("page", "1")))
-    except ValueError:
-        page = 1
     names = [c.name for c in cols.COLUMNS]
     rows, info, _ = selectors.observations_page(
         observation_filter(parsed),
         sort=request.query_params.get("sort", ""),
-        page=page,
+        page=selectors.page_number(request.query_params.get("page")),
         size=settings.QUERIES_PAGE_SIZE,
         columns=names,
     )

@@ -10,34 +10,23 @@ storage units as the text is parsed.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from queries import kinds
 from queries.choices import SCIENCE_KEYWORDS, SCIENTIFIC_CATEGORIES
 from queries.errors import QueryInputError, QueryInputErrors
-
-GROUPS = (
-    "Position",
-    "Energy",
-    "Time",
-    "Polarisation",
-    "Observation",
-    "Project",
-    "Publication",
-    "Options",
-)
 
 
 @dataclass(frozen=True)
 class FieldSpec:
     name: str  # ALMA's parameter name (astroquery payload keyword)
     label: str
-    group: str
     kind: kinds.Kind
     columns: tuple[str, ...] = ()  # the ObsCore column(s) searched, OR-ed
     help: str = ""
     placeholder: str = ""  # one example, shown in the empty box
     examples: str = ""  # several examples, from ALMA's tooltips where it had them
+    group: str = ""  # set from CATALOGUE
 
     @property
     def syntax(self) -> str:
@@ -59,327 +48,304 @@ class FieldSpec:
 
 
 F = FieldSpec
-FIELDS: tuple[FieldSpec, ...] = (
-    # --- Position
-    F(
-        "source_name_resolver",
-        "Source name (resolver)",
-        "Position",
-        kinds.Resolver(),
-        ("s_ra", "s_dec"),
-        help="Resolved to coordinates by Sesame (SIMBAD, NED, VizieR), then searched within "
-        "10 arcmin. No operators or wildcards.",
-        placeholder="NGC 1068",
-        examples="Cen A, NGC3375, ARP220",
+# The form's groups, in ALMA's order, and their fields.
+CATALOGUE: dict[str, tuple[FieldSpec, ...]] = {
+    "Position": (
+        F(
+            "source_name_resolver",
+            "Source name (resolver)",
+            kinds.Resolver(),
+            ("s_ra", "s_dec"),
+            help="Resolved to coordinates by Sesame (SIMBAD, NED, VizieR), then searched within "
+            "10 arcmin. No operators or wildcards.",
+            placeholder="NGC 1068",
+            examples="Cen A, NGC3375, ARP220",
+        ),
+        F(
+            "source_name_alma",
+            "Source name (ALMA)",
+            kinds.SourceName(),
+            ("target_name_key",),
+            help="The target name as the observer typed it; case, spaces, _ and - are ignored "
+            "(NGC_1068 = ngc 1068). Wildcards * and ? and | for alternatives.",
+            placeholder="NGC_1068",
+            examples='GRB021004 | "R Scl", NGC*',
+        ),
+        F(
+            "ra_dec",
+            "RA Dec (ICRS)",
+            kinds.Position(),
+            ("s_ra", "s_dec"),
+            help="A cone 'RA Dec, radius' (radius in degrees, or with arcmin/arcsec; 10 arcmin if "
+            "omitted) matching every observation whose field comes within the radius; or ranges "
+            "'RA Dec' such as '181..185 >-0.1928'.",
+            placeholder="12:13:14.0 -00:01:02.1, 0.05",
+        ),
+        F(
+            "galactic",
+            "Galactic l b",
+            kinds.Position("galactic"),
+            ("gal_longitude", "gal_latitude"),
+            help="A cone 'l b, radius' in galactic degrees, or ranges such as '359..360 -1..1'.",
+            placeholder="0.0 0.0, 1deg",
+        ),
+        F(
+            "spatial_resolution",
+            "Angular resolution",
+            kinds.Numeric(),
+            ("spatial_resolution",),
+            help="Average of the largest and smallest angular resolution of the spectral windows.",
+            placeholder="<0.5",
+            examples="<0.5, 0.1..0.3, >1",
+        ),
+        F(
+            "spatial_scale_max",
+            "Largest angular scale",
+            kinds.Numeric(),
+            ("spatial_scale_max",),
+            help="The largest structure the observation recovers.",
+            placeholder=">10",
+            examples=">10, 5..20",
+        ),
+        F(
+            "fov",
+            "Field of view",
+            kinds.Numeric(),
+            ("s_fov",),
+            help="Diameter of the observed field (typed in arcsec; stored in degrees).",
+            placeholder=">60",
+            examples=">60, 20..30",
+        ),
     ),
-    F(
-        "source_name_alma",
-        "Source name (ALMA)",
-        "Position",
-        kinds.SourceName(),
-        ("target_name_key",),
-        help="The target name as the observer typed it; case, spaces, _ and - are ignored "
-        "(NGC_1068 = ngc 1068). Wildcards * and ? and | for alternatives.",
-        placeholder="NGC_1068",
-        examples='GRB021004 | "R Scl", NGC*',
+    "Energy": (
+        F(
+            "frequency",
+            "Frequency",
+            kinds.Numeric(),
+            ("frequency",),
+            help="Observed (tuned) reference frequency on the sky.",
+            placeholder="84..116",
+            examples=">100, <300, 100..300, !(100..300), 84..116|211..275",
+        ),
+        F(
+            "bandwidth",
+            "Bandwidth",
+            kinds.Numeric(),
+            ("bandwidth",),
+            help="Total bandwidth (typed in GHz as on ALMA's form; stored in Hz).",
+            placeholder=">1.8",
+            examples="1.2..2.5, >2.5, <1.2",
+        ),
+        F(
+            "spectral_resolution",
+            "Spectral resolution",
+            kinds.Numeric(),
+            ("spectral_resolution",),
+            help="Median channel width of the spectral windows (typed in kHz as on ALMA's form; "
+            "stored in Hz).",
+            placeholder="<500",
+            examples="<70, >1e6, 2e6..3e6",
+        ),
+        F(
+            "band_list",
+            "Band",
+            kinds.Bands(),
+            ("band_mask",),
+            help="ALMA receiver bands, matched as whole numbers (band 1 never matches band 10).",
+            placeholder="3 6",
+        ),
     ),
-    F(
-        "ra_dec",
-        "RA Dec (ICRS)",
-        "Position",
-        kinds.Position(),
-        ("s_ra", "s_dec"),
-        help="A cone 'RA Dec, radius' (radius in degrees, or with arcmin/arcsec; 10 arcmin if "
-        "omitted) matching every observation whose field comes within the radius; or ranges "
-        "'RA Dec' such as '181..185 >-0.1928'.",
-        placeholder="12:13:14.0 -00:01:02.1, 0.05",
+    "Time": (
+        F(
+            "start_date",
+            "Observation date",
+            kinds.Date(),
+            ("t_min",),
+            help="Start of the first integration (UTC). A bare date means that whole day.",
+            placeholder=">01-01-2019",
+            examples=">01-01-2011, <31-12-2011, 01-01-2011..01-02-2011, 2019-06-30",
+        ),
+        F(
+            "integration_time",
+            "Integration time",
+            kinds.Numeric(),
+            ("t_exptime",),
+            help="Total integration time on the field.",
+            placeholder=">3600",
+            examples=">12.5, <30, 30..60, !(1..300)",
+        ),
     ),
-    F(
-        "galactic",
-        "Galactic l b",
-        "Position",
-        kinds.Position("galactic"),
-        ("gal_longitude", "gal_latitude"),
-        help="A cone 'l b, radius' in galactic degrees, or ranges such as '359..360 -1..1'.",
-        placeholder="0.0 0.0, 1deg",
+    "Polarisation": (
+        F(
+            "polarisation_type",
+            "Polarisation",
+            kinds.Polarisation(),
+            ("pol_states",),
+            help="Single (XX or YY), Dual (XX YY) or Full (XX XY YX YY) polarisation products.",
+        ),
     ),
-    F(
-        "spatial_resolution",
-        "Angular resolution",
-        "Position",
-        kinds.Numeric(),
-        ("spatial_resolution",),
-        help="Average of the largest and smallest angular resolution of the spectral windows.",
-        placeholder="<0.5",
-        examples="<0.5, 0.1..0.3, >1",
+    "Observation": (
+        F(
+            "line_sensitivity",
+            "Line sensitivity (10 km/s)",
+            kinds.Numeric(),
+            ("sensitivity_10kms",),
+            help="Estimated noise in a 10 km/s channel.",
+            placeholder="<1",
+            examples="<1, 0.5..2",
+        ),
+        F(
+            "continuum_sensitivity",
+            "Continuum sensitivity",
+            kinds.Numeric(),
+            ("cont_sensitivity_bandwidth",),
+            help="Estimated noise in the aggregated continuum bandwidth.",
+            placeholder="<0.1",
+            examples="<0.1, 0.05..0.2",
+        ),
+        F(
+            "water_vapour",
+            "Water vapour",
+            kinds.Numeric(),
+            ("pwv",),
+            help="Estimated precipitable water vapour.",
+            placeholder="<1",
+            examples="!null, <0.5|null, <0.49, >5.5",
+        ),
+        F(
+            "mosaic",
+            "Mosaic",
+            kinds.Flag(),
+            ("is_mosaic",),
+            help="Only mosaics (yes) or only single fields (no).",
+        ),
+        F(
+            "array",
+            "Array",
+            kinds.Array(),
+            ("member_ous__antenna_array",),
+            help="The 12-m array, the 7-m array (ACA) or the Total Power antennas.",
+        ),
     ),
-    F(
-        "spatial_scale_max",
-        "Largest angular scale",
-        "Position",
-        kinds.Numeric(),
-        ("spatial_scale_max",),
-        help="The largest structure the observation recovers.",
-        placeholder=">10",
-        examples=">10, 5..20",
+    "Project": (
+        F(
+            "project_code",
+            "Project code",
+            kinds.ProjectCode(),
+            ("proposal_id",),
+            help="YYYY.C.NNNNN.T; * and ? wildcards.",
+            placeholder="2017.1.00079.S or 2017.1.*",
+            examples="2011.0.00131.S, 2017.*, 2013.?.*.S, !(*.CSV|*.SIM)",
+        ),
+        F(
+            "project_title",
+            "Project title",
+            kinds.Text(),
+            ("obs_title",),
+            help="Case-insensitive; plain text matches anywhere in the title.",
+            placeholder="*galaxies*",
+            examples="*GALAXY*, *?ebula*, dense gas",
+        ),
+        F(
+            "pi_name",
+            "PI name",
+            kinds.Text(),
+            ("pi_name", "obs_creator_name"),
+            help="Case-insensitive; plain text matches anywhere in the PI's full name.",
+            placeholder="Ueda*",
+            examples="Smith, Fred | SMI*",
+        ),
+        F(
+            "proposal_authors",
+            "Proposal authors",
+            kinds.Text(),
+            ("proposal_authors",),
+            help="Case-insensitive; plain text matches anywhere in the list of co-investigators.",
+            examples="Ginsburg",
+        ),
+        F(
+            "project_abstract",
+            "Abstract",
+            kinds.Text(),
+            ("proposal_abstract",),
+            help="Case-insensitive; plain text matches anywhere in the proposal abstract.",
+            placeholder="outflow",
+            examples="outflow, *disk*wind*",
+        ),
+        F(
+            "science_keyword",
+            "Science keyword",
+            kinds.Choice(SCIENCE_KEYWORDS),
+            ("science_keyword",),
+            help="ALMA's science keywords (a project may have several).",
+        ),
+        F(
+            "scientific_category",
+            "Scientific category",
+            kinds.Choice(SCIENTIFIC_CATEGORIES),
+            ("scientific_category",),
+            help="ALMA's scientific categories.",
+        ),
     ),
-    F(
-        "fov",
-        "Field of view",
-        "Position",
-        kinds.Numeric(),
-        ("s_fov",),
-        help="Diameter of the observed field (typed in arcsec; stored in degrees).",
-        placeholder=">60",
-        examples=">60, 20..30",
+    "Publication": (
+        F(
+            "bibcode",
+            "Bibcode",
+            kinds.Text(),
+            ("bib_reference",),
+            help="ADS bibcodes of the papers that used the data.",
+            placeholder="2019MNRAS*",
+            examples="2019ApJ*, 2016A&A...585A..56L",
+        ),
+        F(
+            "pub_title",
+            "Publication title",
+            kinds.Text(),
+            ("pub_title",),
+            help="Case-insensitive; plain text matches anywhere in the title.",
+        ),
+        F(
+            "first_author",
+            "First author",
+            kinds.Text(),
+            ("first_author",),
+            help="Case-insensitive; plain text matches anywhere in the name.",
+        ),
+        F(
+            "publication_year",
+            "Publication year",
+            kinds.Numeric(),
+            ("publication_year",),
+            help="Year the paper appeared.",
+            placeholder="2018..2020",
+            examples="2018..2020, >=2021",
+        ),
+        F(
+            "published",
+            "Published",
+            kinds.NonEmpty(),
+            ("bib_reference",),
+            help="Only data used in a publication (yes) or never published (no).",
+        ),
     ),
-    # --- Energy
-    F(
-        "frequency",
-        "Frequency",
-        "Energy",
-        kinds.Numeric(),
-        ("frequency",),
-        help="Observed (tuned) reference frequency on the sky.",
-        placeholder="84..116",
-        examples=">100, <300, 100..300, !(100..300), 84..116|211..275",
+    "Options": (
+        F(
+            "public_data",
+            "Public data only",
+            kinds.Released(),
+            ("obs_release_date",),
+            help="Only data whose release date has passed (the rule downloads/access.py applies).",
+        ),
+        F(
+            "science_observation",
+            "Science observations only",
+            kinds.Flag(no_excludes=False),
+            ("science_observation",),
+            help="Only science targets, no calibrators.",
+        ),
     ),
-    F(
-        "bandwidth",
-        "Bandwidth",
-        "Energy",
-        kinds.Numeric(),
-        ("bandwidth",),
-        help="Total bandwidth (typed in GHz as on ALMA's form; stored in Hz).",
-        placeholder=">1.8",
-        examples="1.2..2.5, >2.5, <1.2",
-    ),
-    F(
-        "spectral_resolution",
-        "Spectral resolution",
-        "Energy",
-        kinds.Numeric(),
-        ("spectral_resolution",),
-        help="Median channel width of the spectral windows (typed in kHz as on ALMA's form; "
-        "stored in Hz).",
-        placeholder="<500",
-        examples="<70, >1e6, 2e6..3e6",
-    ),
-    F(
-        "band_list",
-        "Band",
-        "Energy",
-        kinds.Bands(),
-        ("band_mask",),
-        help="ALMA receiver bands, matched as whole numbers (band 1 never matches band 10).",
-        placeholder="3 6",
-    ),
-    # --- Time
-    F(
-        "start_date",
-        "Observation date",
-        "Time",
-        kinds.Date(),
-        ("t_min",),
-        help="Start of the first integration (UTC). A bare date means that whole day.",
-        placeholder=">01-01-2019",
-        examples=">01-01-2011, <31-12-2011, 01-01-2011..01-02-2011, 2019-06-30",
-    ),
-    F(
-        "integration_time",
-        "Integration time",
-        "Time",
-        kinds.Numeric(),
-        ("t_exptime",),
-        help="Total integration time on the field.",
-        placeholder=">3600",
-        examples=">12.5, <30, 30..60, !(1..300)",
-    ),
-    # --- Polarisation
-    F(
-        "polarisation_type",
-        "Polarisation",
-        "Polarisation",
-        kinds.Polarisation(),
-        ("pol_states",),
-        help="Single (XX or YY), Dual (XX YY) or Full (XX XY YX YY) polarisation products.",
-    ),
-    # --- Observation
-    F(
-        "line_sensitivity",
-        "Line sensitivity (10 km/s)",
-        "Observation",
-        kinds.Numeric(),
-        ("sensitivity_10kms",),
-        help="Estimated noise in a 10 km/s channel.",
-        placeholder="<1",
-        examples="<1, 0.5..2",
-    ),
-    F(
-        "continuum_sensitivity",
-        "Continuum sensitivity",
-        "Observation",
-        kinds.Numeric(),
-        ("cont_sensitivity_bandwidth",),
-        help="Estimated noise in the aggregated continuum bandwidth.",
-        placeholder="<0.1",
-        examples="<0.1, 0.05..0.2",
-    ),
-    F(
-        "water_vapour",
-        "Water vapour",
-        "Observation",
-        kinds.Numeric(),
-        ("pwv",),
-        help="Estimated precipitable water vapour.",
-        placeholder="<1",
-        examples="!null, <0.5|null, <0.49, >5.5",
-    ),
-    F(
-        "mosaic",
-        "Mosaic",
-        "Observation",
-        kinds.Flag(),
-        ("is_mosaic",),
-        help="Only mosaics (yes) or only single fields (no).",
-    ),
-    F(
-        "array",
-        "Array",
-        "Observation",
-        kinds.Array(),
-        ("member_ous__antenna_array",),
-        help="The 12-m array, the 7-m array (ACA) or the Total Power antennas.",
-    ),
-    # --- Project
-    F(
-        "project_code",
-        "Project code",
-        "Project",
-        kinds.ProjectCode(),
-        ("proposal_id",),
-        help="YYYY.C.NNNNN.T; * and ? wildcards.",
-        placeholder="2017.1.00079.S or 2017.1.*",
-        examples="2011.0.00131.S, 2017.*, 2013.?.*.S, !(*.CSV|*.SIM)",
-    ),
-    F(
-        "project_title",
-        "Project title",
-        "Project",
-        kinds.Text(),
-        ("obs_title",),
-        help="Case-insensitive; plain text matches anywhere in the title.",
-        placeholder="*galaxies*",
-        examples="*GALAXY*, *?ebula*, dense gas",
-    ),
-    F(
-        "pi_name",
-        "PI name",
-        "Project",
-        kinds.Text(),
-        ("pi_name", "obs_creator_name"),
-        help="Case-insensitive; plain text matches anywhere in the PI's full name.",
-        placeholder="Ueda*",
-        examples="Smith, Fred | SMI*",
-    ),
-    F(
-        "proposal_authors",
-        "Proposal authors",
-        "Project",
-        kinds.Text(),
-        ("proposal_authors",),
-        help="Case-insensitive; plain text matches anywhere in the list of co-investigators.",
-        examples="Ginsburg",
-    ),
-    F(
-        "project_abstract",
-        "Abstract",
-        "Project",
-        kinds.Text(),
-        ("proposal_abstract",),
-        help="Case-insensitive; plain text matches anywhere in the proposal abstract.",
-        placeholder="outflow",
-        examples="outflow, *disk*wind*",
-    ),
-    F(
-        "science_keyword",
-        "Science keyword",
-        "Project",
-        kinds.Choice(SCIENCE_KEYWORDS),
-        ("science_keyword",),
-        help="ALMA's science keywords (a project may have several).",
-    ),
-    F(
-        "scientific_category",
-        "Scientific category",
-        "Project",
-        kinds.Choice(SCIENTIFIC_CATEGORIES),
-        ("scientific_category",),
-        help="ALMA's scientific categories.",
-    ),
-    # --- Publication
-    F(
-        "bibcode",
-        "Bibcode",
-        "Publication",
-        kinds.Text(),
-        ("bib_reference",),
-        help="ADS bibcodes of the papers that used the data.",
-        placeholder="2019MNRAS*",
-        examples="2019ApJ*, 2016A&A...585A..56L",
-    ),
-    F(
-        "pub_title",
-        "Publication title",
-        "Publication",
-        kinds.Text(),
-        ("pub_title",),
-        help="Case-insensitive; plain text matches anywhere in the title.",
-    ),
-    F(
-        "first_author",
-        "First author",
-        "Publication",
-        kinds.Text(),
-        ("first_author",),
-        help="Case-insensitive; plain text matches anywhere in the name.",
-    ),
-    F(
-        "publication_year",
-        "Publication year",
-        "Publication",
-        kinds.Numeric(),
-        ("publication_year",),
-        help="Year the paper appeared.",
-        placeholder="2018..2020",
-        examples="2018..2020, >=2021",
-    ),
-    F(
-        "published",
-        "Published",
-        "Publication",
-        kinds.NonEmpty(),
-        ("bib_reference",),
-        help="Only data used in a publication (yes) or never published (no).",
-    ),
-    # --- Options
-    F(
-        "public_data",
-        "Public data only",
-        "Options",
-        kinds.Released(),
-        ("obs_release_date",),
-        help="Only data whose release date has passed (the rule downloads/access.py applies).",
-    ),
-    F(
-        "science_observation",
-        "Science observations only",
-        "Options",
-        kinds.Flag(no_excludes=False),
-        ("science_observation",),
-        help="Only science targets, no calibrators.",
-    ),
-)
+}
+FIELDS = tuple(replace(f, group=group) for group, fields in CATALOGUE.items() for f in fields)
 BY_NAME: dict[str, FieldSpec] = {f.name: f for f in FIELDS}
 
 

@@ -58,10 +58,6 @@ def _any_q(parts: Iterable[Q]) -> Q:
     return reduce(operator.or_, parts)
 
 
-def _any_sql(clauses: list[str]) -> str:
-    return clauses[0] if len(clauses) == 1 else "(" + " OR ".join(clauses) + ")"
-
-
 class Kind:
     """What one kind of field accepts and means; each subclass fills in all three methods."""
 
@@ -70,7 +66,7 @@ class Kind:
     choices: tuple[str, ...] = ()
 
     def accepted(self, spec: FieldSpec) -> str:
-        return self.syntax
+        return f"e.g. {spec.examples}; {self.syntax}" if spec.examples else self.syntax
 
     def unit(self, spec: FieldSpec) -> str:
         return ""
@@ -115,7 +111,7 @@ class Numeric(Kind):
         return _any_q(filters.numeric_q(column, node) for column in spec.columns)
 
     def adql(self, spec: FieldSpec, node) -> str:
-        return _any_sql([adql.numeric(column, node) for column in spec.columns])
+        return adql.any_of([adql.numeric(column, node) for column in spec.columns])
 
 
 @dataclass(frozen=True)
@@ -124,12 +120,8 @@ class Date(Numeric):
 
     name = "date"
     syntax = syntax.DATE_SYNTAX
-
-    def accepted(self, spec: FieldSpec) -> str:
-        return f"e.g. {spec.examples}; {self.syntax}" if spec.examples else self.syntax
-
-    def unit(self, spec: FieldSpec) -> str:
-        return ""
+    accepted = Kind.accepted  # what Numeric adds (a unit, operators) is not a date's
+    unit = Kind.unit
 
     def parse(self, spec: FieldSpec, text: str) -> syntax.NumericConstraint:
         return syntax.parse_date(spec.name, text, label=spec.label, syntax=spec.syntax)
@@ -145,9 +137,6 @@ class Text(Kind):
 
     name = "string"
     syntax = syntax.STRING_SYNTAX
-
-    def accepted(self, spec: FieldSpec) -> str:
-        return f"e.g. {spec.examples}; {self.syntax}" if spec.examples else self.syntax
 
     def parse(self, spec: FieldSpec, text: str) -> syntax.StringConstraint:
         return syntax.parse_string(spec.name, text, label=spec.label, syntax=spec.syntax)
@@ -171,9 +160,6 @@ class Choice(Text):
     name = "choice"
     syntax = "one of the listed values (a|b for several), or text with * and ?"
     choices: tuple[str, ...] = ()
-
-    def accepted(self, spec: FieldSpec) -> str:
-        return self.syntax
 
 
 @dataclass(frozen=True)
@@ -249,11 +235,10 @@ class Resolver(Position):
     name = "name_resolver"
     syntax = "one source name known to Sesame (SIMBAD, NED, VizieR), no operators"
 
+    unit = Kind.unit
+
     def accepted(self, spec: FieldSpec) -> str:
         return self.syntax
-
-    def unit(self, spec: FieldSpec) -> str:
-        return ""
 
     def parse(self, spec: FieldSpec, text: str) -> syntax.Position:
         text = syntax.clean_text(spec.name, text, spec.syntax, spec.label)

@@ -48,6 +48,14 @@ class Page:
         return min(self.total, self.number * self.size)
 
 
+def page_number(text: str | None) -> int:
+    """The 1-based page a request asks for; anything but a whole number means the first."""
+    try:
+        return max(1, int(text or "1"))
+    except ValueError:
+        return 1
+
+
 def clamp_page(number: int, total: int, size: int) -> int:
     return max(1, min(number, max(1, -(-total // size))))
 

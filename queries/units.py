@@ -119,9 +119,5 @@ def datetime_to_mjd(value: date | datetime) -> float:
     return (value - MJD_EPOCH) / timedelta(days=1)
 
 
-# The loader's name for it, until queries/archive/ (another engineer's) calls datetime_to_mjd.
-date_to_mjd = datetime_to_mjd
-
-
 def is_placeholder_release(value: datetime | None) -> bool:
     return value is None or value.year >= PLACEHOLDER_RELEASE_YEAR

@@ -28,7 +28,7 @@ from queries import columns as cols
 from queries import exports, selectors, services
 from queries.adql import astroquery_snippet, to_adql
 from queries.errors import QueryInputErrors
-from queries.fields import FIELDS, GROUPS, parse_form, query_params
+from queries.fields import CATALOGUE, FieldSpec, parse_form, query_params
 from queries.filters import observation_filter
 from queries.models import ColumnPreference, MemberOUS, Project, SavedSearch, Search
 
@@ -49,15 +49,10 @@ def _search_url(params: dict, **changes) -> str:
 
 
 def _form_groups(values: dict, errors: dict) -> list[tuple[str, list[dict]]]:
-    groups = []
-    for group in GROUPS:
-        fields = [
-            {"spec": f, "value": values.get(f.name, ""), "error": errors.get(f.name)}
-            for f in FIELDS
-            if f.group == group
-        ]
-        groups.append((group, fields))
-    return groups
+    def row(f: FieldSpec) -> dict:
+        return {"spec": f, "value": values.get(f.name, ""), "error": errors.get(f.name)}
+
+    return [(group, [row(f) for f in fields]) for group, fields in CATALOGUE.items()]
 
 
 def _render_search(request: HttpRequest, context: dict, *, status: int = 200) -> HttpResponse:
@@ -75,10 +70,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
     view = request.GET.get("result_view", "raw")
     view = view if view in ("raw", "project") else "raw"
     sort = request.GET.get("sort", "")[:40]
-    try:
-        page = max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = selectors.page_number(request.GET.get("page"))
     context: dict = {
         "values": values,
         "view": view,
@@ -272,7 +264,7 @@ def saved_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def saved_create(request: HttpRequest) -> HttpResponse:
     query = QueryDict(request.POST.get("query", ""))
-    if input_guard.query_string_has_nul(query):
+    if input_guard.nul_keys(query):
         return input_guard.bad_request(request, {"query": input_guard.NUL_MESSAGE})
     params = query_params(query)
     try:

@@ -12,7 +12,6 @@ import csv
 import io
 import re
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,23 +120,14 @@ def _read_delimited(path: Path, delimiter: str) -> RawTable:
     with path.open(newline="", encoding="utf-8", errors="replace") as handle:
         reader = csv.reader(handle, delimiter=delimiter)
         try:
-            header = next(reader)
+            header = _obscore_header(path, next(reader))
         except StopIteration:
             raise LoadError(path, None, None, "is empty") from None
-        if not _looks_like_obscore(header):
-            raise LoadError(
-                path, 1, None, "is not an ObsCore table (its header names no ObsCore column)"
-            )
-        rows = []
-        for row in reader:
-            line = reader.line_num
-            if not any(cell.strip() for cell in row):
-                continue
-            if len(row) != len(header):
-                raise LoadError(
-                    path, line, None, f"has {len(row)} fields where the header has {len(header)}"
-                )
-            rows.append((line, {h: plain(v) for h, v in zip(header, row, strict=True)}))
+        rows = [
+            _row(path, reader.line_num, header, row)
+            for row in reader
+            if any(cell.strip() for cell in row)
+        ]
     return RawTable(path, "obscore", header, {}, rows)
 
 
@@ -147,28 +137,31 @@ def _read_whitespace(path: Path) -> RawTable:
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
     if not lines:
         raise LoadError(path, None, None, "is empty")
-    header = lines[0].split()
-    if not _looks_like_obscore(header):
-        raise LoadError(
-            path, 1, None, "is not an ObsCore table (its header names no ObsCore column)"
-        )
+    header = _obscore_header(path, lines[0].split())
     rows = []
-    for number, line in enumerate(_data_lines(text), start=2):
+    for number, line in enumerate(lines[1:], start=2):
         cells = next(
             csv.reader(io.StringIO(line), delimiter=" ", quotechar='"', skipinitialspace=True)
         )
         cells = [c for c in cells if c != ""] if len(cells) > len(header) else cells
-        if len(cells) != len(header):
-            raise LoadError(
-                path, number, None, f"has {len(cells)} fields where the header has {len(header)}"
-            )
-        rows.append((number, {h: plain(v) for h, v in zip(header, cells, strict=True)}))
+        rows.append(_row(path, number, header, cells))
     return RawTable(path, "obscore", header, {}, rows)
 
 
-def _data_lines(text: str) -> Iterator[str]:
-    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
-    yield from lines[1:]
+def _obscore_header(path: Path, header: list[str]) -> list[str]:
+    if not _looks_like_obscore(header):
+        raise LoadError(
+            path, 1, None, "is not an ObsCore table (its header names no ObsCore column)"
+        )
+    return header
+
+
+def _row(path: Path, number: int, header: list[str], cells: list[str]) -> tuple[int, dict]:
+    if len(cells) != len(header):
+        raise LoadError(
+            path, number, None, f"has {len(cells)} fields where the header has {len(header)}"
+        )
+    return number, {h: plain(v) for h, v in zip(header, cells, strict=True)}
 
 
 def _read_key_value(path: Path) -> RawTable:

@@ -116,7 +116,7 @@ def _coerce(column: str, value: object, unit: str) -> object:
         return _parse_datetime(str(value))
     if isinstance(model_field, models.FloatField):
         if unit == "date":  # a legacy observation date feeding t_min (MJD)
-            return units.date_to_mjd(_parse_datetime(str(value)))
+            return units.datetime_to_mjd(_parse_datetime(str(value)))
         if isinstance(value, str) and value.endswith("..."):
             return None  # a value pandas truncated: the number is lost
         number = float(value)

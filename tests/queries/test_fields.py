@@ -6,7 +6,7 @@ import pytest
 
 from queries import syntax
 from queries.errors import QueryInputErrors
-from queries.fields import BY_NAME, FIELDS, GROUPS, parse_form, query_params
+from queries.fields import BY_NAME, CATALOGUE, FIELDS, parse_form, query_params
 
 SCHEMA = Path(__file__).resolve().parents[3] / "shared" / "refdata" / "schema"
 ALMA_NAMES = """source_name_resolver source_name_alma ra_dec galactic spatial_resolution
@@ -44,7 +44,7 @@ def test_every_alma_parameter_name_is_a_field_and_nothing_else_is_missing():
 )
 def test_fields_are_grouped_as_alma_groups_them(name, group):
     assert BY_NAME[name].group == group
-    assert {f.group for f in FIELDS} == set(GROUPS)
+    assert {f.group for f in FIELDS} == set(CATALOGUE)
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,6 @@ import hashlib
 import math
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -23,10 +22,10 @@ from queries.synth import (
     FIELDS,
     RELEASE_DELAY,
     SYNTHETIC_CODE_RE,
-    datetime_to_mjd,
     generate_archive,
     synthesize_archive,
 )
+from queries.units import datetime_to_mjd, mjd_to_datetime
 from tests.factories import ProjectFactory
 
 ROWS = 2000
@@ -342,31 +341,10 @@ def test_dot_product_cone_with_declination_prefilter_matches_great_circle_distan
 
 @pytest.fixture(scope="module")
 def small():
-    """Every builder's output for 300 rows of seed 1, built in ``generate_archive``'s order."""
-    plan = synth.plan_archive(300, seed=1)
-    ids = synth._Ids({})
-    rng = plan.rng
-    goals = synth.build_science_goals(plan, rng=rng, ids=ids)
-    projects = synth.build_projects(plan, goals, rng=rng, ids=ids)
-    sources = synth.place_sources(plan, goals, rng=rng)
-    groups = synth.build_group_ouses(plan, goals, ids=ids)
-    members = synth.build_member_ouses(plan, goals, sources, rng=rng, now=NOW, ids=ids)
-    blocks = synth.build_execution_blocks(members, sources, ids=ids)
-    files = synth.build_files(members, blocks, projects, rng=rng, ids=ids)
-    observations = synth.build_observations(
-        plan, projects, goals, sources, groups, members, blocks, rng=rng, seed=1, ids=ids
-    )
-    return SimpleNamespace(
-        plan=plan,
-        goals=goals,
-        projects=projects,
-        sources=sources,
-        groups=groups,
-        members=members,
-        blocks=blocks,
-        files=files,
-        observations=observations,
-    )
+    """A builder for 300 rows of seed 1 after every builder ran, in ``generate_archive``'s order."""
+    builder = synth.ArchiveBuilder(300, seed=1, now=NOW)
+    builder.build_all()
+    return builder
 
 
 def _columns_have_one_length(table) -> None:
@@ -375,8 +353,8 @@ def _columns_have_one_length(table) -> None:
 
 def test_builders_in_order_are_the_generator(small):
     archive = generate_archive(300, seed=1, now=NOW)
-    built = [small.projects, small.goals.table, small.groups, small.members.table]
-    built += [small.blocks.table, small.files, small.observations]
+    built = [small.projects, small.goals, small.groups, small.members]
+    built += [small.blocks, small.files, small.observations]
     for mine, theirs in zip(built, archive.tables, strict=True):
         assert mine.columns == theirs.columns, mine.model.__name__
 
@@ -384,7 +362,7 @@ def test_builders_in_order_are_the_generator(small):
 def test_project_builder_gives_synthetic_codes_and_texts(small):
     table = small.projects
     _columns_have_one_length(table)
-    assert len(table) == len(small.plan.p_cycle)
+    assert len(table) == len(small.p_cycle)
     assert all(SYNTHETIC_CODE_RE.match(code) for code in table.columns["code"])
     assert len(set(table.columns["code"])) == len(table)
     assert all(table.columns["is_synthetic"])
@@ -397,31 +375,29 @@ def _cols(table, *names):
 
 
 def test_science_goal_builder_keeps_windows_inside_the_band_and_links_projects(small):
-    goals = small.goals
-    _columns_have_one_length(goals.table)
-    assert set(goals.table.columns["project_id"]) == set(small.projects.columns["id"])
-    for band, freq, bw in zip(goals.band, goals.freq, goals.bw, strict=True):
+    _columns_have_one_length(small.goals)
+    assert set(small.goals.columns["project_id"]) == set(small.projects.columns["id"])
+    for band, freq, bw in zip(small.sg_band, small.sg_freq, small.sg_bw, strict=True):
         lo, hi = BAND_RANGES_GHZ[int(band)]
         assert (freq - bw / 2e9 >= lo - 1e-9).all()
         assert (freq + bw / 2e9 <= hi + 1e-9).all()
-    assert ((goals.field >= -1) & (goals.field < len(FIELDS))).all()
+    assert ((small.sg_field >= -1) & (small.sg_field < len(FIELDS))).all()
 
 
 def test_source_builder_names_are_unique_within_a_goal_and_vectors_are_unit(small):
-    sources, plan = small.sources, small.plan
-    assert len(sources.names) == int(plan.sg_nsrc.sum())
+    assert len(small.src_names) == int(small.sg_nsrc.sum())
     start = 0
-    for count in plan.sg_nsrc.tolist():
-        names = sources.names[start : start + count]
+    for count in small.sg_nsrc.tolist():
+        names = small.src_names[start : start + count]
         assert len(set(names)) == len(names)
         start += count
-    assert np.allclose((sources.vec**2).sum(axis=1), 1.0)
-    assert ((sources.dec >= -90) & (sources.dec <= 90)).all()
-    assert ((sources.gal_l >= 0) & (sources.gal_l < 360)).all()
+    assert np.allclose((small.src_vec**2).sum(axis=1), 1.0)
+    assert ((small.src_dec >= -90) & (small.src_dec <= 90)).all()
+    assert ((small.src_gal_l >= 0) & (small.src_gal_l < 360)).all()
 
 
 def test_group_ous_builder_links_each_group_to_its_goal_and_project(small):
-    groups, goals = small.groups, small.goals.table
+    groups, goals = small.groups, small.goals
     _columns_have_one_length(groups)
     goal_project = dict(zip(*_cols(goals, "id", "project_id"), strict=True))
     for goal, project in zip(*_cols(groups, "science_goal_id", "project_id"), strict=True):
@@ -430,22 +406,22 @@ def test_group_ous_builder_links_each_group_to_its_goal_and_project(small):
 
 
 def test_member_ous_builder_releases_a_year_after_the_first_observation(small):
-    members = small.members.table
+    members = small.members
     _columns_have_one_length(members)
     assert sum(members.columns["n_observations"]) == 300
     assert set(members.columns["group_ous_id"]) == set(small.groups.columns["id"])
     for t_min, release, rights in zip(
         *_cols(members, "t_min", "release_date", "data_rights"), strict=True
     ):
-        assert release == synth.mjd_to_datetime(t_min) + RELEASE_DELAY
+        assert release == mjd_to_datetime(t_min) + RELEASE_DELAY
         assert rights == ("Proprietary" if release > NOW else "Public")
 
 
 def test_execution_block_builder_gives_each_member_ous_one_to_four_blocks(small):
-    blocks = small.blocks.table
+    blocks = small.blocks
     _columns_have_one_length(blocks)
     per_member = Counter(blocks.columns["member_ous_id"])
-    assert set(per_member) == set(small.members.table.columns["id"])
+    assert set(per_member) == set(small.members.columns["id"])
     assert set(per_member.values()) <= {1, 2, 3, 4}
     assert len(set(blocks.columns["asdm_uid"])) == len(blocks)
 
@@ -459,8 +435,8 @@ def test_file_builder_gives_one_raw_tar_per_block_and_one_readme_per_member_ous(
         for block, kind in zip(files.columns["execution_block_id"], category, strict=True)
         if kind == qm.FileCategory.RAW.value
     ]
-    assert sorted(raw) == small.blocks.table.columns["id"]
-    assert category.count(qm.FileCategory.README.value) == len(small.members.uids)
+    assert sorted(raw) == small.blocks.columns["id"]
+    assert category.count(qm.FileCategory.README.value) == len(small.m_uids)
     assert len(set(files.columns["name"])) == len(files)
 
 
@@ -468,7 +444,7 @@ def test_observation_builder_rows_agree_with_their_member_ous_and_project(small)
     rows = small.observations
     _columns_have_one_length(rows)
     assert len(rows) == 300
-    members = small.members.table.columns
+    members = small.members.columns
     member_uid = dict(zip(members["id"], members["uid"], strict=True))
     code = dict(zip(*_cols(small.projects, "id", "code"), strict=True))
     for mous_id, mous_uid, project_id, proposal, obs_id in zip(
