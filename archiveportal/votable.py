@@ -35,6 +35,30 @@ class Field:
     ucd: str = ""
 
 
+@dataclass(frozen=True)
+class ServiceDescriptor:
+    """A DataLink service descriptor (a ``RESOURCE type="meta" utype="adhoc:service"``) that a
+    row names in its ``service_def`` column; its ``access_url`` carries every parameter."""
+
+    id: str
+    access_url: str
+    standard_id: str
+
+
+def _service(descriptor: ServiceDescriptor) -> str:
+    return "\n".join(
+        [
+            f'<RESOURCE type="meta" ID={quoteattr(descriptor.id)} utype="adhoc:service">',
+            '<PARAM name="standardID" datatype="char" arraysize="*" '
+            f"value={quoteattr(descriptor.standard_id)}/>",
+            '<PARAM name="accessURL" datatype="char" arraysize="*" '
+            f"value={quoteattr(descriptor.access_url)}/>",
+            '<GROUP name="inputParams"/>',
+            "</RESOURCE>",
+        ]
+    )
+
+
 def _cell(value: object) -> str:
     if value is None:
         return "<TD/>"
@@ -50,6 +74,7 @@ def render(
     rows: Iterable[Sequence[object]],
     *,
     infos: dict[str, str] | None = None,
+    services: Sequence[ServiceDescriptor] = (),
 ) -> bytes:
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>',
@@ -71,5 +96,7 @@ def render(
     out.append("<DATA><TABLEDATA>")
     for row in rows:
         out.append("<TR>" + "".join(_cell(v) for v in row) + "</TR>")
-    out.append("</TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>")
+    out.append("</TABLEDATA></DATA></TABLE></RESOURCE>")
+    out.extend(_service(s) for s in services)
+    out.append("</VOTABLE>")
     return ("\n".join(out) + "\n").encode("utf-8")
