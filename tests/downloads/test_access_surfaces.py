@@ -43,11 +43,19 @@ def world(settings, tmp_path):
     return built
 
 
-def client_for(world, role) -> Client:
+def client_for(world, role, via: str = "session") -> Client:
+    """A client of ``role`` by session or by personal token (read and download scopes); an
+    anonymous caller by token sends one that does not exist."""
+    if via == "token":
+        key = token_for(world.user(role)) if role != "anonymous" else "apk_not-a-real-token"
+        return Client(HTTP_AUTHORIZATION=f"Token {key}")
     client = Client()
     if role != "anonymous":
         client.force_login(world.user(role))
     return client
+
+
+VIAS = ["session", "token"]
 
 
 @pytest.mark.parametrize(("role", "state"), CELLS)
@@ -97,11 +105,12 @@ def test_file_serving_with_session_or_token(world, role, state):
             assert_no_leak(response.content, file)
 
 
+@pytest.mark.parametrize("via", VIAS)
 @pytest.mark.parametrize(("role", "state"), CELLS)
-def test_datalink_endpoint(world, role, state):
+def test_datalink_endpoint(world, role, state, via):
     mous, file = world.mouses[state], world.files[state]
     with clock.frozen(NOW):
-        response = client_for(world, role).get("/datalink/sync", {"ID": mous.uid})
+        response = client_for(world, role, via).get("/datalink/sync", {"ID": mous.uid})
     if role == "anonymous":
         assert response.status_code == 401
         return
@@ -118,12 +127,13 @@ def test_datalink_endpoint(world, role, state):
 INVENTED_TAR = "2025.1.00777.S_secretname_invented_001_of_001.tar"
 
 
+@pytest.mark.parametrize("via", VIAS)
 @pytest.mark.parametrize(("role", "state"), CELLS)
-def test_datalink_of_a_tar_by_name(world, role, state):
+def test_datalink_of_a_tar_by_name(world, role, state, via):
     """The recursive DataLink (``ID=<tar name>``) lists members only to those who may download
     the tar; anyone else gets the answer an invented name gets, word for word."""
     file = world.files[state]
-    client = client_for(world, role)
+    client = client_for(world, role, via)
     with clock.frozen(NOW):
         response = client.get("/datalink/sync", {"ID": file.name})
         invented = client.get("/datalink/sync", {"ID": INVENTED_TAR})
@@ -221,26 +231,29 @@ def _check_metadata_surface(world, role, state, response) -> None:
         assert_no_member_leak(body, state)
 
 
+@pytest.mark.parametrize("via", VIAS)
 @pytest.mark.parametrize(("role", "state"), CELLS)
-def test_tap_sync(rows_world, role, state):
+def test_tap_sync(rows_world, role, state, via):
     query = f"SELECT * FROM ivoa.obscore WHERE member_ous_uid = '{rows_world.mouses[state].uid}'"
     with clock.frozen(NOW):
-        response = _tap_sync(client_for(rows_world, role), query)
+        response = _tap_sync(client_for(rows_world, role, via), query)
     _check_metadata_surface(rows_world, role, state, response)
 
 
+@pytest.mark.parametrize("via", VIAS)
 @pytest.mark.parametrize(("role", "state"), CELLS)
-def test_tap_async_result(rows_world, role, state):
+def test_tap_async_result(rows_world, role, state, via):
     query = f"SELECT * FROM ivoa.obscore WHERE member_ous_uid = '{rows_world.mouses[state].uid}'"
     with clock.frozen(NOW):
-        response = _tap_async(client_for(rows_world, role), query)
+        response = _tap_async(client_for(rows_world, role, via), query)
     _check_metadata_surface(rows_world, role, state, response)
 
 
+@pytest.mark.parametrize("via", VIAS)
 @pytest.mark.parametrize(("role", "state"), CELLS)
-def test_sia(rows_world, role, state):
+def test_sia(rows_world, role, state, via):
     with clock.frozen(NOW):
-        response = client_for(rows_world, role).get(
+        response = client_for(rows_world, role, via).get(
             "/sia2/query", {"ID": f"ADS/JAO.ALMA#matrix-{state}"}
         )
     _check_metadata_surface(rows_world, role, state, response)
