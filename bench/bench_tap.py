@@ -62,6 +62,18 @@ def cases(code: str) -> list[tuple[str, dict[str, str], str]]:
             {"source_name_alma": "NGC 1068"},
             "SELECT * FROM ivoa.obscore WHERE target_name = 'NGC 1068'",
         ),
+        # The page has no prefix or substring form of a name; these are TAP's alone
+        # (queries/migrations/0003 indexes target_name for them).
+        (
+            "source name LIKE 'NGC_10%' (TAP only)",
+            {"source_name_alma": "NGC_10*"},
+            "SELECT * FROM ivoa.obscore WHERE target_name LIKE 'NGC_10%'",
+        ),
+        (
+            "source name LIKE '%1068%' (TAP only)",
+            {"source_name_alma": "*1068*"},
+            "SELECT * FROM ivoa.obscore WHERE target_name LIKE '%1068%'",
+        ),
     ]
 
 
