@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from django.conf import settings
+from django.urls import reverse
 
 from archiveportal import votable
 from downloads import access, serving, tar_contents
@@ -73,10 +73,10 @@ def _expandable(file: ArchiveFile) -> bool:
 
 
 def _descriptor(file: ArchiveFile) -> votable.ServiceDescriptor:
-    base = settings.PORTAL_BASE_URL.rstrip("/")
     return votable.ServiceDescriptor(
         id=f"DataLink.{file.name}",
-        access_url=f"{base}/datalink/sync?ID={file.name}",
+        # astroquery takes everything after "ID=" as the ID: the name goes in unescaped.
+        access_url=absolute_url(f"{reverse('downloads:datalink')}?ID={file.name}"),
         standard_id=DATALINK_STANDARD_ID,
     )
 

@@ -1,5 +1,6 @@
-"""Serving a local file with HTTP range requests, streamed, with exact sizes. No access policy
-here: the caller has already asked ``downloads.access``.
+"""Serving a local file, or one member of a local tar (a byte range of it: see
+``downloads.tar_contents``), with HTTP range requests, streamed, with exact sizes. No access
+policy here: the caller has already asked ``downloads.access``.
 
 Two invariants this module keeps for ``/dataPortal/``:
 
@@ -8,7 +9,7 @@ Two invariants this module keeps for ``/dataPortal/``:
   symlink planted in the lab cache cannot hand out ``/etc/passwd`` or another user's data.
 * A name that does not exist and a name the caller may not download get the same answer
   (``not_found``: same status, body and headers), so nobody can probe which proprietary names
-  exist.
+  exist; the same holds for a tar's members (``/dataPortal/<tar>/<member>``).
 """
 
 from __future__ import annotations

@@ -39,7 +39,10 @@ def members(path: Path) -> tuple[Member, ...]:
     Cached per (path, mtime, size): a tar replaced in the cache is read again, and DataLink and
     the member downloads that follow it do not re-read a tar of thousands of members each time.
     """
-    stat = path.stat()
+    try:
+        stat = path.stat()
+    except OSError:  # removed from the cache since it was looked up
+        return ()
     return _read(str(path), stat.st_mtime_ns, stat.st_size)
 
 
