@@ -62,6 +62,18 @@ def cases(code: str) -> list[tuple[str, dict[str, str], str]]:
             {"source_name_alma": "NGC 1068"},
             "SELECT * FROM ivoa.obscore WHERE target_name = 'NGC 1068'",
         ),
+        # The page's wildcards match the folded name key (indexed in 0002); TAP's LIKE matches
+        # target_name as ALMA stored it (indexed in queries/migrations/0003).
+        (
+            "source name LIKE 'NGC_10%'",
+            {"source_name_alma": "NGC_10*"},
+            "SELECT * FROM ivoa.obscore WHERE target_name LIKE 'NGC_10%'",
+        ),
+        (
+            "source name LIKE '%1068%'",
+            {"source_name_alma": "*1068*"},
+            "SELECT * FROM ivoa.obscore WHERE target_name LIKE '%1068%'",
+        ),
     ]
 
 

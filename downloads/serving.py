@@ -1,5 +1,6 @@
-"""Serving a local file with HTTP range requests, streamed, with exact sizes. No access policy
-here: the caller has already asked ``downloads.access``.
+"""Serving a local file, or one member of a local tar (a byte range of it: see
+``downloads.tar_contents``), with HTTP range requests, streamed, with exact sizes. No access
+policy here: the caller has already asked ``downloads.access``.
 
 Two invariants this module keeps for ``/dataPortal/``:
 
@@ -8,7 +9,7 @@ Two invariants this module keeps for ``/dataPortal/``:
   symlink planted in the lab cache cannot hand out ``/etc/passwd`` or another user's data.
 * A name that does not exist and a name the caller may not download get the same answer
   (``not_found``: same status, body and headers), so nobody can probe which proprietary names
-  exist.
+  exist; the same holds for a tar's members (``/dataPortal/<tar>/<member>``).
 """
 
 from __future__ import annotations
@@ -67,16 +68,39 @@ def _stream(path: Path, start: int, length: int):
             yield chunk
 
 
-def file_response(request: HttpRequest, path: Path, *, filename: str) -> HttpResponse:
+_TOKEN_NAME = re.compile(r"^[A-Za-z0-9._+-]+$")
+
+
+def content_disposition(filename: str) -> str:
+    """``attachment; filename=...``, unquoted when the name allows it, as ALMA sends it:
+    astroquery's ``download_files`` takes everything after ``filename=`` as the name, so quotes
+    would end up in the saved file's name."""
+    if _TOKEN_NAME.match(filename):
+        return f"attachment; filename={filename}"
+    escaped = filename.replace("\\", "\\\\").replace('"', '\\"')
+    return f'attachment; filename="{escaped}"'
+
+
+def file_response(
+    request: HttpRequest,
+    path: Path,
+    *,
+    filename: str,
+    offset: int = 0,
+    size: int | None = None,
+) -> HttpResponse:
+    """``path`` (or its ``size`` bytes from ``offset``: one member of a tar) with Range support."""
     stat = path.stat()
-    size = stat.st_size
+    whole = size is None
+    size = stat.st_size if size is None else size
     header = request.headers.get("Range", "").strip()
     common = {
         "Accept-Ranges": "bytes",
         "Last-Modified": http_date(stat.st_mtime),
-        "ETag": f'"{stat.st_mtime_ns:x}-{size:x}"',
+        "ETag": f'"{stat.st_mtime_ns:x}-{size:x}"'
+        if whole
+        else f'"{stat.st_mtime_ns:x}-{offset:x}-{size:x}"',
     }
-    disposition = f'attachment; filename="{filename}"'
     if header:
         match = _RANGE.match(header)
         if not match or (not match.group(1) and not match.group(2)):
@@ -95,17 +119,22 @@ def file_response(request: HttpRequest, path: Path, *, filename: str) -> HttpRes
             response["Content-Range"] = f"bytes */{size}"
             return response
         length = end - start + 1
-        body = [] if request.method == "HEAD" else _stream(path, start, length)
+        body = [] if request.method == "HEAD" else _stream(path, offset + start, length)
         response = StreamingHttpResponse(body, status=206, content_type="application/octet-stream")
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
         response["Content-Length"] = str(length)
     elif request.method == "HEAD":
         response = HttpResponse(content_type="application/octet-stream")
         response["Content-Length"] = str(size)
-    else:
+    elif whole:
         response = FileResponse(path.open("rb"), content_type="application/octet-stream")
+        response["Content-Length"] = str(size)
+    else:
+        response = StreamingHttpResponse(
+            _stream(path, offset, size), content_type="application/octet-stream"
+        )
         response["Content-Length"] = str(size)
     for key, value in common.items():
         response[key] = value
-    response["Content-Disposition"] = disposition
+    response["Content-Disposition"] = content_disposition(filename)
     return response

@@ -12,5 +12,6 @@ urlpatterns = [
     path("requests/<uuid:pk>/files.txt", views.request_file_list, name="request-files"),
     path("requests/<uuid:pk>/manifest.tsv", views.request_manifest, name="request-manifest"),
     path("dataPortal/<str:name>", views.serve_file, name="file"),
+    path("dataPortal/<str:tar>/<path:member>", views.serve_tar_member, name="tar-member"),
     path("datalink/sync", views.datalink, name="datalink"),
 ]

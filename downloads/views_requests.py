@@ -19,7 +19,7 @@ from django_htmx.http import HttpResponseClientRefresh
 from apitokens.authentication import user_for
 from apitokens.models import Scope
 from archiveportal.htmx import render_page_or_partial
-from downloads import access, filelist, script, services, serving, tree, visibility
+from downloads import access, filelist, script, services, serving, tar_contents, tree, visibility
 from downloads.datalink_service import render_datalink
 from downloads.models import DownloadRequest
 from downloads.notifications import request_links
@@ -194,6 +194,26 @@ def serve_file(request: HttpRequest, name: str) -> HttpResponse:
     if path is None:
         raise Http404("This file is not in the lab's data cache; fetch it from the archive.")
     return serving.file_response(request, path, filename=name)
+
+
+@login_not_required
+def serve_tar_member(request: HttpRequest, tar: str, member: str) -> HttpResponse:
+    """``/dataPortal/<tar>/<member>``: one member of a lab-cache tar, as a byte range of the
+    tar (DataLink lists these for ``expand_tarfiles``). Refused, unknown tar and unknown member
+    all get the one ``not_found`` answer."""
+    user = _token_user(request)
+    if user is None:
+        return _log_in_or_send_a_token()
+    file = ArchiveFile.objects.select_related("member_ous__project").filter(name=tar).first()
+    if file is None or not access.decide(user, file.member_ous, surface="file").allowed:
+        return serving.not_found()
+    path = serving.lab_file(tar)
+    found = tar_contents.member(path, member) if path is not None else None
+    if found is None:
+        return serving.not_found()
+    return serving.file_response(
+        request, path, filename=found.basename, offset=found.offset, size=found.size
+    )
 
 
 @login_not_required

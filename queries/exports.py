@@ -56,8 +56,8 @@ def votable_field(name: str) -> votable.Field:
 
 def render_votable(rows: list[dict], names: list[str]) -> bytes:
     fields = [votable_field(n) for n in names]
-    table = ([None if row[n] is None else _cell(row[n]) for n in names] for row in rows)
-    return votable.render(fields, table)
+    # Values as stored: the one VOTable writer formats instants and booleans as TAP does.
+    return votable.render(fields, ([row[n] for n in names] for row in rows))
 
 
 def render(rows: list[dict], names: list[str], fmt: str) -> bytes:

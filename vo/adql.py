@@ -22,6 +22,7 @@ means a lies inside b.
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -477,7 +478,12 @@ class Translator:
         found = [(a, c) for a, t in candidates if (c := t.column(node.name)) is not None]
         if not found:
             tables = ", ".join(t.name for _, t in candidates)
-            raise AdqlError(f"unknown column {node.name!r} in {tables}", node)
+            # astroquery 0.4.11 writes 'pvw' for pwv and 'pub_year' for publication_year:
+            # name the column that was meant rather than leave its users guessing.
+            names = [c.name for _, t in candidates for c in t.columns]
+            close = difflib.get_close_matches(node.name, names, n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise AdqlError(f"unknown column {node.name!r} in {tables}{hint}", node)
         if len(found) > 1:
             raise AdqlError(f"column {node.name!r} is ambiguous: name its table", node)
         return found[0]

@@ -17,8 +17,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from archiveportal import jobs
-from vo import adql, catalogue, execute, votable
+from archiveportal import jobs, votable
+from vo import adql, catalogue, execute
 from vo.models import ABORTED, PENDING, TapJob
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from apitokens.authentication import user_for
-from vo import adql, catalogue, execute, sia, votable
+from archiveportal import votable
+from vo import adql, catalogue, execute, sia
 
 VOTABLE = "application/x-votable+xml"
 FORMATS = {

@@ -23,7 +23,8 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from vo import uws, votable
+from archiveportal import votable
+from vo import uws
 from vo.models import TapJob
 from vo.views import VOTABLE, Refusal, caller, error_response, maxrec, output_format, param
 

@@ -9,8 +9,11 @@ or URL. ``staff`` is a superuser with no rights to the data: the admin is one mo
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import io
+import tarfile
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from django.contrib.auth.models import AnonymousUser
 
@@ -43,6 +46,7 @@ class World:
     mouses: dict
     files: dict
     project: object
+    lab_bytes: dict = field(default_factory=dict)  # the lab cache's bytes, when written
 
     def user(self, role: str):
         return AnonymousUser() if role == "anonymous" else self.users[role]
@@ -95,3 +99,31 @@ def assert_no_leak(body: str | bytes, file: ArchiveFile) -> None:
     assert str(file.size) not in text, "proprietary file size leaked"
     assert file.access_url not in text, "proprietary URL leaked"
     assert file.checksum_sha256 not in text, "proprietary checksum leaked"
+
+
+def member_name(state: str) -> str:
+    """The one member of ``state``'s product tar: as protected as the tar's own name."""
+    return f"2025.1.00777.S/product/secretmember_{state}.pbcor.fits"
+
+
+MEMBER_SIZE = 123_457  # distinctive: must appear in no denied body
+
+
+def write_lab_tar(root: Path, world: World) -> dict[str, bytes]:
+    """Each state's product file as a real tar in the lab cache (one member); returns bytes."""
+    written = {}
+    for state, file in world.files.items():
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+            info = tarfile.TarInfo(member_name(state))
+            info.size = MEMBER_SIZE
+            tar.addfile(info, io.BytesIO(state.encode().ljust(MEMBER_SIZE, b"\0")))
+        (root / file.name).write_bytes(buffer.getvalue())
+        written[state] = buffer.getvalue()
+    return written
+
+
+def assert_no_member_leak(body: str | bytes, state: str) -> None:
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    assert f"secretmember_{state}" not in text, "proprietary tar member name leaked"
+    assert str(MEMBER_SIZE) not in text, "proprietary tar member size leaked"

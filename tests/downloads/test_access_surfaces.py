@@ -15,12 +15,17 @@ from downloads import notifications
 from downloads import services as request_service
 from downloads.models import DownloadRequest, Outbox, RequestFile
 from tests.downloads.access_matrix import (
+    MEMBER_SIZE,
     NOW,
+    PUBLIC_STATES,
     ROLES,
     STATES,
     assert_no_leak,
+    assert_no_member_leak,
     build_world,
     expected_allowed,
+    member_name,
+    write_lab_tar,
 )
 from tests.factories import token_for
 
@@ -34,16 +39,23 @@ def world(settings, tmp_path):
     settings.PORTAL_BASE_URL = "http://portal.test"
     with clock.frozen(NOW):
         built = build_world()
-    for file in built.files.values():
-        (tmp_path / file.name).write_bytes(b"x" * 64)
+    built.lab_bytes = write_lab_tar(tmp_path, built)
     return built
 
 
-def client_for(world, role) -> Client:
+def client_for(world, role, via: str = "session") -> Client:
+    """A client of ``role`` by session or by personal token (read and download scopes); an
+    anonymous caller by token sends one that does not exist."""
+    if via == "token":
+        key = token_for(world.user(role)) if role != "anonymous" else "apk_not-a-real-token"
+        return Client(HTTP_AUTHORIZATION=f"Token {key}")
     client = Client()
     if role != "anonymous":
         client.force_login(world.user(role))
     return client
+
+
+VIAS = ["session", "token"]
 
 
 @pytest.mark.parametrize(("role", "state"), CELLS)
@@ -85,7 +97,7 @@ def test_file_serving_with_session_or_token(world, role, state):
             assert response.status_code == 401
         elif expected_allowed(role, state):
             assert response.status_code == 200
-            assert b"".join(response.streaming_content) == b"x" * 64
+            assert b"".join(response.streaming_content) == world.lab_bytes[state]
         else:
             # Refused exactly as a name that does not exist is: nothing to probe.
             assert response.status_code == 404
@@ -93,20 +105,183 @@ def test_file_serving_with_session_or_token(world, role, state):
             assert_no_leak(response.content, file)
 
 
+@pytest.mark.parametrize("via", VIAS)
 @pytest.mark.parametrize(("role", "state"), CELLS)
-def test_datalink_endpoint(world, role, state):
+def test_datalink_endpoint(world, role, state, via):
     mous, file = world.mouses[state], world.files[state]
     with clock.frozen(NOW):
-        response = client_for(world, role).get("/datalink/sync", {"ID": mous.uid})
+        response = client_for(world, role, via).get("/datalink/sync", {"ID": mous.uid})
     if role == "anonymous":
         assert response.status_code == 401
         return
     assert response.status_code == 200
     if expected_allowed(role, state):
         assert file.name in response.text
+        assert f"DataLink.{file.name}" in response.text  # the tar's contents can be listed
     else:
         assert_no_leak(response.content, file)
+        assert_no_member_leak(response.content, state)
         assert "Proprietary until" in response.text
+
+
+INVENTED_TAR = "2025.1.00777.S_secretname_invented_001_of_001.tar"
+
+
+@pytest.mark.parametrize("via", VIAS)
+@pytest.mark.parametrize(("role", "state"), CELLS)
+def test_datalink_of_a_tar_by_name(world, role, state, via):
+    """The recursive DataLink (``ID=<tar name>``) lists members only to those who may download
+    the tar; anyone else gets the answer an invented name gets, word for word."""
+    file = world.files[state]
+    client = client_for(world, role, via)
+    with clock.frozen(NOW):
+        response = client.get("/datalink/sync", {"ID": file.name})
+        invented = client.get("/datalink/sync", {"ID": INVENTED_TAR})
+    if role == "anonymous":
+        assert response.status_code == invented.status_code == 401
+        return
+    assert response.status_code == 200
+    if expected_allowed(role, state):
+        assert member_name(state) in response.text
+        assert f"<TD>{MEMBER_SIZE}</TD>" in response.text
+    else:
+        assert_no_member_leak(response.content, state)
+        assert response.text.replace(file.name, "ID") == invented.text.replace(INVENTED_TAR, "ID")
+
+
+@pytest.mark.parametrize(("role", "state"), CELLS)
+def test_one_tar_member_with_session_or_token(world, role, state):
+    file = world.files[state]
+    url = f"/dataPortal/{file.name}/{member_name(state)}"
+    with clock.frozen(NOW):
+        by_session = client_for(world, role).get(url)
+        token = token_for(world.user(role)) if role != "anonymous" else "not-a-real-token"
+        by_token = Client().get(url, HTTP_AUTHORIZATION=f"Token {token}")
+        invented = client_for(world, role).get(f"/dataPortal/{INVENTED_TAR}/{member_name(state)}")
+    for response in (by_session, by_token):
+        if role == "anonymous":
+            assert response.status_code == 401
+        elif expected_allowed(role, state):
+            assert response.status_code == 200
+            body = b"".join(response.streaming_content)
+            assert body == state.encode().ljust(MEMBER_SIZE, b"\0")
+        else:
+            assert response.status_code == 404
+            assert response.content == invented.content
+            assert_no_leak(response.content, file)
+            assert_no_member_leak(response.content, state)
+
+
+# --- TAP (sync and async), SIA: metadata for every member, never a file --------------------
+
+
+@pytest.fixture
+def rows_world(world, settings, tmp_path):
+    """The world with one ObsCore row per data state, and a place for TAP async results."""
+    from tests.factories import ObservationFactory
+
+    settings.VO_TAP_RESULTS_DIR = tmp_path / "tap-results"
+    for state, mous in world.mouses.items():
+        ObservationFactory(
+            member_ous=mous,
+            obs_id=f"{mous.uid}.source.matrix.spw.{state}",
+            obs_publisher_did=f"ADS/JAO.ALMA#matrix-{state}",
+        )
+    return world
+
+
+def _tap_sync(client, query: str):
+    return client.get("/tap/sync", {"REQUEST": "doQuery", "LANG": "ADQL", "QUERY": query})
+
+
+def _tap_async(client, query: str):
+    """Create and run a job as the UWS client does; the worker's step is run here, in process."""
+    from vo import uws
+    from vo.models import TapJob
+
+    created = client.post("/tap/async", {"QUERY": query, "LANG": "ADQL", "PHASE": "RUN"})
+    if created.status_code != 303:
+        return created
+    job = TapJob.objects.latest("created_at")
+    uws.execute_job(str(job.pk))
+    return client.get(f"/tap/async/{job.pk}/results/result")
+
+
+def _body(response) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else response.content
+
+
+def _check_metadata_surface(world, role, state, response) -> None:
+    """Metadata answers every member (the row and its data_rights by the release rule); no
+    file name, size, checksum or URL, nor a tar member, ever reaches a caller who may not
+    download it, and TAP/SIA's access_url is DataLink, never a file."""
+    body = _body(response)
+    if role == "anonymous":
+        assert response.status_code == 401
+        assert_no_leak(body, world.files[state])
+        return
+    assert response.status_code == 200, body
+    text = body.decode()
+    assert f".source.matrix.spw.{state}" in text
+    rights = "Public" if state in PUBLIC_STATES else "Proprietary"
+    assert f"<TD>{rights}</TD>" in text
+    assert f"http://portal.test/datalink/sync?ID={world.mouses[state].uid}" in text
+    if not expected_allowed(role, state):
+        assert_no_leak(body, world.files[state])
+        assert_no_member_leak(body, state)
+
+
+@pytest.mark.parametrize("via", VIAS)
+@pytest.mark.parametrize(("role", "state"), CELLS)
+def test_tap_sync(rows_world, role, state, via):
+    query = f"SELECT * FROM ivoa.obscore WHERE member_ous_uid = '{rows_world.mouses[state].uid}'"
+    with clock.frozen(NOW):
+        response = _tap_sync(client_for(rows_world, role, via), query)
+    _check_metadata_surface(rows_world, role, state, response)
+
+
+@pytest.mark.parametrize("via", VIAS)
+@pytest.mark.parametrize(("role", "state"), CELLS)
+def test_tap_async_result(rows_world, role, state, via):
+    query = f"SELECT * FROM ivoa.obscore WHERE member_ous_uid = '{rows_world.mouses[state].uid}'"
+    with clock.frozen(NOW):
+        response = _tap_async(client_for(rows_world, role, via), query)
+    _check_metadata_surface(rows_world, role, state, response)
+
+
+@pytest.mark.parametrize("via", VIAS)
+@pytest.mark.parametrize(("role", "state"), CELLS)
+def test_sia(rows_world, role, state, via):
+    with clock.frozen(NOW):
+        response = client_for(rows_world, role, via).get(
+            "/sia2/query", {"ID": f"ADS/JAO.ALMA#matrix-{state}"}
+        )
+    _check_metadata_surface(rows_world, role, state, response)
+
+
+@pytest.mark.parametrize("surface", ["tap-sync", "tap-async", "sia"])
+def test_the_file_table_is_not_a_tap_or_sia_surface(rows_world, surface):
+    """Files are not in TAP's allow-list: no ADQL names them, whoever asks."""
+    from vo.models import TapJob
+
+    query = "SELECT name, size FROM queries_archivefile"
+    with clock.frozen(NOW):
+        client = client_for(rows_world, "member")
+        if surface == "tap-sync":
+            response = _tap_sync(client, query)
+        elif surface == "tap-async":
+            assert _tap_async(client, query).status_code == 404  # the job failed: no result
+            response = client.get(f"/tap/async/{TapJob.objects.latest('created_at').pk}/error")
+        else:
+            # SIA quotes its values: the attempt is a target name nothing is called.
+            response = client.get("/sia2/query", {"TARGET": "x' UNION SELECT name FROM x --"})
+    body = _body(response)
+    if surface == "sia":
+        assert b"<TR>" not in body
+    else:
+        assert b"queries_archivefile" in body  # the refusal names the table it will not read
+    for file in rows_world.files.values():
+        assert_no_leak(body, file)
 
 
 @pytest.mark.parametrize(("role", "state"), CELLS)
@@ -198,11 +373,13 @@ def test_the_datalink_document_is_a_valid_votable_for_astropy(world):
             "/datalink/sync", {"ID": world.mouses["proprietary"].uid}
         )
     table = parse_single_table(io.BytesIO(response.content)).to_table()
-    assert list(table["access_url"]) == [
-        f"http://portal.test/dataPortal/{world.files['proprietary'].name}"
-    ]
+    name = world.files["proprietary"].name
+    assert list(table["access_url"].filled("")) == [f"http://portal.test/dataPortal/{name}", ""]
     assert int(table["content_length"][0]) == world.files["proprietary"].size
-    assert list(table["readable"]) == [True]  # ALMA's column: the caller may use the link
+    assert bool(table["readable"][0])  # ALMA's column: the caller may use the link
+    # The second row is ALMA's pointer to the tar's contents: a service descriptor.
+    assert table["service_def"][1] == f"DataLink.{name}"
+    assert table["content_type"][1] == "application/x-votable+xml;content=datalink"
 
 
 def test_a_refused_datalink_row_is_not_readable(world):
@@ -315,6 +492,11 @@ TOKEN_SURFACES = {
     # surface: (scope it needs, how to ask it)
     "file": ("download", lambda w: f"/dataPortal/{w.files['proprietary'].name}"),
     "datalink": ("download", lambda w: f"/datalink/sync?ID={w.mouses['proprietary'].uid}"),
+    "datalink-tar": ("download", lambda w: f"/datalink/sync?ID={w.files['proprietary'].name}"),
+    "tar-member": (
+        "download",
+        lambda w: f"/dataPortal/{w.files['proprietary'].name}/{member_name('proprietary')}",
+    ),
     "api-read": ("read", lambda w: "/api/observations/?project_code=2025.1.00777.S"),
     "api-delegations": ("delegations", lambda w: "/api/access/delegations/"),
 }

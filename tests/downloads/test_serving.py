@@ -139,3 +139,88 @@ def test_a_script_never_points_at_a_symlink_that_escapes(world, settings, outsid
 @pytest.mark.parametrize("name", ["", ".", "..", "a/b", "..\\x", "a\x00b"])
 def test_names_that_are_not_flat_file_names_are_refused(world, name):
     assert serving.lab_file(name) is None
+
+
+# --- One member of a tar: a byte range of the tar, with its own ranges ----------------------
+
+
+@pytest.fixture
+def tar_world(world, settings):
+    from tests.downloads.access_matrix import write_lab_tar
+
+    world.lab_bytes = write_lab_tar(settings.LAB_DATA_ROOT, world)
+    return world
+
+
+def _member_url(world, state: str = "public") -> str:
+    from tests.downloads.access_matrix import member_name
+
+    return f"/dataPortal/{world.files[state].name}/{member_name(state)}"
+
+
+def _member_bytes(state: str = "public") -> bytes:
+    from tests.downloads.access_matrix import MEMBER_SIZE
+
+    return state.encode().ljust(MEMBER_SIZE, b"\0")
+
+
+def test_a_tar_member_is_served_whole_with_its_own_size_and_name(tar_world):
+    with clock.frozen(NOW):
+        response = _as(tar_world, "member").get(_member_url(tar_world))
+        head = _as(tar_world, "member").head(_member_url(tar_world))
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == _member_bytes()
+    assert response["Content-Length"] == str(len(_member_bytes()))
+    assert response["Content-Disposition"] == (
+        "attachment; filename=secretmember_public.pbcor.fits"
+    )
+    assert head["Content-Length"] == response["Content-Length"]
+    assert head["ETag"] == response["ETag"]
+
+
+@pytest.mark.parametrize(
+    ("header", "first", "last"),
+    [("bytes=0-9", 0, 9), ("bytes=100-", 100, None), ("bytes=-5", -5, None)],
+)
+def test_a_range_of_a_tar_member_counts_from_the_members_first_byte(tar_world, header, first, last):
+    data = _member_bytes()
+    expected = data[first:] if last is None else data[first : last + 1]
+    with clock.frozen(NOW):
+        response = _as(tar_world, "member").get(_member_url(tar_world), HTTP_RANGE=header)
+    assert response.status_code == 206
+    assert b"".join(response.streaming_content) == expected
+    start = first if first >= 0 else len(data) + first
+    assert response["Content-Range"] == f"bytes {start}-{start + len(expected) - 1}/{len(data)}"
+
+
+def test_a_range_past_a_members_end_is_416_with_the_members_size(tar_world):
+    size = len(_member_bytes())
+    with clock.frozen(NOW):
+        response = _as(tar_world, "member").get(_member_url(tar_world), HTTP_RANGE=f"bytes={size}-")
+    assert response.status_code == 416
+    assert response["Content-Range"] == f"bytes */{size}"
+
+
+@pytest.mark.parametrize("state", ["proprietary", "placeholder", "missing"])
+def test_a_refused_member_an_invented_member_and_an_invented_tar_answer_alike(tar_world, state):
+    client = _as(tar_world, "member")
+    tar = tar_world.files[state].name
+    with clock.frozen(NOW):
+        answers = [
+            _answer(client.get(url))
+            for url in (
+                _member_url(tar_world, state),
+                f"/dataPortal/{tar}/no/such/member.fits",
+                f"/dataPortal/{INVENTED}/{_member_url(tar_world, state).split('/', 3)[3]}",
+                f"/dataPortal/{tar_world.files['public'].name}/no/such/member.fits",
+            )
+        ]
+    assert answers[0][0] == 404
+    assert all(answer == answers[0] for answer in answers)
+
+
+def test_a_member_of_a_file_that_is_not_a_tar_is_not_found(world):
+    with clock.frozen(NOW):
+        response = _as(world, "member").get(f"/dataPortal/{world.files['public'].name}/x")
+    assert response.status_code == 404
+    assert response.content == serving.not_found().content

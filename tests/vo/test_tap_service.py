@@ -156,7 +156,10 @@ def test_get_data_info_with_astroquery_given_the_members_session(portal):
     public = Observation.objects.filter(member_ous__isnull=False).first().member_ous
     table = alma.get_data_info([public.uid])
     assert len(table) >= 1
-    assert all(str(u).startswith(f"{url}/dataPortal/") for u in table["access_url"])
+    files = [str(u) for u in table["access_url"].filled("") if u]
+    assert files and all(u.startswith(f"{url}/dataPortal/") for u in files)
+    # The rows without a URL are the tars' service descriptors, as in ALMA's answer.
+    assert all(table["service_def"][table["access_url"].filled("") == ""])
 
 
 def test_query_object_with_the_name_resolver_stood_in(portal, monkeypatch):
