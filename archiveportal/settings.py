@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "downloads",
     "apitokens",
     "vo",
+    "harvest",
 ]
 
 MIDDLEWARE = [
