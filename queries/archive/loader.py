@@ -105,6 +105,10 @@ def _parse_datetime(text: str) -> datetime:
     raise ValueError(f"'{text}' is not a date (expected ISO 8601, e.g. 2019-06-28T15:42:50)")
 
 
+# Public name for readers of archive timestamps outside the loader (the harvester's cursor).
+parse_datetime = _parse_datetime
+
+
 def _coerce(column: str, value: object, unit: str) -> object:
     """One value into the mirror column's type and canonical unit (ValueError if impossible)."""
     model_field = _FIELDS[column]
