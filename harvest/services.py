@@ -172,6 +172,7 @@ def harvest_pages(
     page_number = 0
     while not run.chunks_done:
         rows = fetch_page(client, after=_cursor(run), since=run.since, size=size)
+        _check_progress(run, rows)
         position = row_position(rows[-1]) if rows else None
         last = not rows or position.last_modified is None
         observations = normalise(run, rows) if rows else []
@@ -194,6 +195,26 @@ def harvest_pages(
                 inside_page(run, page_number)
         if on_progress is not None:
             on_progress(Progress(run.rows_seen, total, run.new_count, run.changed_count))
+
+
+def _check_progress(run: HarvestRun, rows: list[dict[str, object]]) -> None:
+    """Refuse a page that does not start after the cursor: the upstream compares lastModified
+    more finely than it sends it (stored in microseconds, written in milliseconds), so paging
+    would fetch the same rows for ever."""
+    after = _cursor(run)
+    if after is None or not rows:
+        return
+    first = row_position(rows[0])
+    if first.last_modified is not None and (first.last_modified, first.obs_id) <= (
+        after.last_modified,
+        after.obs_id,
+    ):
+        raise HarvestRefused(
+            f"The archive answered rows at or before the harvest's cursor (lastModified "
+            f"{after.last_modified.isoformat()}, obs_id {after.obs_id}): it sends lastModified "
+            "less precisely than it compares it, so paging cannot advance. Nothing of this page "
+            "was applied."
+        )
 
 
 def finalize(run: HarvestRun) -> None:
