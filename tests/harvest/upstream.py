@@ -51,7 +51,7 @@ class UpstreamPortal:
             return conn.execute(sql, params).fetchall()
 
 
-def _conninfo(settings_dict: dict, dbname: str) -> dict:
+def conninfo(settings_dict: dict, dbname: str) -> dict:
     info = {"dbname": dbname, "user": settings_dict["USER"] or "postgres"}
     for key, name in (("HOST", "host"), ("PORT", "port"), ("PASSWORD", "password")):
         if settings_dict.get(key):
@@ -59,7 +59,7 @@ def _conninfo(settings_dict: dict, dbname: str) -> dict:
     return info
 
 
-def _database_url(info: dict) -> str:
+def database_url(info: dict) -> str:
     auth = info["user"] + (f":{info['password']}" if info.get("password") else "")
     host = info.get("host", "127.0.0.1")
     port = f":{info['port']}" if info.get("port") else ""
@@ -69,18 +69,18 @@ def _database_url(info: dict) -> str:
 def start_upstream(settings_dict: dict, data_dir: Path):
     """Create, fill and serve the upstream portal; a generator yielding ``UpstreamPortal``."""
     dbname = f"{settings_dict['NAME']}_upstream"
-    admin = _conninfo(settings_dict, "postgres")
+    admin = conninfo(settings_dict, "postgres")
     with psycopg.connect(**admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{dbname}"')
-    info = _conninfo(settings_dict, dbname)
+    info = conninfo(settings_dict, dbname)
     env = {
         k: v
         for k, v in os.environ.items()
         if k not in ("REDIS_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE", "ARCHIVE_TOKEN")
     }
     env.update(
-        DATABASE_URL=_database_url(info),  # the environment, never argv
+        DATABASE_URL=database_url(info),  # the environment, never argv
         DATA_DIR=str(data_dir),
         SECRET_KEY="upstream-tests-only",
         DEBUG="1",
