@@ -150,7 +150,12 @@ def normalise(run: HarvestRun, rows: list[dict[str, object]]) -> list[Observatio
         {},
         [(first + i, {c: row.get(c) for c in columns}) for i, row in enumerate(rows)],
     )
-    return observations_from_table(table)
+    try:
+        return observations_from_table(table)
+    except LoadError as exc:
+        # The loader names a file; here the "file" is the upstream's table.
+        where = f"{run.archive_url} ivoa.obscore (obs_id {rows[exc.row - first].get('obs_id')})"
+        raise LoadError(where, exc.row, exc.column, exc.message) from None
 
 
 def harvest_pages(

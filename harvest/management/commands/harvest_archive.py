@@ -84,8 +84,8 @@ class Command(BaseCommand):
                 return services.execute(claimed, on_progress=bar)
             except ArchiveUnavailable as exc:
                 if attempt == retries:
-                    message = f"{exc} Gave up after {retries} retries; the mirror is unchanged "
-                    message += "since the last applied page. Run the command again to continue."
+                    message = f"{exc} Gave up after {retries} retries; the pages applied before "
+                    message += "stay applied. Run the command again to continue from there."
                     jobs.fail(HarvestRun, str(run.pk), message)
                     raise CommandError(message) from None
                 wait = jobs.backoff(attempt)
