@@ -40,8 +40,8 @@ class PageResult:
     changed: int = 0
 
 
-def apply_page(run: HarvestRun, observations: Sequence[Observation]) -> PageResult:
-    """Merge ``observations`` (normalised, unique obs_id) into the mirror for ``run``."""
+def apply_page(run: HarvestRun, observations: Sequence[dict[str, object]]) -> PageResult:
+    """Merge ``observations`` (``normalise_values`` dicts, unique obs_id) into the mirror."""
     if not observations:
         return PageResult()
     if connection.vendor == "postgresql":
@@ -53,15 +53,17 @@ def _q(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-def _row(obs: Observation) -> tuple:
-    values = []
-    for f in FIELDS:
-        value = getattr(obs, f.attname)
-        values.append(Jsonb(value) if f.name == "extra" else value)
-    return tuple(values)
+_NAMES = [f.name for f in FIELDS]
+_EXTRA = _NAMES.index("extra")
 
 
-def _stage(observations: Sequence[Observation]) -> None:
+def _row(values: dict[str, object]) -> list:
+    row = [values[name] for name in _NAMES]
+    row[_EXTRA] = Jsonb(row[_EXTRA])
+    return row
+
+
+def _stage(observations: Sequence[dict[str, object]]) -> None:
     columns = ", ".join(_q(f.column) for f in FIELDS)
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
@@ -69,12 +71,30 @@ def _stage(observations: Sequence[Observation]) -> None:
             f"CREATE TEMP TABLE {STAGE} ON COMMIT DROP AS "
             f"SELECT {columns} FROM {TABLE} WITH NO DATA"
         )
-        with cursor.cursor.copy(f"COPY {STAGE} ({columns}) FROM STDIN") as copy:
-            for obs in observations:
-                copy.write_row(_row(obs))
+        # Binary COPY with the columns' types named once: no per-value type lookup.
+        types = _pg_types(cursor)
+        with cursor.cursor.copy(f"COPY {STAGE} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(types)
+            for values in observations:
+                copy.write_row(_row(values))
 
 
-def _apply_postgresql(run: HarvestRun, observations: Sequence[Observation]) -> PageResult:
+_types: list[int] = []
+
+
+def _pg_types(cursor) -> list[int]:
+    """The staged columns' PostgreSQL type oids, in column order."""
+    if not _types:
+        cursor.execute(
+            "SELECT atttypid FROM pg_attribute "
+            "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+            [STAGE],
+        )
+        _types.extend(row[0] for row in cursor.fetchall())
+    return _types
+
+
+def _apply_postgresql(run: HarvestRun, observations: Sequence[dict[str, object]]) -> PageResult:
     _stage(observations)
     columns = ", ".join(_q(f.column) for f in FIELDS)
     updates = ", ".join(f"{_q(f.column)} = EXCLUDED.{_q(f.column)}" for f in FIELDS)
@@ -127,21 +147,21 @@ def _apply_postgresql(run: HarvestRun, observations: Sequence[Observation]) -> P
     return PageResult(new=new_count, changed=changed_count)
 
 
-def _apply_portable(run: HarvestRun, observations: Sequence[Observation]) -> PageResult:
+def _apply_portable(run: HarvestRun, observations: Sequence[dict[str, object]]) -> PageResult:
     """The same merge without COPY: compare in Python, upsert what differs with the loader."""
     names = [f.attname for f in COMPARED]
-    by_id = {o.obs_id: o for o in observations}
+    by_id = {values["obs_id"]: values for values in observations}
     current = {
         row["obs_id"]: row
         for row in Observation.objects.filter(obs_id__in=list(by_id)).values(*names)
     }
     new, changed = [], []
-    for obs_id, obs in by_id.items():
+    for obs_id, values in by_id.items():
         row = current.get(obs_id)
         if row is None:
-            new.append(obs)
-        elif any(row[n] != getattr(obs, n) for n in names):
-            changed.append(obs)
+            new.append(values)
+        elif any(row[n] != values[n] for n in names):
+            changed.append(values)
     result = PageResult(new=len(new), changed=len(changed))
     if run.mode == "full":
         SweptObservation.objects.bulk_create(
@@ -149,20 +169,20 @@ def _apply_portable(run: HarvestRun, observations: Sequence[Observation]) -> Pag
         )
     if run.dry_run or not (new or changed):
         return result
-    upsert([*new, *changed])
+    upsert([Observation(**values) for values in (*new, *changed)])
     ObservationChange.objects.bulk_create(
         [
             ObservationChange(
                 run=run,
-                obs_id=obs.obs_id,
-                member_ous_uid=obs.member_ous_uid,
-                proposal_id=obs.proposal_id,
+                obs_id=values["obs_id"],
+                member_ous_uid=values["member_ous_uid"],
+                proposal_id=values["proposal_id"],
                 kind=kind,
-                old_release_date=(current.get(obs.obs_id) or {}).get("obs_release_date"),
-                new_release_date=obs.obs_release_date,
+                old_release_date=(current.get(values["obs_id"]) or {}).get("obs_release_date"),
+                new_release_date=values["obs_release_date"],
             )
             for kind, group in ((ChangeKind.NEW, new), (ChangeKind.CHANGED, changed))
-            for obs in group
+            for values in group
         ],
         ignore_conflicts=True,
     )

@@ -16,7 +16,9 @@ blocks every other start, and on PostgreSQL starts are serialised by an advisory
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import queue
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -33,7 +35,7 @@ from harvest.models import ChangeKind, HarvestMode, HarvestRun, ObservationChang
 from harvest.signals import harvest_finished
 from harvest.upstream import Cursor, client_for, count_query, fetch_page, row_position
 from queries.archive.formats import RawTable
-from queries.archive.loader import observations_from_table
+from queries.archive.loader import values_from_table
 from queries.errors import ArchiveError, ArchiveRejected, LoadError
 from queries.filters import forget_max_fov
 from queries.hierarchy import rebuild_hierarchy
@@ -138,24 +140,110 @@ def _cursor(run: HarvestRun) -> Cursor | None:
     return Cursor(run.cursor_last_modified, run.cursor_obs_id)
 
 
-def normalise(run: HarvestRun, rows: list[dict[str, object]]) -> list[Observation]:
+def normalise(archive_url: str, rows: list[dict[str, object]], first_row: int) -> list[dict]:
     """Upstream rows through the loader's normalisation; a bad value raises its LoadError,
-    naming the upstream, the row's number in this run and the column."""
+    naming the upstream, the row's number in this run, its obs_id and the column."""
     columns = sorted({k for row in rows for k in row})
-    first = run.rows_seen + 1
     table = RawTable(
-        Path(run.archive_url),
+        Path(archive_url),
         "obscore",
         columns,
         {},
-        [(first + i, {c: row.get(c) for c in columns}) for i, row in enumerate(rows)],
+        [(first_row + i, row) for i, row in enumerate(rows)],
     )
     try:
-        return observations_from_table(table)
+        return values_from_table(table)
     except LoadError as exc:
         # The loader names a file; here the "file" is the upstream's table.
-        where = f"{run.archive_url} ivoa.obscore (obs_id {rows[exc.row - first].get('obs_id')})"
+        where = f"{archive_url} ivoa.obscore (obs_id {rows[exc.row - first_row].get('obs_id')})"
         raise LoadError(where, exc.row, exc.column, exc.message) from None
+
+
+@dataclass
+class Page:
+    """A fetched page, normalised, and where it ends in the upstream order."""
+
+    number: int
+    rows: int
+    values: list[dict[str, object]]
+    position: Cursor | None
+
+    @property
+    def last(self) -> bool:
+        """An empty page, or one ending in a row without lastModified, ends the paging."""
+        return not self.rows or self.position is None or self.position.last_modified is None
+
+
+Fetch = Callable[[Cursor | None], list[dict[str, object]]]
+
+
+def fetched_pages(run: HarvestRun, fetch: Fetch) -> Iterator[Page]:
+    """Pages after the run's cursor (``fetch(after)`` gets one), each checked and normalised."""
+    after, first_row, number = _cursor(run), run.rows_seen + 1, 0
+    while True:
+        rows = fetch(after)
+        _check_progress(after, rows)
+        number += 1
+        position = row_position(rows[-1]) if rows else None
+        values = normalise(run.archive_url, rows, first_row) if rows else []
+        page = Page(number, len(rows), values, position)
+        yield page
+        if page.last:
+            return
+        after, first_row = position, first_row + len(rows)
+
+
+def read_ahead(pages: Iterator[Page]) -> Iterator[Page]:
+    """``pages`` produced one ahead in a thread: the next page is fetched and normalised while
+    this one is merged, so the network and Python work overlap the database's. Pages arrive in
+    order, and an error arrives after the pages before it, as without the thread."""
+    slot: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item: tuple) -> None:
+        while not stop.is_set():
+            try:
+                slot.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def produce() -> None:
+        try:
+            for page in pages:
+                put(("page", page))
+                if stop.is_set():
+                    return
+            put(("end", None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(("error", exc))
+
+    threading.Thread(target=produce, name="harvest-read-ahead", daemon=True).start()
+    try:
+        while True:
+            kind, item = slot.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            yield item
+    finally:
+        stop.set()
+
+
+def run_pages(
+    run: HarvestRun,
+    fetch: Fetch,
+    *,
+    on_progress: Callable[[Progress], None] | None = None,
+    inside_page: Callable[[HarvestRun, int], None] | None = None,
+    total: int | None = None,
+) -> None:
+    """Apply every page ``fetch`` yields after the run's cursor, each in its own transaction."""
+    for page in read_ahead(fetched_pages(run, fetch)):
+        apply_fetched(run, page, inside_page=inside_page)
+        if on_progress is not None:
+            on_progress(Progress(run.rows_seen, total, run.new_count, run.changed_count))
 
 
 def harvest_pages(
@@ -169,45 +257,47 @@ def harvest_pages(
     ``inside_page(run, page_number)`` is called inside each page's transaction after the merge
     (a test raising there kills the run with that page rolled back).
     """
+    if run.chunks_done:
+        return
     client = client_for(run.archive_url)
     size = settings.HARVEST_PAGE_ROWS
     total = count_upstream(run) if on_progress else None
     if total is not None:
         total += run.rows_seen
-    page_number = 0
-    while not run.chunks_done:
-        rows = fetch_page(client, after=_cursor(run), since=run.since, size=size)
-        _check_progress(run, rows)
-        position = row_position(rows[-1]) if rows else None
-        last = not rows or position.last_modified is None
-        observations = normalise(run, rows) if rows else []
-        with transaction.atomic():
-            result = apply_page(run, observations)
-            update = {
-                "rows_seen": F("rows_seen") + len(rows),
-                "new_count": F("new_count") + result.new,
-                "changed_count": F("changed_count") + result.changed,
-                "chunks_done": last,
-                "updated_at": timezone.now(),
-            }
-            if position is not None and position.last_modified is not None:
-                update["cursor_last_modified"] = position.last_modified
-                update["cursor_obs_id"] = position.obs_id
-            HarvestRun.objects.filter(pk=run.pk).update(**update)
-            run.refresh_from_db()
-            page_number += 1
-            if inside_page is not None:
-                inside_page(run, page_number)
-        if on_progress is not None:
-            on_progress(Progress(run.rows_seen, total, run.new_count, run.changed_count))
+
+    def fetch(after: Cursor | None) -> list[dict[str, object]]:
+        return fetch_page(client, after=after, since=run.since, size=size)
+
+    run_pages(run, fetch, on_progress=on_progress, inside_page=inside_page, total=total)
 
 
-def _check_progress(run: HarvestRun, rows: list[dict[str, object]]) -> None:
+def apply_fetched(
+    run: HarvestRun, page: Page, *, inside_page: Callable[[HarvestRun, int], None] | None = None
+) -> None:
+    """One page merged, counted and the cursor moved past it, in one transaction."""
+    with transaction.atomic():
+        result = apply_page(run, page.values)
+        update = {
+            "rows_seen": F("rows_seen") + page.rows,
+            "new_count": F("new_count") + result.new,
+            "changed_count": F("changed_count") + result.changed,
+            "chunks_done": page.last,
+            "updated_at": timezone.now(),
+        }
+        if page.position is not None and page.position.last_modified is not None:
+            update["cursor_last_modified"] = page.position.last_modified
+            update["cursor_obs_id"] = page.position.obs_id
+        HarvestRun.objects.filter(pk=run.pk).update(**update)
+        run.refresh_from_db()
+        if inside_page is not None:
+            inside_page(run, page.number)
+
+
+def _check_progress(after: Cursor | None, rows: list[dict[str, object]]) -> None:
     """Refuse a page that does not start after the cursor: the upstream compares lastModified
     more finely than it sends it (stored in microseconds, written in milliseconds), so paging
     would fetch the same rows for ever."""
-    after = _cursor(run)
-    if after is None or not rows:
+    if after is None or after.last_modified is None or not rows:
         return
     first = row_position(rows[0])
     if first.last_modified is not None and (first.last_modified, first.obs_id) <= (
