@@ -310,7 +310,7 @@ ARCHIVE_TIMEOUT = env.float("ARCHIVE_TIMEOUT", default=60.0)
 # The archive the mirror follows; `manage.py harvest_archive` and the schedule below fill the
 # mirror from its ivoa.obscore. A token for an upstream that wants one (another Archive Portal)
 # comes from the environment only and is sent as "Authorization: Token <ARCHIVE_TOKEN>".
-HARVEST_ARCHIVE_URL = env.str("HARVEST_ARCHIVE_URL", default=ARCHIVE_URL)
+HARVEST_ARCHIVE_URL = env.str("HARVEST_ARCHIVE_URL", default="") or ARCHIVE_URL
 ARCHIVE_TOKEN = env.str("ARCHIVE_TOKEN", default="")
 HARVEST_PAGE_ROWS = env.int("HARVEST_PAGE_ROWS", default=20_000)
 HARVEST_MAX_RETRIES = env.int("HARVEST_MAX_RETRIES", default=5)  # upstream outages, per run
