@@ -137,6 +137,7 @@ def main() -> int:
     django.setup()
     from django.core.management import call_command
 
+    from harvest.bulk import defer_indexes_if_empty, restore_indexes
     from harvest.models import HarvestRun
     from harvest.services import finalize
     from queries.models import Observation
@@ -146,7 +147,12 @@ def main() -> int:
     print(f"harvest ingest benchmark: {args.rows:,} rows in pages of {args.page:,}")
 
     first = HarvestRun.objects.create(archive_url="http://bench.invalid")
+    t0 = time.perf_counter()
+    defer_indexes_if_empty(first)  # as harvest_pages does on an empty mirror
     n1, ingest1, read1 = timed_pass("pass 1 (all new)", first, pages_of, args.block)
+    restore_indexes(first)  # the final step's first act; counted in pass 1
+    index_build = time.perf_counter() - t0 - ingest1 - read1
+    ingest1 += index_build
     first.refresh_from_db()
     final = None
     if not args.skip_final:
@@ -163,12 +169,13 @@ def main() -> int:
     print()
     print(f"{'pass':<34}{'rows':>11}{'ingest s':>10}{'rows/s':>10}{'target':>10}  ok")
     for label, n, secs, rate in (
-        ("1: empty mirror, all rows new", n1, ingest1, rate1),
+        ("1: empty mirror, all new +indexes", n1, ingest1, rate1),
         ("2: same rows again, no change", n2, ingest2, rate2),
     ):
         ok = "yes" if rate >= TARGET_ROWS_PER_S else "NO"
         print(f"{label:<34}{n:>11,}{secs:>10.1f}{rate:>10,.0f}{TARGET_ROWS_PER_S:>10,}  {ok}")
     print(f"(reading the source, the network's stand-in, untimed: {read1:.1f} s and {read2:.1f} s)")
+    print(f"(pass 1 includes building the deferred indexes once: {index_build:.1f} s)")
     if final is not None:
         print(f"final step of pass 1 (hierarchy of every project, ANALYZE): {final:.1f} s")
     return 0 if min(rate1, rate2) >= TARGET_ROWS_PER_S else 1

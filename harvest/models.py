@@ -47,8 +47,11 @@ class HarvestRun(Job):
     changed_count = models.PositiveIntegerField(default=0)
     removed_count = models.PositiveIntegerField(default=0)
     released_count = models.PositiveIntegerField(default=0)
-    # Set once every chunk is applied and the post-merge steps (hierarchy, ANALYZE) are done.
+    # Set once every page is applied (the final step then runs: hierarchy, releases, ANALYZE).
     chunks_done = models.BooleanField(default=False)
+    # A first harvest into an empty mirror loads without the mirror's secondary indexes and
+    # builds them once at the end: their definitions wait here (kept if the run is killed).
+    deferred_indexes = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

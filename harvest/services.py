@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from archiveportal import jobs
 from archiveportal.jobs import Phase
+from harvest.bulk import defer_indexes_if_empty, restore_indexes
 from harvest.merge import apply_page
 from harvest.models import ChangeKind, HarvestMode, HarvestRun, ObservationChange, SweptObservation
 from harvest.signals import harvest_finished
@@ -143,7 +144,7 @@ def _cursor(run: HarvestRun) -> Cursor | None:
 def normalise(archive_url: str, rows: list[dict[str, object]], first_row: int) -> list[dict]:
     """Upstream rows through the loader's normalisation; a bad value raises its LoadError,
     naming the upstream, the row's number in this run, its obs_id and the column."""
-    columns = sorted({k for row in rows for k in row})
+    columns = sorted(set().union(*rows))
     table = RawTable(
         Path(archive_url),
         "obscore",
@@ -259,6 +260,7 @@ def harvest_pages(
     """
     if run.chunks_done:
         return
+    defer_indexes_if_empty(run)
     client = client_for(run.archive_url)
     size = settings.HARVEST_PAGE_ROWS
     total = count_upstream(run) if on_progress else None
@@ -315,6 +317,7 @@ def _check_progress(after: Cursor | None, rows: list[dict[str, object]]) -> None
 def finalize(run: HarvestRun) -> None:
     """Removals (full sweep), hierarchy and aggregates of touched projects, release changes;
     one transaction, idempotent. Then the planner statistics."""
+    restore_indexes(run)
     with transaction.atomic():
         removed = _sweep_removed(run) if run.mode == HarvestMode.FULL else 0
         if not run.dry_run:

@@ -10,6 +10,7 @@ from django.db import OperationalError
 
 from archiveportal import jobs
 from harvest import services
+from harvest.bulk import restore_indexes
 from harvest.models import HarvestMode, HarvestRun
 from queries.errors import ArchiveUnavailable
 
@@ -21,6 +22,14 @@ class HarvestTask(jobs.JobTask):
     # An upstream outage is retried with the jobs' backoff; a TAP error, a malformed row or a
     # refused sweep fail the run at once with their message (``JobTask.on_failure``).
     transient_errors = (OperationalError, ArchiveUnavailable)
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        super().on_failure(exc, task_id, args, kwargs, einfo)
+        if args:
+            # A failed first load must not leave the mirror without its indexes.
+            run = HarvestRun.objects.filter(pk=args[0]).first()
+            if run is not None:
+                restore_indexes(run)
 
 
 @shared_task(bind=True, base=HarvestTask, name="harvest.run_harvest", ignore_result=True)

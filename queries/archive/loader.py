@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 
 from django.db import models, transaction
@@ -302,22 +303,33 @@ def _values_by_column(
             if name.strip().lower() not in IGNORED_COLUMNS:
                 unknown.append(name)
             continue
-        cells = [raw.get(name) for raw in raws]
+        try:
+            cells = list(map(itemgetter(name), raws))
+        except KeyError:  # a row without the column (a ragged file)
+            cells = [raw.get(name) for raw in raws]
         columns[column] = _coerce_column(column, unit, cells, name, numbers, path)
     names = list(columns)
     lists = [columns[n] for n in names]
     file_name = _file_name(path)
     defaults = [(n, d) for n, d in _DEFAULTS.items() if n not in columns]
-    out = []
+    masks: dict[str, int] = {}  # derived values, once per distinct source value
+    keys: dict[str, str] = {}
+    out = [dict(zip(names, row, strict=True)) for row in zip(*lists, strict=True)]
     for i, raw in enumerate(raws):
-        values = dict(zip(names, [cells[i] for cells in lists], strict=True))
+        values = out[i]
         _fill_identity(values, raw, path=path, row_number=numbers[i], derive_id=False)
         if values.get("s_ra") is not None and values.get("s_dec") is not None:
             values["s_x"], values["s_y"], values["s_z"] = units.unit_vector(
                 values["s_ra"], values["s_dec"]
             )
-        values["band_mask"] = units.band_mask(values.get("band_list") or "")
-        values["target_name_key"] = name_key(values.get("target_name") or "")
+        bands = values.get("band_list") or ""
+        if bands not in masks:
+            masks[bands] = units.band_mask(bands)
+        values["band_mask"] = masks[bands]
+        target = values.get("target_name") or ""
+        if target not in keys:
+            keys[target] = name_key(target)
+        values["target_name_key"] = keys[target]
         values["extra"] = {
             n: raw[n] if isinstance(raw[n], int | float | bool) else str(raw[n])
             for n in unknown
@@ -326,7 +338,6 @@ def _values_by_column(
         values["source_file"] = file_name
         for name, default in defaults:
             values.setdefault(name, default)
-        out.append(values)
     return out
 
 
@@ -347,6 +358,9 @@ def _coerce_column(
             limit = model_field.max_length
             if not limit or max(map(len, cells), default=0) <= limit:
                 return cells
+        if isinstance(model_field, models.DateTimeField) and kinds <= {datetime, _NONE}:
+            if all(v is None or v.tzinfo is not None for v in cells):
+                return cells
     try:
         return _each(column, unit, cells)
     except _CellError as exc:
@@ -365,12 +379,25 @@ class _CellError(Exception):
 
 
 def _each(column: str, unit: str, cells: list[object]) -> list[object]:
+    """``_coerce`` on every value, once per distinct value (a column repeats a few values:
+    bands, flags, dates of one delivery)."""
     out = []
+    seen: dict[object, object] = {}
     for index, value in enumerate(cells):
         try:
-            out.append(_coerce(column, value, unit))
+            out.append(seen[value])
+            continue
+        except (KeyError, TypeError):  # not seen yet, or unhashable
+            pass
+        try:
+            coerced = _coerce(column, value, unit)
         except (ValueError, TypeError) as exc:
             raise _CellError(index, exc) from None
+        out.append(coerced)
+        try:
+            seen[value] = coerced
+        except TypeError:
+            pass
     return out
 
 

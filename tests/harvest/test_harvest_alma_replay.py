@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from archiveportal.jobs import Phase
 from harvest.models import ChangeKind, HarvestRun, ObservationChange
@@ -17,7 +18,15 @@ def harvest(url: str, *args: str) -> HarvestRun:
     return HarvestRun.objects.order_by("-created_at").first()
 
 
+def mirror_indexes() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'queries_observation'")
+        return {row[0] for row in cursor.fetchall()}
+
+
 def test_first_harvest_fills_the_mirror_with_every_row_and_its_hierarchy(alma_replay):
+    indexes = mirror_indexes()
+
     run = harvest(alma_replay.url)
 
     assert run.phase == Phase.DONE and run.error_message == ""
@@ -32,6 +41,8 @@ def test_first_harvest_fills_the_mirror_with_every_row_and_its_hierarchy(alma_re
     # It paged (100 rows a page) in lastModified order, never asking for a row twice.
     pages = [q for q in alma_replay.queries if q.startswith("SELECT TOP")]
     assert len(pages) == 6
+    # Loaded into an empty mirror without its secondary indexes, which are all back.
+    assert run.deferred_indexes == [] and mirror_indexes() == indexes
 
 
 def test_a_second_harvest_changes_nothing(alma_replay):

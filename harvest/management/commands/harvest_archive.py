@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from archiveportal import jobs
 from harvest import services
+from harvest.bulk import restore_indexes
 from harvest.models import HarvestMode, HarvestRun
 from harvest.progress import ProgressBar
 from queries.archive.loader import parse_datetime
@@ -87,6 +88,7 @@ class Command(BaseCommand):
                     message = f"{exc} Gave up after {retries} retries; the pages applied before "
                     message += "stay applied. Run the command again to continue from there."
                     jobs.fail(HarvestRun, str(run.pk), message)
+                    restore_indexes(claimed)
                     raise CommandError(message) from None
                 wait = jobs.backoff(attempt)
                 message = f"{exc} Retry {attempt + 1} of {retries} in {wait} s."
@@ -96,6 +98,7 @@ class Command(BaseCommand):
                 time.sleep(wait)
             except services.PERMANENT_ERRORS as exc:
                 jobs.fail(HarvestRun, str(run.pk), str(exc))
+                restore_indexes(claimed)
                 raise CommandError(f"Harvest {run.pk} failed: {exc}") from None
             except BaseException:
                 jobs.stop_heartbeat(run.pk)  # the lease runs out; the next run resumes
