@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "downloads",
     "apitokens",
     "vo",
+    "harvest",
 ]
 
 MIDDLEWARE = [
@@ -304,6 +305,36 @@ PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 # --- Archive --------------------------------------------------------------------------------
 ARCHIVE_URL = env.str("ARCHIVE_URL", default="https://almascience.org")
 ARCHIVE_TIMEOUT = env.float("ARCHIVE_TIMEOUT", default=60.0)
+
+# --- Harvest (harvest/) ---------------------------------------------------------------------
+# The archive the mirror follows; `manage.py harvest_archive` and the schedule below fill the
+# mirror from its ivoa.obscore. A token for an upstream that wants one (another Archive Portal)
+# comes from the environment only and is sent as "Authorization: Token <ARCHIVE_TOKEN>".
+HARVEST_ARCHIVE_URL = env.str("HARVEST_ARCHIVE_URL", default="") or ARCHIVE_URL
+ARCHIVE_TOKEN = env.str("ARCHIVE_TOKEN", default="")
+HARVEST_PAGE_ROWS = env.int("HARVEST_PAGE_ROWS", default=20_000)
+HARVEST_MAX_RETRIES = env.int("HARVEST_MAX_RETRIES", default=5)  # upstream outages, per run
+HARVEST_LEASE_SECONDS = env.int("HARVEST_LEASE_SECONDS", default=120)
+# A full sweep that would delete more than this share of the mirror is refused.
+HARVEST_MAX_REMOVED_FRACTION = env.float("HARVEST_MAX_REMOVED_FRACTION", default=0.2)
+# Nightly incremental harvest and a weekly full sweep (UTC); off in embedded mode unless asked.
+HARVEST_SCHEDULE_ENABLED = env.bool("HARVEST_SCHEDULE_ENABLED", default=not EMBEDDED)
+HARVEST_HOUR = env.int("HARVEST_HOUR", default=3)
+HARVEST_FULL_WEEKDAY = env.str("HARVEST_FULL_WEEKDAY", default="sun")
+
+if HARVEST_SCHEDULE_ENABLED:
+    from celery.schedules import crontab
+
+    CELERY_BEAT_SCHEDULE["harvest-archive"] = {
+        "task": "harvest.scheduled_harvest",
+        "schedule": crontab(minute=0, hour=HARVEST_HOUR),
+        "kwargs": {"mode": "incremental"},
+    }
+    CELERY_BEAT_SCHEDULE["harvest-archive-full-sweep"] = {
+        "task": "harvest.scheduled_harvest",
+        "schedule": crontab(minute=30, hour=HARVEST_HOUR, day_of_week=HARVEST_FULL_WEEKDAY),
+        "kwargs": {"mode": "full"},
+    }
 
 # --- App tunables ---------------------------------------------------------------------------
 QUERIES_MAX_ROWS = env.int("QUERIES_MAX_ROWS", default=50_000)

@@ -2,6 +2,10 @@
 
 TAP (``/tap/sync``): a query naming project codes gets those projects' real ObsCore rows from
 the sample's CSV (as a VOTable); a query with no code gets ``alma-shapes.xml`` verbatim.
+Harvest paging: with ``obscore`` set (``load_obscore_union()``: the 417 real ALMA rows of
+``refdata/obscore/ALL_full_rows_union.csv``), the harvester's ``SELECT TOP n * ... ORDER BY
+lastModified, obs_id`` pages and its ``COUNT(*)`` are answered from that list, which a test may
+change as the upstream archive changes.
 DataLink (``/datalink/sync?ID=...``): the real ``alma-datalink.xml`` for uid://A001/X12a3/Xe9.
 Modes let a test make the archive unavailable (503), reject queries (400 with a TAP error
 document) or answer slowly: in ``slow`` mode every request (TAP, DataLink, files) waits
@@ -18,6 +22,7 @@ import hashlib
 import re
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -40,6 +45,13 @@ ERROR_DOC = """<?xml version="1.0" encoding="UTF-8"?>
 </VOTABLE>"""
 ALMA_LOGIN = "alma_user:alma-pw"  # the replayed archive's one account
 ALMA_COOKIE = "alma-session=replayed"
+OBSCORE_UNION = REFDATA / "obscore" / "ALL_full_rows_union.csv"
+_PAGE = re.compile(
+    r"^SELECT TOP (\d+) \* FROM ivoa\.obscore(.*?) ORDER BY lastModified, obs_id$", re.I | re.S
+)
+_COUNT = re.compile(r"^SELECT COUNT\(\*\) AS n FROM ivoa\.obscore(.*)$", re.I | re.S)
+_AFTER = re.compile(r"lastModified > '([^']+)' OR \(lastModified = '\1' AND obs_id > '(.*)'\)")
+_SINCE = re.compile(r"lastModified >= '([^']+)'")
 CODE = re.compile(r"\d{4}\.[0-9a-z]\.\d{5}\.[a-z]+", re.I)
 
 
@@ -57,6 +69,7 @@ class ReplayArchive:
     reject_message: str = "Column 'bogus' does not exist in table ivoa.obscore"
     slow_seconds: float = 3.0
     requests: list[Recorded] = field(default_factory=list)
+    obscore: list[dict[str, str | None]] | None = None
     _wake: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def set_mode(self, mode: str, *, slow_seconds: float | None = None) -> None:
@@ -88,6 +101,46 @@ def rows_votable(codes: set[str]) -> bytes:
         rows = [[r[n] or None for n in names] for r in reader if r["proposal_id"].lower() in codes]
     return votable.render(
         [votable.Field(n, "char") for n in names], rows, infos={"QUERY_STATUS": "OK"}
+    )
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.strip().removeprefix("b").strip("'"))
+
+
+def load_obscore_union() -> list[dict[str, str | None]]:
+    """The real ALMA rows of the union CSV as a TAP service sends them (a CSV round trip's
+    ``b'...'`` marks removed from lastModified; ``source_file`` is the union's, not ALMA's)."""
+    with OBSCORE_UNION.open(newline="") as handle:
+        rows = [
+            {k: (v or None) for k, v in row.items() if k and k != "source_file"}
+            for row in csv.DictReader(handle)
+        ]
+    for row in rows:
+        row["lastModified"] = _instant(row["lastModified"]).isoformat(timespec="milliseconds")
+    return rows
+
+
+def obscore_page(rows: list[dict[str, str | None]], query: str) -> bytes | None:
+    """The harvester's page or count query answered from ``rows``; None for any other query."""
+    page, count = _PAGE.match(query.strip()), _COUNT.match(query.strip())
+    if not (page or count):
+        return None
+    where = (page or count).group(2 if page else 1)
+    ordered = sorted(rows, key=lambda r: (_instant(r["lastModified"]), r["obs_id"]))
+    if after := _AFTER.search(where):
+        key = (_instant(after.group(1)), after.group(2).replace("''", "'"))
+        ordered = [r for r in ordered if (_instant(r["lastModified"]), r["obs_id"]) > key]
+    elif since := _SINCE.search(where):
+        ordered = [r for r in ordered if _instant(r["lastModified"]) >= _instant(since.group(1))]
+    if count:
+        return votable.render([votable.Field("n", "long")], [[len(ordered)]])
+    names = list(rows[0]) if rows else ["obs_id", "lastModified"]
+    chosen = ordered[: int(page.group(1))]
+    return votable.render(
+        [votable.Field(n, "char") for n in names],
+        [[r.get(n) for n in names] for r in chosen],
+        infos={"QUERY_STATUS": "OK"},
     )
 
 
@@ -133,6 +186,9 @@ def make_handler(state: ReplayArchive):
                     doc = ERROR_DOC.format(message=state.reject_message).encode()
                     return self._send(400, doc, "application/x-votable+xml")
                 query = params.get("QUERY", "")
+                paged = None if state.obscore is None else obscore_page(state.obscore, query)
+                if paged is not None:
+                    return self._send(200, paged, "application/x-votable+xml")
                 codes = {c.lower() for c in CODE.findall(query)}
                 if codes:
                     body = rows_votable(codes)

@@ -56,9 +56,13 @@ _DATALINK_TEXT = ("access_url", "service_def", "error_message", "semantics", "co
 
 
 class ArchiveClient:
-    def __init__(self, archive_url: str, *, timeout: float = 60.0) -> None:
+    def __init__(self, archive_url: str, *, timeout: float = 60.0, token: str = "") -> None:
         base = archive_url.rstrip("/")
         self.session = requests.Session()
+        if token:
+            # An upstream that wants a token (another Archive Portal) reads it here; the session
+            # never logs headers, and the token never leaves this object.
+            self.session.headers["Authorization"] = f"Token {token}"
         adapter = TimeoutAdapter(timeout=timeout)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)

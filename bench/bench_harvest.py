@@ -1,0 +1,185 @@
+#!/usr/bin/env python
+"""Benchmark of the harvest's ingest: 1,000,000 upstream rows normalised and merged into the
+mirror (staging table, COPY, one INSERT ... ON CONFLICT per page, change journal, cursor).
+
+    .venv/bin/python bench/bench_harvest.py                 # 1M rows, target >= 20,000 rows/s
+    .venv/bin/python bench/bench_harvest.py --rows 100000   # quicker
+
+The upstream is the synthetic archive ``bench_mirror.py`` loaded into ``ap_bench`` (read only,
+never written): its rows are streamed in lastModified order with a server-side cursor, shaped
+as a TAP answer is (ObsCore column names, plain values) and handed page by page to
+``harvest.services.apply_rows``, exactly what a harvest does with each page it fetched. Reading
+the source (the stand-in for the network) is timed apart from the ingest. The target is a
+scratch database (``ap_bench_harvest``, re-created each run). Three passes are timed:
+
+1. first harvest, empty mirror: every row new;
+2. the same rows again: nothing changes (every row compared, none written);
+3. the final step of pass 1 (hierarchy and per-MOUS aggregates of all projects, ANALYZE),
+   which a harvest runs once per run, printed apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCE_URL = "postgres://postgres@127.0.0.1:5432/ap_bench"
+TARGET_URL = "postgres://postgres@127.0.0.1:5432/ap_bench_harvest"
+TARGET_ROWS_PER_S = 20_000
+# Mirror columns the loader derives itself: an upstream never sends them.
+NOT_UPSTREAM = {
+    "id",
+    "project_id",
+    "member_ous_id",
+    "s_x",
+    "s_y",
+    "s_z",
+    "band_mask",
+    "target_name_key",
+    "extra",
+    "source_file",
+}
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--rows", type=int, default=1_000_000)
+    p.add_argument("--page", type=int, default=20_000, help="rows per page (HARVEST_PAGE_ROWS)")
+    p.add_argument("--source-url", default=os.environ.get("BENCH_DATABASE_URL", SOURCE_URL))
+    p.add_argument("--target-url", default=TARGET_URL)
+    p.add_argument("--block", type=int, default=100_000, help="rows read before timing")
+    p.add_argument("--skip-final", action="store_true", help="do not time the final step")
+    return p.parse_args()
+
+
+def recreate(url: str) -> None:
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def source_pages(url: str, rows: int, page: int):
+    """Pages of upstream-shaped rows (dicts keyed by ObsCore names) in lastModified order."""
+    import psycopg
+    from psycopg.rows import dict_row
+
+    with psycopg.connect(url) as conn:
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = "
+                "'queries_observation' ORDER BY ordinal_position"
+            )
+        ]
+        columns = [n for n in names if n not in NOT_UPSTREAM]
+        select = ", ".join(
+            'last_modified AS "lastModified"' if c == "last_modified" else c for c in columns
+        )
+        with conn.cursor(name="harvest_source", row_factory=dict_row) as cursor:
+            cursor.itersize = page
+            cursor.execute(
+                f"SELECT {select} FROM queries_observation ORDER BY last_modified, obs_id LIMIT %s",
+                [rows],
+            )
+            while batch := cursor.fetchmany(page):
+                yield batch
+
+
+def timed_pass(label: str, run, pages_of, block: int) -> tuple[int, float, float]:
+    """Ingest every source page through ``harvest.services.run_pages`` (what a harvest runs on
+    the pages it fetches: read-ahead normalisation, COPY, merge, journal, cursor). The source is
+    read ``block`` rows at a time before the clock starts, so only the ingest is timed."""
+    from harvest.services import run_pages
+
+    ingest = read = 0.0
+    seen = 0
+    pages = iter(pages_of())
+    while True:
+        t0 = time.perf_counter()
+        chunk = []
+        for batch in pages:
+            chunk.append(batch)
+            if sum(map(len, chunk)) >= block:
+                break
+        read += time.perf_counter() - t0
+        if not chunk:
+            break
+        queued = iter(chunk)
+        t0 = time.perf_counter()
+        run_pages(run, lambda after, queued=queued: next(queued, []))
+        ingest += time.perf_counter() - t0
+        seen += sum(map(len, chunk))
+        print(f"\r  {label}: {seen:,} rows, {seen / ingest:,.0f} rows/s", end="", flush=True)
+    print()
+    return seen, ingest, read
+
+
+def main() -> int:
+    args = parse_args()
+    sys.path.insert(0, str(ROOT))
+    recreate(args.target_url)
+    os.environ["DATABASE_URL"] = args.target_url
+    os.environ.setdefault("SECRET_KEY", "bench-only")
+    os.environ.setdefault("DEBUG", "1")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "archiveportal.settings"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from harvest.bulk import defer_indexes_if_empty, restore_indexes
+    from harvest.models import HarvestRun
+    from harvest.services import finalize
+    from queries.models import Observation
+
+    call_command("migrate", verbosity=0)
+    pages_of = lambda: source_pages(args.source_url, args.rows, args.page)  # noqa: E731
+    print(f"harvest ingest benchmark: {args.rows:,} rows in pages of {args.page:,}")
+
+    first = HarvestRun.objects.create(archive_url="http://bench.invalid")
+    t0 = time.perf_counter()
+    defer_indexes_if_empty(first)  # as harvest_pages does on an empty mirror
+    n1, ingest1, read1 = timed_pass("pass 1 (all new)", first, pages_of, args.block)
+    restore_indexes(first)  # the final step's first act; counted in pass 1
+    index_build = time.perf_counter() - t0 - ingest1 - read1
+    ingest1 += index_build
+    first.refresh_from_db()
+    final = None
+    if not args.skip_final:
+        t0 = time.perf_counter()
+        finalize(first)
+        final = time.perf_counter() - t0
+    second = HarvestRun.objects.create(archive_url="http://bench.invalid")
+    n2, ingest2, read2 = timed_pass("pass 2 (unchanged)", second, pages_of, args.block)
+    second.refresh_from_db()
+
+    assert Observation.objects.count() == n1 == first.new_count, "every row must be new once"
+    assert second.new_count == second.changed_count == 0, "a second pass must change nothing"
+    rate1, rate2 = n1 / ingest1, n2 / ingest2
+    print()
+    print(f"{'pass':<34}{'rows':>11}{'ingest s':>10}{'rows/s':>10}{'target':>10}  ok")
+    for label, n, secs, rate in (
+        ("1: empty mirror, all new +indexes", n1, ingest1, rate1),
+        ("2: same rows again, no change", n2, ingest2, rate2),
+    ):
+        ok = "yes" if rate >= TARGET_ROWS_PER_S else "NO"
+        print(f"{label:<34}{n:>11,}{secs:>10.1f}{rate:>10,.0f}{TARGET_ROWS_PER_S:>10,}  {ok}")
+    print(f"(reading the source, the network's stand-in, untimed: {read1:.1f} s and {read2:.1f} s)")
+    print(f"(pass 1 includes building the deferred indexes once: {index_build:.1f} s)")
+    if final is not None:
+        print(f"final step of pass 1 (hierarchy of every project, ANALYZE): {final:.1f} s")
+    return 0 if min(rate1, rate2) >= TARGET_ROWS_PER_S else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Harvesting ALMA's TAP (a local replay of real ALMA rows from ../shared/refdata)."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from archiveportal.jobs import Phase
+from harvest.models import ChangeKind, HarvestRun, ObservationChange
+from queries.models import MemberOUS, Observation, Project
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def harvest(url: str, *args: str) -> HarvestRun:
+    call_command("harvest_archive", "--archive-url", url, *args)
+    return HarvestRun.objects.order_by("-created_at").first()
+
+
+def mirror_indexes() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'queries_observation'")
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_first_harvest_fills_the_mirror_with_every_row_and_its_hierarchy(alma_replay):
+    indexes = mirror_indexes()
+
+    run = harvest(alma_replay.url)
+
+    assert run.phase == Phase.DONE and run.error_message == ""
+    assert run.rows_seen == 417 and run.new_count == 417 and run.changed_count == 0
+    assert Observation.objects.count() == 417
+    assert ObservationChange.objects.filter(run=run, kind=ChangeKind.NEW).count() == 417
+    codes = {r["proposal_id"] for r in alma_replay.obscore}
+    assert set(Project.objects.values_list("code", flat=True)) == codes
+    assert not Observation.objects.filter(member_ous__isnull=True).exists()
+    mous = MemberOUS.objects.get(uid=alma_replay.obscore[0]["member_ous_uid"])
+    assert mous.n_observations == Observation.objects.filter(member_ous=mous).count()
+    # It paged (100 rows a page) in lastModified order, never asking for a row twice.
+    pages = [q for q in alma_replay.queries if q.startswith("SELECT TOP")]
+    assert len(pages) == 6
+    # Loaded into an empty mirror without its secondary indexes, which are all back.
+    assert run.deferred_indexes == [] and mirror_indexes() == indexes
+
+
+def test_a_second_harvest_changes_nothing(alma_replay):
+    harvest(alma_replay.url)
+    changes = ObservationChange.objects.count()
+
+    again = harvest(alma_replay.url)
+    full = harvest(alma_replay.url, "--full")
+
+    assert (again.new_count, again.changed_count, again.released_count) == (0, 0, 0)
+    assert (full.new_count, full.changed_count, full.removed_count) == (0, 0, 0)
+    assert full.rows_seen == 417
+    assert ObservationChange.objects.count() == changes
+
+
+def test_an_upstream_row_changed_is_exactly_one_change(alma_replay):
+    harvest(alma_replay.url)
+    row = alma_replay.obscore[10]
+    row["target_name"] = "Renamed upstream"
+    row["lastModified"] = "2026-11-01T00:00:00.000"
+
+    run = harvest(alma_replay.url)
+
+    assert (run.new_count, run.changed_count) == (0, 1)
+    change = ObservationChange.objects.get(run=run)
+    assert (change.kind, change.obs_id) == (ChangeKind.CHANGED, row["obs_id"])
+    assert Observation.objects.get(obs_id=row["obs_id"]).target_name == "Renamed upstream"
+
+
+def test_upstream_down_fails_the_run_cleanly_with_its_reason(alma_replay):
+    alma_replay.set_mode("unavailable")
+
+    with pytest.raises(CommandError, match="could not be reached"):
+        harvest(alma_replay.url)
+
+    run = HarvestRun.objects.get()
+    assert run.phase == Phase.FAILED
+    assert (
+        "could not be reached" in run.error_message
+        and "Gave up after 1 retries" in run.error_message
+    )
+    # One try and one retry (after the jobs' backoff), then the run failed.
+    assert len([q for q in alma_replay.queries if q.startswith("SELECT TOP")]) == 2
+    assert Observation.objects.count() == 0
