@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "apitokens",
     "vo",
     "harvest",
+    "watches",
 ]
 
 MIDDLEWARE = [
@@ -440,4 +441,15 @@ VO_TAP_EXECUTION_DURATION = env.int("VO_TAP_EXECUTION_DURATION", default=3600)
 CELERY_BEAT_SCHEDULE["destroy-expired-tap-jobs"] = {
     "task": "vo.destroy_expired_jobs",
     "schedule": 600,
+}
+
+# --- Watches, digests and the release calendar ------------------------------------------------
+# Digests of lab-wide watches an administrator sends to the lab (e.g. alma-lab@example.org);
+# empty: such watches cannot be set.
+WATCHES_LIST_ADDRESS = env.str("WATCHES_LIST_ADDRESS", default="")
+# Evaluation also runs after every harvest; the schedule catches up after an outage and closes
+# the daily and weekly periods.
+CELERY_BEAT_SCHEDULE["evaluate-watches"] = {
+    "task": "watches.evaluate",
+    "schedule": env.int("WATCHES_EVALUATE_SECONDS", default=900),
 }

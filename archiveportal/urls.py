@@ -23,4 +23,5 @@ urlpatterns = [
     path("", include("queries.urls")),
     path("", include("downloads.urls")),
     path("", include("vo.urls")),
+    path("", include("watches.urls")),
 ]

@@ -21,9 +21,9 @@ from datetime import datetime
 from django.db.models import QuerySet
 
 from archiveportal import clock
-from downloads.delegations import live_held_by
+from downloads.delegations import delegated_projects
 from downloads.identity import pi_projects
-from downloads.models import AccessDecision, Delegation
+from downloads.models import AccessDecision
 from queries.models import ArchiveFile, MemberOUS
 from queries.units import is_placeholder_release
 
@@ -60,29 +60,14 @@ def is_public(mous: MemberOUS, *, now: datetime | None = None) -> bool:
     return mous.is_released(now or clock.now())
 
 
-def _live_delegations(user, now: datetime) -> QuerySet[Delegation]:
-    # One definition of a delegation that counts (revoked, expired, PI deactivated): there.
-    return live_held_by(user, now=now)
-
-
 def _rights(user, project_ids: set[int], now: datetime) -> tuple[set[int], set[int]]:
     """(projects user is PI of, projects delegated to user) among ``project_ids``."""
     if user is None or not user.is_authenticated or not project_ids:
         return set(), set()
     own = set(pi_projects(user).filter(pk__in=project_ids).values_list("pk", flat=True))
-    delegated: set[int] = set()
-    for delegation in _live_delegations(user, now).select_related("pi"):
-        if delegation.project_id is not None:
-            if delegation.project_id in project_ids and delegation.project_id in set(
-                pi_projects(delegation.pi)
-                .filter(pk=delegation.project_id)
-                .values_list("pk", flat=True)
-            ):
-                delegated.add(delegation.project_id)
-        else:
-            delegated |= set(
-                pi_projects(delegation.pi).filter(pk__in=project_ids).values_list("pk", flat=True)
-            )
+    delegated = set(
+        delegated_projects(user, now=now).filter(pk__in=project_ids).values_list("pk", flat=True)
+    )
     return own, delegated
 
 

@@ -131,6 +131,18 @@ def live_held_by(user, *, now: datetime | None = None) -> QuerySet[Delegation]:
     ).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
 
 
+def delegated_projects(user, *, now: datetime | None = None) -> QuerySet[Project]:
+    """The projects whose data ``user`` holds through a live delegation: the named project while
+    its grantor is still its PI, or every project of a PI who delegated them all."""
+    condition = Q(pk__in=[])
+    for delegation in live_held_by(user, now=now).select_related("pi"):
+        of_pi = pi_projects(delegation.pi)
+        if delegation.project_id is not None:
+            of_pi = of_pi.filter(pk=delegation.project_id)
+        condition |= Q(pk__in=of_pi.values("pk"))
+    return Project.objects.filter(condition)
+
+
 def held_by(user, *, now: datetime | None = None) -> QuerySet[Delegation]:
     # The portal clock, as downloads.access reads it: a page never calls live what access refuses.
     return live_held_by(user, now=now).select_related("pi", "project")

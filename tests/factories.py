@@ -97,3 +97,12 @@ def token_for(user, *scopes: str, expires_at=None) -> str:
         user=user, scopes=list(scopes or ("read", "download")), expires_at=expires_at
     )
     return key
+
+
+class SavedSearchFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = qm.SavedSearch
+
+    owner = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"search {n}")
+    params = factory.LazyFunction(lambda: {"band_list": "6"})
