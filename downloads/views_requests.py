@@ -180,16 +180,24 @@ def request_manifest(request: HttpRequest, pk) -> HttpResponse:
     return HttpResponse(filelist.render_manifest(files), content_type="text/tab-separated-values")
 
 
-@login_not_required
-def serve_file(request: HttpRequest, name: str) -> HttpResponse:
-    """``/dataPortal/<name>``: the lab cache's copy, to those the access rule allows."""
+def _refused_file(request: HttpRequest, name: str) -> HttpResponse | None:
+    """The answer refusing ``name`` to this caller, or None when the access rule lets them have
+    it. An unknown name and a refused one answer alike: a 403 would confirm the name exists."""
     user = _token_user(request)
     if user is None:
         return _log_in_or_send_a_token()
     file = ArchiveFile.objects.select_related("member_ous__project").filter(name=name).first()
-    # An unknown name and a refused one answer alike: a 403 would confirm the name exists.
     if file is None or not access.decide(user, file.member_ous, surface="file").allowed:
         return serving.not_found()
+    return None
+
+
+@login_not_required
+def serve_file(request: HttpRequest, name: str) -> HttpResponse:
+    """``/dataPortal/<name>``: the lab cache's copy, to those the access rule allows."""
+    refused = _refused_file(request, name)
+    if refused is not None:
+        return refused
     path = serving.lab_file(name)
     if path is None:
         raise Http404("This file is not in the lab's data cache; fetch it from the archive.")
@@ -201,12 +209,9 @@ def serve_tar_member(request: HttpRequest, tar: str, member: str) -> HttpRespons
     """``/dataPortal/<tar>/<member>``: one member of a lab-cache tar, as a byte range of the
     tar (DataLink lists these for ``expand_tarfiles``). Refused, unknown tar and unknown member
     all get the one ``not_found`` answer."""
-    user = _token_user(request)
-    if user is None:
-        return _log_in_or_send_a_token()
-    file = ArchiveFile.objects.select_related("member_ous__project").filter(name=tar).first()
-    if file is None or not access.decide(user, file.member_ous, surface="file").allowed:
-        return serving.not_found()
+    refused = _refused_file(request, tar)
+    if refused is not None:
+        return refused
     path = serving.lab_file(tar)
     found = tar_contents.member(path, member) if path is not None else None
     if found is None:
