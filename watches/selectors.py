@@ -55,6 +55,9 @@ class MousChange:
 class WatchSection:
     watch: Watch
     kinds: list[tuple[str, list[MousChange]]]
+    # Absolute links, filled in by the digest (the page links by route name).
+    results_url: str = ""
+    unsubscribe_url: str = ""
 
     @property
     def count(self) -> int:

@@ -8,6 +8,7 @@ from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -82,7 +83,9 @@ def calendar_page(request: HttpRequest, *, token: str = "") -> HttpResponse:
         {
             "projects": upcoming_releases(request.user),
             "has_feed": CalendarFeed.objects.filter(user=request.user).exists(),
-            "feed_url": request.build_absolute_uri(f"/calendar/{token}.ics") if token else "",
+            "feed_url": (
+                request.build_absolute_uri(reverse("watches:feed", args=[token])) if token else ""
+            ),
         },
     )
 
@@ -103,8 +106,11 @@ def feed_stop(request: HttpRequest) -> HttpResponse:
 @login_not_required
 def feed_ics(request: HttpRequest, token: str) -> HttpResponse:
     """The feed, for a calendar program that cannot log in: the secret address is the key."""
-    owner = CalendarFeed.objects.filter(token_hash=services.feed_hash(token)).select_related("user")
-    found = owner.first()
+    found = (
+        CalendarFeed.objects.filter(token_hash=services.feed_hash(token))
+        .select_related("user")
+        .first()
+    )
     if found is None or not found.user.is_active:
         raise Http404("No such calendar.")
     response = HttpResponse(feed(found.user), content_type="text/calendar; charset=utf-8")
