@@ -13,12 +13,12 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-import requests
+
+from tests.portal_process import start_runserver, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN_SCRIPT = (
@@ -104,28 +104,11 @@ def start_upstream(settings_dict: dict, data_dir: Path):
     manage("load_sample")
     token = manage("shell", "-c", TOKEN_SCRIPT).strip().splitlines()[-1]
     port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = start_runserver(env, port, "/tap/availability")
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{url}/tap/availability", timeout=2).ok:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.3)
         yield UpstreamPortal(url=url, token=token, conninfo=info)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop(server)
         with psycopg.connect(**admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.portal_process import start_runserver, stop
+
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE_VARS = (
     "DATABASE_URL",
@@ -79,22 +81,9 @@ def embedded_portal(tmp_path_factory):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    server = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = start_runserver(env, port, "/health/?workers=0")
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{base}/health/?workers=0", timeout=2).ok:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.3)
         yield {
             "base": base,
             "env": env,
@@ -105,11 +94,7 @@ def embedded_portal(tmp_path_factory):
         }
     finally:
         for proc in (server, worker):
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop(proc)
 
 
 def login(base: str, username: str, password: str) -> requests.Session:
