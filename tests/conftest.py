@@ -158,8 +158,14 @@ def redis_broker_url() -> str:
 
 @pytest.fixture
 def live_worker(transactional_db, settings):
-    """A real Celery worker (threads pool) consuming every queue from the real Redis broker."""
+    """A real Celery worker (threads pool) consuming every queue from the real Redis broker.
+
+    Messages an earlier test left in the broker (a harvest's "evaluate the watches", say) are
+    purged first: they name rows of a database that test has since flushed."""
     redis_broker_url()
+    with app.connection_for_write() as connection:
+        for queue in ("default", "searches", "downloads"):
+            connection.default_channel.queue_purge(queue)
     with start_worker(
         app,
         pool="threads",
