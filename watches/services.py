@@ -186,27 +186,34 @@ def queue_digests(*, now: datetime | None = None) -> list[Digest]:
         if not is_over(frequency, period, now):
             continue
         with transaction.atomic():
-            digest = _open_digest(recipient, frequency, period)
+            digest, created = _open_digest(recipient, frequency, period)
             attached = WatchMatch.objects.filter(
                 digest__isnull=True, recipient=recipient, frequency=frequency, period=period
             ).update(digest=digest)
-            if attached and digest.phase == jobs.Phase.QUEUED:
+            if not attached:
+                # Another evaluation (the beat's, beside the harvest's) attached these matches
+                # between our listing and our lock: a digest opened for them would stay empty.
+                if created:
+                    digest.delete()
+                continue
+            if digest.phase == jobs.Phase.QUEUED:
                 jobs.dispatch(digest)
                 queued.append(digest)
     return queued
 
 
-def _open_digest(recipient: str, frequency: str, period: str) -> Digest:
+def _open_digest(recipient: str, frequency: str, period: str) -> tuple[Digest, bool]:
     """The queued digest of this period, or a follow-up if that one already went out (a match
-    that arrived late, from a clock that stepped back, is sent rather than dropped)."""
+    that arrived late, from a clock that stepped back, is sent rather than dropped); and
+    whether it was created now."""
     user_id = int(recipient.split(":")[1]) if recipient.startswith("user:") else None
     key = period
     for n in range(2, 100):
-        digest, _ = Digest.objects.select_for_update().get_or_create(
+        digest, created = Digest.objects.select_for_update().get_or_create(
             recipient=recipient, frequency=frequency, period=key, defaults={"user_id": user_id}
         )
         if digest.phase == jobs.Phase.QUEUED and digest.started_at is None:
-            return digest
+            return digest, created
         key = f"{period}#{n}"
     raise RuntimeError(f"too many follow-up digests for {recipient} {period}")
 

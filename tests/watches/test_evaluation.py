@@ -175,3 +175,27 @@ def test_a_match_that_arrives_after_its_digest_left_gets_a_follow_up_not_lost(ba
 
     (follow_up,) = services.queue_digests(now=NEXT_DAY)
     assert follow_up.period == "2026-11-30#2" and follow_up.matches.count() == 1
+
+
+def test_two_evaluations_at_once_send_one_digest_and_leave_no_empty_one(band6, monkeypatch):
+    """The beat's evaluation and a harvest's can list the same matches; whichever attaches them
+    second must not open a digest that stays queued with nothing in it."""
+    in_search, _ = band6
+    saved = SavedSearchFactory()
+    services.watch(user=saved.owner, saved=saved, frequency=Frequency.IMMEDIATE)
+    record(in_search, ChangeKind.NEW)
+    services.evaluate_watches(now=NOON)
+    (match,) = WatchMatch.objects.all()
+    taken = Digest.objects.create(
+        recipient=match.recipient, frequency=match.frequency, period=match.period, phase="done"
+    )
+    opened = services._open_digest
+
+    def other_evaluation_attaches_first(*args):
+        WatchMatch.objects.filter(pk=match.pk).update(digest=taken)
+        return opened(*args)
+
+    monkeypatch.setattr(services, "_open_digest", other_evaluation_attaches_first)
+
+    assert services.queue_digests(now=NOON) == []
+    assert list(Digest.objects.all()) == [taken]
