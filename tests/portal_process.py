@@ -11,6 +11,16 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
+# What an embedded portal (``make run``) must not inherit from the test run's environment.
+SERVICE_VARS = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CELERY_BROKER_URL",
+    "EMAIL_URL",
+    "EMAIL_HOST",
+    "SECRET_KEY",
+    "DJANGO_SETTINGS_MODULE",
+)
 
 
 def start_runserver(env: dict[str, str], port: int, ready_path: str) -> subprocess.Popen:

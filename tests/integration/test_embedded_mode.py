@@ -17,18 +17,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.portal_process import start_runserver, stop
+from tests.portal_process import SERVICE_VARS, start_runserver, stop
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICE_VARS = (
-    "DATABASE_URL",
-    "REDIS_URL",
-    "CELERY_BROKER_URL",
-    "EMAIL_URL",
-    "EMAIL_HOST",
-    "SECRET_KEY",
-    "DJANGO_SETTINGS_MODULE",
-)
 
 
 def _free_port() -> int:
