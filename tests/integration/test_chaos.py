@@ -12,8 +12,8 @@ What every scenario asserts: no download request or search is lost (each ends do
 request sends exactly one email, pages keep answering, and ``/health/`` tells an anonymous
 caller only up or down.
 
-Not here yet: killing a worker mid-harvest, which arrives with the harvest job (issue: harvest);
-its job row follows the same pattern, so the scenario will read like the two below.
+A harvest gets the same treatment: its worker is killed between pages, and the run resumes
+from its cursor on a new worker with the mirror an uninterrupted harvest leaves.
 """
 
 from __future__ import annotations
@@ -30,12 +30,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.archive_replay import ReplayServer
+from tests.archive_replay import ReplayServer, load_obscore_union
 from tests.conftest import running_smtp_sink
 
 pytestmark = pytest.mark.integration
@@ -397,6 +398,10 @@ def stack() -> Iterator[Stack]:
             "JOBS_QUEUED_GRACE_SECONDS": "3",
             "JOBS_BEAT_LOCK_SECONDS": "5",
             "JOBS_BROKER_CHECK_SECONDS": "1",
+            # Harvests only when a test starts one; small pages, so one is killed between pages.
+            "HARVEST_SCHEDULE_ENABLED": "0",
+            "HARVEST_PAGE_ROWS": "50",
+            "HARVEST_LEASE_SECONDS": "3",
         }
         s = Stack(root=root, pg=pg, redis=redis_server, archive=archive, smtp=smtp, env=env)
         try:
@@ -502,6 +507,61 @@ def test_a_pool_process_killed_mid_search_loses_nothing(stack):
     (rows,) = stack.pg.query("SELECT archive_rows FROM queries_search WHERE id = %s", search_id)[0]
     assert rows and rows > 0
     assert worker.poll() is None
+
+
+def test_a_worker_killed_mid_harvest_resumes_from_its_cursor_with_nothing_twice(stack):
+    mirror_before = stack.pg.query("SELECT count(*) FROM queries_observation")[0][0]
+    # The sample's 417 real ALMA rows, each modified upstream since (a reprocessing campaign).
+    upstream = load_obscore_union()
+    campaign = datetime(2026, 11, 30, tzinfo=UTC)
+    for i, row in enumerate(upstream):
+        row["lastModified"] = (campaign + timedelta(milliseconds=i)).isoformat(
+            timespec="milliseconds"
+        )[:-6]
+    stack.archive.obscore = upstream
+    stack.archive.set_mode("slow", slow_seconds=0.5)  # every page takes a while to arrive
+    worker = live_worker_of(stack)
+    started = stack.manage(
+        "shell", "-c", "from harvest.tasks import scheduled_harvest; print(scheduled_harvest())"
+    )
+    run_id = started.strip().splitlines()[-1]  # after the shell's own notices
+
+    def rows_seen() -> int:
+        ((seen,),) = stack.pg.query(
+            "SELECT rows_seen FROM harvest_harvestrun WHERE id = %s", run_id
+        )
+        return seen
+
+    until(lambda: rows_seen() >= 100, "two pages of the harvest to be applied")
+    stack.kill_worker(worker)  # SIGKILL between or inside pages: no clean-up at all
+    killed_at = rows_seen()
+    assert 0 < killed_at < len(upstream)
+    stack.archive.set_mode("normal")
+    stack.start_worker()
+    stack.wait_done("harvest_harvestrun", run_id, timeout=90)
+    try:
+        ((attempts, seen, new, changed),) = stack.pg.query(
+            "SELECT attempts, rows_seen, new_count, changed_count FROM harvest_harvestrun "
+            "WHERE id = %s",
+            run_id,
+        )
+        assert attempts >= 2 and (seen, new, changed) == (len(upstream), 0, len(upstream))
+        # Each row changed once in the journal, though pages before the kill were applied by
+        # the first worker and the rest by the second.
+        assert stack.pg.query(
+            "SELECT count(*), count(DISTINCT obs_id) FROM harvest_observationchange "
+            "WHERE run_id = %s",
+            run_id,
+        ) == [(len(upstream), len(upstream))]
+        assert stack.pg.query("SELECT count(*) FROM queries_observation")[0][0] == mirror_before
+        assert stack.pg.query(
+            "SELECT count(*) FROM queries_observation WHERE last_modified >= %s", campaign
+        ) == [(len(upstream),)]
+        assert stack.pg.query(
+            "SELECT count(*) FROM queries_observation WHERE member_ous_id IS NULL"
+        ) == [(0,)]
+    finally:
+        stack.archive.obscore = None
 
 
 def test_thirty_seconds_without_redis_lose_nothing_and_pages_say_so(stack):
