@@ -17,6 +17,10 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 
 import astropy.units as u
+from astropy.constants import c as _c
+
+# Velocities of lines and channels (radio convention) use astropy's value of c, in km/s.
+SPEED_OF_LIGHT_KM_S: float = _c.to_value(u.km / u.s)
 
 CANONICAL_UNITS: dict[str, str] = {
     "s_ra": "deg",
