@@ -18,6 +18,20 @@ from dataclasses import dataclass
 
 from queries.units import SPEED_OF_LIGHT_KM_S
 
+# ALMA's receiver bands, GHz (the ALMA Technical Handbook's tuning ranges).
+BAND_RANGES_GHZ: dict[int, tuple[float, float]] = {
+    1: (35.0, 50.0),
+    2: (65.0, 90.0),
+    3: (84.0, 116.0),
+    4: (125.0, 163.0),
+    5: (163.0, 211.0),
+    6: (211.0, 275.0),
+    7: (275.0, 373.0),
+    8: (385.0, 500.0),
+    9: (602.0, 720.0),
+    10: (787.0, 950.0),
+}
+
 _WINDOW = re.compile(
     r"\[\s*(?P<lo>\d+(?:\.\d*)?)\s*\.\.\s*(?P<hi>\d+(?:\.\d*)?)\s*GHz\s*,"
     r"\s*(?P<width>\d+(?:\.\d*)?)\s*(?P<unit>[kMG]?Hz)"

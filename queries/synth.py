@@ -40,21 +40,9 @@ from django.db import connections, models, transaction
 
 from queries import models as qm
 from queries.names import name_key
+from queries.spectral import BAND_RANGES_GHZ
 from queries.units import datetime_to_mjd, mjd_to_datetime
 
-# Real ALMA receiver bands, GHz.
-BAND_RANGES_GHZ: dict[int, tuple[float, float]] = {
-    1: (35.0, 50.0),
-    2: (65.0, 90.0),
-    3: (84.0, 116.0),
-    4: (125.0, 163.0),
-    5: (163.0, 211.0),
-    6: (211.0, 275.0),
-    7: (275.0, 373.0),
-    8: (385.0, 500.0),
-    9: (602.0, 720.0),
-    10: (787.0, 950.0),
-}
 # Share of science goals per band 1 to 10: 3, 6 and 7 carry most of ALMA's observing.
 BAND_SHARES = (0.02, 0.01, 0.24, 0.05, 0.03, 0.28, 0.25, 0.05, 0.04, 0.03)
 # Bands offered only from a cycle on; earlier draws fall back to band 3.

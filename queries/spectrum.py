@@ -1,0 +1,143 @@
+"""The spectral view: each result row's spectral windows drawn as SVG on a frequency axis, with
+ALMA's receiver bands marked and the chosen lines at their observed frequencies.
+
+Server-side, like the sky plot: no chart library to ship, nothing to compute in the browser,
+the same picture in every browser and in the tests. One track per row, in the table's order;
+each window is a bar whose ``<title>`` gives its range and channel width (and its resolution in
+km/s at a line it covers); each track carries the row's key (``data-row``) for the page's script.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from queries.spectral import BAND_RANGES_GHZ, Window
+
+TRACK = 9  # px per row
+AXIS = 34  # px for the band labels above and the frequency axis below
+LEFT = 8
+
+
+@dataclass(frozen=True)
+class Track:
+    key: str
+    label: str
+    windows: tuple[Window, ...]
+
+
+@dataclass(frozen=True)
+class MarkedLine:
+    """A line drawn on the axis: its name and observed frequency in GHz."""
+
+    name: str
+    observed_ghz: float
+
+
+def _span(tracks: Sequence[Track], lines: Sequence[MarkedLine]) -> tuple[float, float]:
+    """The frequency range shown: every window and line, with a margin, at least 2 GHz."""
+    values = [f for t in tracks for w in t.windows for f in (w.lo_ghz, w.hi_ghz)]
+    values += [line.observed_ghz for line in lines]
+    if not values:
+        return 84.0, 950.0
+    lo, hi = min(values), max(values)
+    margin = max((hi - lo) * 0.04, 1.0)
+    return max(0.0, lo - margin), hi + margin
+
+
+def _ticks(lo: float, hi: float) -> list[float]:
+    for step in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200):
+        if (hi - lo) / step <= 8:
+            break
+    first = int(lo / step + 0.999999) * step
+    return [round(first + i * step, 6) for i in range(int((hi - first) / step) + 1)]
+
+
+def render(
+    tracks: Sequence[Track], lines: Sequence[MarkedLine] = (), *, width: int = 480
+) -> SafeString:
+    """The SVG element (safe markup: every text from a row is escaped)."""
+    lo, hi = _span(tracks, lines)
+    inner = width - 2 * LEFT
+    height = 2 * AXIS + max(1, len(tracks)) * TRACK
+
+    def x(ghz: float) -> str:
+        return f"{LEFT + (ghz - lo) / (hi - lo) * inner:.1f}"
+
+    def w(a: float, b: float) -> str:
+        return f"{max(1.0, (b - a) / (hi - lo) * inner):.1f}"
+
+    bands = [
+        (n, max(a, lo), min(b, hi)) for n, (a, b) in BAND_RANGES_GHZ.items() if b > lo and a < hi
+    ]
+    band_marks = format_html_join(
+        "",
+        '<rect class="spec-band" x="{}" y="{}" width="{}" height="{}"/>'
+        '<text class="spec-band-label" x="{}" y="{}">Band {}</text>',
+        ((x(a), AXIS, w(a, b), height - 2 * AXIS, x(a), AXIS - 6, n) for n, a, b in bands),
+    )
+    bars = []
+    for row, track in enumerate(tracks):
+        y = AXIS + row * TRACK
+        rects = format_html_join(
+            "",
+            '<rect class="spec-window" x="{}" y="{}" width="{}" height="{}">'
+            "<title>{}: {} - {} GHz, channel {}{}</title></rect>",
+            (
+                (
+                    x(win.lo_ghz),
+                    f"{y + 1:.1f}",
+                    w(win.lo_ghz, win.hi_ghz),
+                    TRACK - 2,
+                    track.label,
+                    f"{win.lo_ghz:.3f}",
+                    f"{win.hi_ghz:.3f}",
+                    _channel(win.channel_hz),
+                    _resolution(win, lines),
+                )
+                for win in track.windows
+            ),
+        )
+        bars.append(format_html('<g class="spec-track" data-row="{}">{}</g>', track.key, rects))
+    line_marks = format_html_join(
+        "",
+        '<line class="spec-line" x1="{0}" x2="{0}" y1="{1}" y2="{2}"/>'
+        '<text class="spec-line-label" x="{0}" y="{3}">{4}</text>',
+        (
+            (x(m.observed_ghz), AXIS - 2, height - AXIS + 2, height - AXIS + 26, m.name)
+            for m in lines
+            if lo <= m.observed_ghz <= hi
+        ),
+    )
+    axis = format_html_join(
+        "",
+        '<text class="spec-tick" x="{}" y="{}">{}</text>',
+        ((x(t), height - AXIS + 14, f"{t:g}") for t in _ticks(lo, hi)),
+    )
+    return format_html(
+        '<svg class="spectrum-plot" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" '
+        'width="{w}" height="{h}" role="img" aria-label="{aria}">'
+        '<rect class="spec-background" width="{w}" height="{h}"/>{bands}{bars}{lines}{axis}'
+        '<text class="spec-unit" x="{unit_x}" y="{unit_y}">GHz</text></svg>',
+        w=width,
+        h=height,
+        aria=f"Spectral coverage of {len(tracks)} rows, {lo:.1f} to {hi:.1f} GHz",
+        bands=band_marks,
+        bars=format_html_join("", "{}", ((b,) for b in bars)),
+        lines=line_marks,
+        axis=axis,
+        unit_x=width - LEFT - 18,
+        unit_y=height - 4,
+    )
+
+
+def _channel(hz: float) -> str:
+    return f"{hz / 1e6:.3f} MHz" if hz >= 1e6 else f"{hz / 1e3:.1f} kHz"
+
+
+def _resolution(window: Window, lines: Sequence[MarkedLine]) -> str:
+    covered = [m for m in lines if window.covers(m.observed_ghz)]
+    return "".join(f"; {m.name}: {window.resolution_kms(m.observed_ghz):.2f} km/s" for m in covered)
