@@ -339,6 +339,9 @@ if HARVEST_SCHEDULE_ENABLED:
 
 # --- App tunables ---------------------------------------------------------------------------
 QUERIES_MAX_ROWS = env.int("QUERIES_MAX_ROWS", default=50_000)
+# Search exports (CSV, TSV, VOTable) stream from a server-side cursor, so they need no cap; set
+# one to bound a single download (the response then says X-Result-Truncated). Unset: no cap.
+QUERIES_EXPORT_MAX_ROWS = env.int("QUERIES_EXPORT_MAX_ROWS", default=None)
 QUERIES_PAGE_SIZE = env.int("QUERIES_PAGE_SIZE", default=50)
 QUERIES_RESOLVER_ONLINE = env.bool("QUERIES_RESOLVER_ONLINE", default=not EMBEDDED)
 # How long a prepared request's script and lists stay downloadable, in hours (they answer 410

@@ -141,6 +141,37 @@ def cell(value: object, datatype: str) -> str:
     return f"<TD>{escape(str(value))}</TD>"
 
 
+def _column_writer(datatype: str) -> Callable[[object], str]:
+    """``cell`` for one column, with the common case first: the value of the column's own
+    Python type (``str`` for char, ``float`` for double, ``int`` for integers) is written
+    straight away and anything else goes through ``cell``, so the text is ``cell``'s exactly.
+    Why: a million-row export calls this 30 million times; the chain of ``isinstance`` tests in
+    ``cell`` made VOTable exports twice as slow."""
+    if datatype in FLOATS:
+
+        def write(value: object) -> str:
+            if type(value) is float:
+                return "<TD/>" if value != value else f"<TD>{value!r}</TD>"
+            return cell(value, datatype)
+
+    elif datatype in INTEGERS:
+
+        def write(value: object) -> str:
+            return f"<TD>{value}</TD>" if type(value) is int else cell(value, datatype)
+
+    elif datatype == "char":
+
+        def write(value: object) -> str:
+            return f"<TD>{escape(value)}</TD>" if type(value) is str else cell(value, datatype)
+
+    else:
+
+        def write(value: object) -> str:
+            return cell(value, datatype)
+
+    return write
+
+
 def stream(
     fields: Sequence[FieldLike],
     rows: Iterable[Sequence[object]],
@@ -160,12 +191,10 @@ def stream(
     yield (
         "<TABLE>\n" + "\n".join(field_element(f) for f in fields) + "\n<DATA><TABLEDATA>\n"
     ).encode()
-    types = [f.datatype for f in fields]
+    writers = [_column_writer(f.datatype) for f in fields]
     batch: list[str] = []
     for row in rows:
-        batch.append(
-            "<TR>" + "".join(cell(v, t) for v, t in zip(row, types, strict=True)) + "</TR>"
-        )
+        batch.append("<TR>" + "".join([w(v) for w, v in zip(writers, row, strict=True)]) + "</TR>")
         if len(batch) >= BATCH_ROWS:
             yield ("\n".join(batch) + "\n").encode()
             batch = []
@@ -187,7 +216,7 @@ def render(
     infos: dict[str, str] | None = None,
     services: Sequence[ServiceDescriptor] = (),
 ) -> bytes:
-    """The whole document at once, for the small ones (DataLink, exports)."""
+    """The whole document at once, for the small ones (DataLink); exports and TAP stream."""
     return b"".join(stream(fields, rows, infos=infos, services=services))
 
 

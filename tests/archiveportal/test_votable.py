@@ -75,7 +75,7 @@ def test_an_export_and_a_tap_answer_write_the_release_date_alike(sample):
     client = Client()
     client.force_login(UserFactory())
     row = Observation.objects.filter(obs_release_date__isnull=False).order_by("obs_id").first()
-    export = client.get("/aq/", {"project_code": row.proposal_id, "format": "votable"}).content
+    export = client.get("/aq/", {"project_code": row.proposal_id, "format": "votable"}).getvalue()
     tap = b"".join(
         client.get(
             "/tap/sync",
