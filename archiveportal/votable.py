@@ -34,6 +34,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from string import Template
 from typing import Protocol
 from xml.sax.saxutils import escape, quoteattr
 
@@ -141,35 +142,50 @@ def cell(value: object, datatype: str) -> str:
     return f"<TD>{escape(str(value))}</TD>"
 
 
-def _column_writer(datatype: str) -> Callable[[object], str]:
-    """``cell`` for one column, with the common case first: the value of the column's own
-    Python type (``str`` for char, ``float`` for double, ``int`` for integers) is written
-    straight away and anything else goes through ``cell``, so the text is ``cell``'s exactly.
-    Why: a million-row export calls this 30 million times; the chain of ``isinstance`` tests in
-    ``cell`` made VOTable exports twice as slow."""
-    if datatype in FLOATS:
+# One column's ``<TD>`` for ``_row_writer``: the column's own Python type written straight
+# away, anything else (None, NaN, instants, booleans, numbers as text) through ``cell``.
+_TD = {
+    "double": (
+        '((f"<TD>{$v!r}</TD>" if $v == $v else "<TD/>") if type($v) is float else cell($v, $t))'
+    ),
+    "int": '(f"<TD>{$v}</TD>" if type($v) is int else cell($v, $t))',
+    "char": (
+        '("<TD>" + $v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") + "</TD>"'
+        " if type($v) is str else cell($v, $t))"
+    ),
+}
 
-        def write(value: object) -> str:
-            if type(value) is float:
-                return "<TD/>" if value != value else f"<TD>{value!r}</TD>"
-            return cell(value, datatype)
 
-    elif datatype in INTEGERS:
+def _row_writer(datatypes: Sequence[str]) -> Callable[[Sequence[object]], str]:
+    """A function writing one ``<TR>`` of these columns, with exactly ``cell``'s text.
 
-        def write(value: object) -> str:
-            return f"<TD>{value}</TD>" if type(value) is int else cell(value, datatype)
-
-    elif datatype == "char":
-
-        def write(value: object) -> str:
-            return f"<TD>{escape(value)}</TD>" if type(value) is str else cell(value, datatype)
-
-    else:
-
-        def write(value: object) -> str:
-            return cell(value, datatype)
-
-    return write
+    Why generated: a million-row export writes 30 million cells; one call of ``cell`` (a chain
+    of ``isinstance`` tests) per cell made VOTable exports take twice the time of this single
+    expression per row. The generated source holds only indices and the fixed templates of
+    ``_TD``; datatypes are passed as values (``t0``, ``t1``...), never written into it.
+    """
+    names = [f"v{i}" for i in range(len(datatypes))]
+    cells = []
+    for i, datatype in enumerate(datatypes):
+        kind = (
+            "double"
+            if datatype in FLOATS
+            else "int"
+            if datatype in INTEGERS
+            else "char"
+            if datatype == "char"
+            else ""
+        )
+        template = Template(_TD.get(kind, "cell($v, $t)"))
+        cells.append(template.substitute(v=names[i], t=f"t{i}"))
+    unpack = f"({', '.join(names)},) = row" if names else "() = row"
+    source = (
+        f"def write(row):\n    {unpack}\n"
+        f"    return ''.join(('<TR>', {''.join(c + ', ' for c in cells)}'</TR>'))\n"
+    )
+    namespace: dict[str, object] = {"cell": cell, **{f"t{i}": t for i, t in enumerate(datatypes)}}
+    exec(compile(source, "<votable row writer>", "exec"), namespace)
+    return namespace["write"]  # type: ignore[return-value]
 
 
 def stream(
@@ -191,10 +207,10 @@ def stream(
     yield (
         "<TABLE>\n" + "\n".join(field_element(f) for f in fields) + "\n<DATA><TABLEDATA>\n"
     ).encode()
-    writers = [_column_writer(f.datatype) for f in fields]
+    write = _row_writer([f.datatype for f in fields])
     batch: list[str] = []
     for row in rows:
-        batch.append("<TR>" + "".join([w(v) for w, v in zip(writers, row, strict=True)]) + "</TR>")
+        batch.append(write(row))
         if len(batch) >= BATCH_ROWS:
             yield ("\n".join(batch) + "\n").encode()
             batch = []

@@ -5,24 +5,28 @@ Values are written in the mirror's (ObsCore's) units, which the header states:
 typed from the mirror's schema (the ``Observation`` field behind each column), never from the
 values, so an empty result still has its numbers as ``double`` and its text as ``char``.
 
-An export is never held whole in memory: rows come from a server-side cursor on PostgreSQL
-(``QuerySet.iterator`` declares a named cursor inside the transaction opened here, so nothing
-is materialised on the server either) ``CHUNK_ROWS`` at a time and leave as byte chunks while
-the next ones are read. There is no row cap but ``QUERIES_EXPORT_MAX_ROWS`` (default none).
-Exports are metadata, which every member may read (``downloads.access``): the same rows the
-result pages list, and nothing of the files.
+An export is never held whole in memory: rows come from a server-side (named) cursor on
+PostgreSQL, declared inside the transaction opened here so nothing is materialised on the
+server either, ``CHUNK_ROWS`` at a time (``QuerySet.iterator`` elsewhere), and leave as byte
+chunks while the next ones are read. There is no row cap but ``QUERIES_EXPORT_MAX_ROWS``
+(default none). Exports are metadata, which every member may read (``downloads.access``):
+the same rows the result pages list, and nothing of the files.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
-from collections.abc import Iterable, Iterator, Sequence
+import queue
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import models, transaction
-from django.db.models import Q
+from django.db import connection, models, transaction
+from django.db.models import Q, QuerySet
 
 from archiveportal import votable
 from queries.models import Observation
@@ -63,7 +67,75 @@ def rows(q: Q, names: Sequence[str], *, max_rows: int | None = None) -> Iterator
     if max_rows is not None:
         queryset = queryset[:max_rows]
     with transaction.atomic():
-        yield from queryset.iterator(chunk_size=CHUNK_ROWS)
+        if connection.vendor == "postgresql":
+            yield from _binary_rows(queryset)
+        else:
+            yield from queryset.iterator(chunk_size=CHUNK_ROWS)
+
+
+def _binary_rows(queryset: QuerySet) -> Iterator[tuple]:
+    """``queryset``'s rows from a named cursor in PostgreSQL's binary format, read ahead.
+
+    Why not ``QuerySet.iterator`` (also a named cursor): it asks for text, and parsing the
+    text of 15 doubles a row took three quarters of the fetch's CPU (200,000 rows: 2.4 s of
+    CPU as text, 0.6 s binary). The values are the same Python objects either way (the exact
+    doubles, the same aware datetimes) and ``Observation`` has no ``from_db_value`` to skip.
+    """
+    sql, params = queryset.query.sql_with_params()
+    connection.ensure_connection()
+    name = f"export_{uuid.uuid4().hex}"
+    with (
+        connection.wrap_database_errors,
+        connection.connection.cursor(name=name, binary=True) as cursor,
+    ):
+        cursor.execute(sql, params)
+        for batch in _read_ahead(lambda: cursor.fetchmany(CHUNK_ROWS)):
+            yield from batch
+
+
+def _read_ahead(fetch: Callable[[], list[tuple]]) -> Iterator[list[tuple]]:
+    """The batches ``fetch`` returns until an empty one, fetched one ahead in a thread.
+
+    Why: a cursor only reads when asked, so without this the database's time (1M rows: about
+    10 s of index scan) and the writer's (about 11 s formatting CSV) add up; with it they
+    overlap on two cores. The thread is the cursor's only user while it runs and has stopped
+    before this generator returns, however it ends (exhausted, error, client gone), so the
+    cursor is closed and the transaction ended after the last fetch, never during one.
+    """
+    slot: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            while not stop.is_set():
+                batch = fetch()
+                while not stop.is_set():
+                    try:
+                        slot.put(("batch", batch), timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if not batch:
+                    return
+        except BaseException as exc:  # raised in the consumer, after the batches before it
+            slot.put(("error", exc))
+
+    thread = threading.Thread(target=produce, name="export-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, item = slot.get()
+            if kind == "error":
+                raise item
+            if not item:
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                slot.get_nowait()  # frees a producer blocked on a full slot
+            thread.join(0.05)
 
 
 def is_cut(q: Q, *, max_rows: int | None) -> bool:

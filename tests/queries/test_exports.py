@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from astropy.io.votable import parse_single_table
 from django.db import connection
+from django.db.models import Q
 
 from queries import exports
 from tests.factories import MemberOUSFactory, ObservationFactory, UserFactory
@@ -130,22 +131,34 @@ def test_a_large_votable_export_reads_back_whole_with_astropy(client, settings, 
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="server-side cursors: PostgreSQL")
-def test_on_postgresql_rows_come_from_a_named_cursor_inside_a_transaction(
+def test_on_postgresql_rows_come_from_a_server_side_cursor_inside_a_transaction(
     client, five_rows, monkeypatch
 ):
-    """A named cursor streams; outside a transaction Django would declare it WITH HOLD, which
-    copies the whole result on the server at the first commit."""
-    made = []
-    create_cursor = connection.create_cursor
-
-    def spy(name=None):
-        cursor = create_cursor(name)
-        made.append(cursor)
-        return cursor
-
-    monkeypatch.setattr(connection, "create_cursor", spy)
+    """While the export streams, the session holds a declared cursor, and not WITH HOLD
+    (which would copy the whole result on the server at the first commit)."""
+    monkeypatch.setattr(exports, "CHUNK_ROWS", 2)
     client.force_login(UserFactory())
-    _rows(client)
-    named = [c for c in made if getattr(c, "name", None)]
-    assert named, "the export did not use a server-side cursor"
-    assert not any(c.withhold for c in named)
+    response = client.get("/aq/", {"project_code": "2099.1.00042.S", "format": "csv"})
+    chunks = iter(response.streaming_content)
+    first = next(chunks)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT is_holdable FROM pg_cursors WHERE statement ILIKE '%%DECLARE%%'")
+        assert cursor.fetchall() == [(False,)]
+    assert (first + b"".join(chunks)).count(b"\n") == 1 + 5
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="server-side cursors: PostgreSQL")
+def test_a_client_gone_mid_export_leaves_no_cursor_or_transaction_open(five_rows, monkeypatch):
+    """The server closes the body's iterator when the client hangs up."""
+    monkeypatch.setattr(exports, "CHUNK_ROWS", 1)
+    names = ["proposal_id", "obs_id", "frequency"]
+    q = Q(proposal_id="2099.1.00042.S")
+    blocks = len(connection.atomic_blocks)
+    body = exports.export(q, names, "csv", max_rows=None).chunks
+    assert next(body).count(b"\n") == 1 + 1  # the header and the first row: rows are being read
+    assert len(connection.atomic_blocks) == blocks + 1  # the export's transaction
+    body.close()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_cursors WHERE statement ILIKE '%%DECLARE%%'")
+        assert cursor.fetchone() == (0,)
+    assert len(connection.atomic_blocks) == blocks
