@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -351,6 +352,17 @@ DOWNLOADS_REQUEST_TTL_HOURS = env.float(
     "DOWNLOADS_REQUEST_TTL_HOURS", default=24 * env.float("DOWNLOADS_REQUEST_TTL_DAYS", default=14)
 )
 LAB_DATA_ROOT = Path(env.str("LAB_DATA_ROOT", default=str(DATA_DIR / "labdata")))
+# Who sends /dataPortal/ files once the portal has allowed them: "django" (itself, with Range;
+# embedded mode and the tests), "x-accel" (nginx: X-Accel-Redirect to the internal location
+# DOWNLOADS_ACCEL_PREFIX, which maps to LAB_DATA_ROOT; deploy/nginx/portal.conf.template) or
+# "x-sendfile" (Apache mod_xsendfile, lighttpd). Tar members are always sent by the portal.
+# https://nginx.org/en/docs/http/ngx_http_proxy_module.html#proxy_ignore_headers
+DOWNLOADS_FILE_SERVING = env.str("DOWNLOADS_FILE_SERVING", default="django")
+if DOWNLOADS_FILE_SERVING not in ("django", "x-accel", "x-sendfile"):
+    raise ImproperlyConfigured(
+        f"DOWNLOADS_FILE_SERVING={DOWNLOADS_FILE_SERVING!r}: use django, x-accel or x-sendfile"
+    )
+DOWNLOADS_ACCEL_PREFIX = env.str("DOWNLOADS_ACCEL_PREFIX", default="/_protected/labdata/")
 
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {
