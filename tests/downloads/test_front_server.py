@@ -6,10 +6,13 @@ the file's place on disk reaches nobody who may not download it."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+import yaml
 from django.test import Client
 
 from archiveportal import clock
@@ -26,6 +29,7 @@ tar_world = test_serving.tar_world
 outside = test_serving.outside
 
 FRONT = ("X-Accel-Redirect", "X-Sendfile")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -173,3 +177,19 @@ def test_an_unknown_file_serving_mode_stops_the_portal_with_the_accepted_values(
     )
     assert started.returncode != 0
     assert "DOWNLOADS_FILE_SERVING='nginx': use django, x-accel or x-sendfile" in started.stderr
+
+
+def test_the_compose_stack_puts_nginx_in_front_with_the_portals_own_prefix_and_cache():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    nginx, web = compose["services"]["nginx"], compose["services"]["web"]
+    assert re.fullmatch(r"nginx:\d+\.\d+\.\d+(-alpine)?", nginx["image"])  # pinned
+    assert web["environment"]["DOWNLOADS_FILE_SERVING"] == "x-accel"
+    env = nginx["environment"]
+    assert env["PORTAL_ACCEL_PREFIX"] == web["environment"]["DOWNLOADS_ACCEL_PREFIX"]
+    assert env["PORTAL_LAB_DATA_ROOT"] == web["environment"]["LAB_DATA_ROOT"]
+    assert env["PORTAL_UPSTREAM"] == "web:8000"
+    template = "./deploy/nginx/portal.conf.template:/etc/nginx/templates/default.conf.template:ro"
+    assert template in nginx["volumes"]
+    assert "ports" not in web  # every request goes through nginx
+    text = (ROOT / "deploy" / "nginx" / "portal.conf.template").read_text()
+    assert set(re.findall(r"\$\{(PORTAL_[A-Z_]+)\}", text)) <= set(env)
