@@ -8,9 +8,10 @@ import io
 from datetime import UTC, datetime
 
 import pytest
-from astropy.io.votable import parse_single_table
+from astropy.io.votable import parse, parse_single_table
 from django.db import connection
 from django.db.models import Q
+from pyvo.dal import DALResults
 
 from queries import exports
 from tests.factories import MemberOUSFactory, ObservationFactory, UserFactory
@@ -162,3 +163,12 @@ def test_a_client_gone_mid_export_leaves_no_cursor_or_transaction_open(five_rows
         cursor.execute("SELECT count(*) FROM pg_cursors WHERE statement ILIKE '%%DECLARE%%'")
         assert cursor.fetchone() == (0,)
     assert len(connection.atomic_blocks) == blocks
+
+
+def test_pyvo_reads_a_votable_export_as_a_successful_result(client, five_rows):
+    """pyvo (and TOPCAT's TAP client alike) checks QUERY_STATUS and reads the TABLEDATA."""
+    client.force_login(UserFactory())
+    response = client.get("/aq/", {"project_code": "2099.1.00042.S", "format": "votable"})
+    results = DALResults(parse(io.BytesIO(response.getvalue())))
+    assert results.status[0] == "OK"
+    assert sorted(results["obs_id"]) == sorted(o.obs_id for o in five_rows)
