@@ -4,7 +4,7 @@ server's memory watched.
 
     .venv/bin/python bench/bench_exports.py --database-url postgres://postgres@127.0.0.1:5432/ap_bench_b
 
-Starts gunicorn (one gthread worker, as docker-compose runs it, production settings: DEBUG off,
+Starts gunicorn (one gthread worker: a sync worker's timeout would end a long export; DEBUG off,
 whitenoise manifest from a collectstatic into a temporary DATA_DIR) on 127.0.0.1 and a free
 port only, logs a bench member in through the login form, downloads ``/aq/?format=csv`` and
 ``/aq/?format=votable`` with no constraint (every row), and prints for each the seconds to the
