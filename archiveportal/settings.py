@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -339,6 +340,9 @@ if HARVEST_SCHEDULE_ENABLED:
 
 # --- App tunables ---------------------------------------------------------------------------
 QUERIES_MAX_ROWS = env.int("QUERIES_MAX_ROWS", default=50_000)
+# Search exports (CSV, TSV, VOTable) stream from a server-side cursor, so they need no cap; set
+# one to bound a single download (the response then says X-Result-Truncated). Unset: no cap.
+QUERIES_EXPORT_MAX_ROWS = env.int("QUERIES_EXPORT_MAX_ROWS", default=None)
 QUERIES_PAGE_SIZE = env.int("QUERIES_PAGE_SIZE", default=50)
 QUERIES_RESOLVER_ONLINE = env.bool("QUERIES_RESOLVER_ONLINE", default=not EMBEDDED)
 # How long a prepared request's script and lists stay downloadable, in hours (they answer 410
@@ -348,6 +352,17 @@ DOWNLOADS_REQUEST_TTL_HOURS = env.float(
     "DOWNLOADS_REQUEST_TTL_HOURS", default=24 * env.float("DOWNLOADS_REQUEST_TTL_DAYS", default=14)
 )
 LAB_DATA_ROOT = Path(env.str("LAB_DATA_ROOT", default=str(DATA_DIR / "labdata")))
+# Who sends /dataPortal/ files once the portal has allowed them: "django" (itself, with Range;
+# embedded mode and the tests), "x-accel" (nginx: X-Accel-Redirect to the internal location
+# DOWNLOADS_ACCEL_PREFIX, which maps to LAB_DATA_ROOT; deploy/nginx/portal.conf.template) or
+# "x-sendfile" (Apache mod_xsendfile, lighttpd). Tar members are always sent by the portal.
+# https://nginx.org/en/docs/http/ngx_http_proxy_module.html#proxy_ignore_headers
+DOWNLOADS_FILE_SERVING = env.str("DOWNLOADS_FILE_SERVING", default="django")
+if DOWNLOADS_FILE_SERVING not in ("django", "x-accel", "x-sendfile"):
+    raise ImproperlyConfigured(
+        f"DOWNLOADS_FILE_SERVING={DOWNLOADS_FILE_SERVING!r}: use django, x-accel or x-sendfile"
+    )
+DOWNLOADS_ACCEL_PREFIX = env.str("DOWNLOADS_ACCEL_PREFIX", default="/_protected/labdata/")
 
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {

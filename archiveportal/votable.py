@@ -34,6 +34,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from string import Template
 from typing import Protocol
 from xml.sax.saxutils import escape, quoteattr
 
@@ -141,6 +142,52 @@ def cell(value: object, datatype: str) -> str:
     return f"<TD>{escape(str(value))}</TD>"
 
 
+# One column's ``<TD>`` for ``_row_writer``: the column's own Python type written straight
+# away, anything else (None, NaN, instants, booleans, numbers as text) through ``cell``.
+_TD = {
+    "double": (
+        '((f"<TD>{$v!r}</TD>" if $v == $v else "<TD/>") if type($v) is float else cell($v, $t))'
+    ),
+    "int": '(f"<TD>{$v}</TD>" if type($v) is int else cell($v, $t))',
+    "char": (
+        '("<TD>" + $v.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") + "</TD>"'
+        " if type($v) is str else cell($v, $t))"
+    ),
+}
+
+
+def _row_writer(datatypes: Sequence[str]) -> Callable[[Sequence[object]], str]:
+    """A function writing one ``<TR>`` of these columns, with exactly ``cell``'s text.
+
+    Why generated: a million-row export writes 30 million cells; one call of ``cell`` (a chain
+    of ``isinstance`` tests) per cell made VOTable exports take twice the time of this single
+    expression per row. The generated source holds only indices and the fixed templates of
+    ``_TD``; datatypes are passed as values (``t0``, ``t1``...), never written into it.
+    """
+    names = [f"v{i}" for i in range(len(datatypes))]
+    cells = []
+    for i, datatype in enumerate(datatypes):
+        kind = (
+            "double"
+            if datatype in FLOATS
+            else "int"
+            if datatype in INTEGERS
+            else "char"
+            if datatype == "char"
+            else ""
+        )
+        template = Template(_TD.get(kind, "cell($v, $t)"))
+        cells.append(template.substitute(v=names[i], t=f"t{i}"))
+    unpack = f"({', '.join(names)},) = row" if names else "() = row"
+    source = (
+        f"def write(row):\n    {unpack}\n"
+        f"    return ''.join(('<TR>', {''.join(c + ', ' for c in cells)}'</TR>'))\n"
+    )
+    namespace: dict[str, object] = {"cell": cell, **{f"t{i}": t for i, t in enumerate(datatypes)}}
+    exec(compile(source, "<votable row writer>", "exec"), namespace)
+    return namespace["write"]  # type: ignore[return-value]
+
+
 def stream(
     fields: Sequence[FieldLike],
     rows: Iterable[Sequence[object]],
@@ -160,12 +207,10 @@ def stream(
     yield (
         "<TABLE>\n" + "\n".join(field_element(f) for f in fields) + "\n<DATA><TABLEDATA>\n"
     ).encode()
-    types = [f.datatype for f in fields]
+    write = _row_writer([f.datatype for f in fields])
     batch: list[str] = []
     for row in rows:
-        batch.append(
-            "<TR>" + "".join(cell(v, t) for v, t in zip(row, types, strict=True)) + "</TR>"
-        )
+        batch.append(write(row))
         if len(batch) >= BATCH_ROWS:
             yield ("\n".join(batch) + "\n").encode()
             batch = []
@@ -187,7 +232,7 @@ def render(
     infos: dict[str, str] | None = None,
     services: Sequence[ServiceDescriptor] = (),
 ) -> bytes:
-    """The whole document at once, for the small ones (DataLink, exports)."""
+    """The whole document at once, for the small ones (DataLink); exports and TAP stream."""
     return b"".join(stream(fields, rows, infos=infos, services=services))
 
 

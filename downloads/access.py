@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, prefetch_related_objects
 
 from archiveportal import clock
 from downloads.delegations import delegated_projects
@@ -77,6 +77,8 @@ def decide_many(
     """Decide for many member OUSs with a handful of queries, logging proprietary decisions."""
     now = now or clock.now()
     mouses = list(mouses)
+    # The PI's name is on the project: one query for those whose project is not loaded yet.
+    prefetch_related_objects(mouses, "project")
     proprietary = [m for m in mouses if not is_public(m, now=now)]
     proprietary_uids = {m.uid for m in proprietary}
     own, delegated = _rights(user, {m.project_id for m in proprietary}, now)

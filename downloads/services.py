@@ -123,7 +123,13 @@ def submit_request(
 
 def _ensure_catalogue(mouses: list[MemberOUS]) -> None:
     """Fetch DataLink listings for member OUSs the mirror has no files for."""
-    missing = [m for m in mouses if not m.files.exists()]
+    catalogued = set(
+        ArchiveFile.objects.filter(member_ous__in=mouses)
+        .order_by()
+        .values_list("member_ous_id", flat=True)
+        .distinct()
+    )
+    missing = [m for m in mouses if m.pk not in catalogued]
     if not missing:
         return
     client = get_client()
@@ -159,6 +165,13 @@ def _prepare(request: DownloadRequest) -> None:
     )
     _ensure_catalogue(mouses)
     decisions = access.decide_many(request.owner, mouses, surface="request-prepare")
+    # One query for the files of every allowed member OUS, whatever their number.
+    files: dict[int, list[ArchiveFile]] = {}
+    for f in ArchiveFile.objects.filter(
+        member_ous_id__in=[m.pk for m in mouses if decisions[m.uid].allowed],
+        category__in=request.categories,
+    ).order_by("member_ous_id", "name"):
+        files.setdefault(f.member_ous_id, []).append(f)
     rows: list[RequestFile] = []
     denied = []
     for mous in mouses:
@@ -167,7 +180,7 @@ def _prepare(request: DownloadRequest) -> None:
             denied.append({"member_ous_uid": mous.uid, "message": decision.message})
             continue
         directory = member_directory(mous)
-        for f in mous.files.filter(category__in=request.categories).order_by("name"):
+        for f in files.get(mous.pk, []):
             path = f.name if request.layout == "flat" else f"{directory}/{f.name}"
             rows.append(
                 RequestFile(

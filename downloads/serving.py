@@ -10,12 +10,23 @@ Two invariants this module keeps for ``/dataPortal/``:
 * A name that does not exist and a name the caller may not download get the same answer
   (``not_found``: same status, body and headers), so nobody can probe which proprietary names
   exist; the same holds for a tar's members (``/dataPortal/<tar>/<member>``).
+
+Who sends the bytes is ``DOWNLOADS_FILE_SERVING``: ``django`` streams them here (embedded mode,
+tests); ``x-accel`` answers with an empty body and ``X-Accel-Redirect`` to the internal
+location ``DOWNLOADS_ACCEL_PREFIX`` of nginx (``deploy/nginx/portal.conf.template``), which
+sends the file with Range, ETag and Last-Modified, so a large download does not hold a web
+worker; ``x-sendfile`` does the same with the file's path (Apache's mod_xsendfile, lighttpd).
+The header is only ever written by ``file_response``, after the caller's access decision, so
+nobody who may not download a file learns its place on disk. A tar member stays served here
+whatever the mode: the front server would apply the client's Range to the whole tar, not to
+the member's bytes inside it.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import quote
 
 from django.conf import settings
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -81,6 +92,20 @@ def content_disposition(filename: str) -> str:
     return f'attachment; filename="{escaped}"'
 
 
+def front_server_response(path: Path, *, filename: str, mode: str) -> HttpResponse:
+    """An empty answer telling the front server to send ``path`` (a ``lab_file`` result):
+    nginx's internal location by the path under the lab cache, or the path for X-Sendfile."""
+    response = HttpResponse(content_type="application/octet-stream")
+    if mode == "x-accel":
+        inside = path.relative_to(Path(settings.LAB_DATA_ROOT).resolve())
+        prefix = settings.DOWNLOADS_ACCEL_PREFIX.rstrip("/")
+        response["X-Accel-Redirect"] = f"{prefix}/{quote(inside.as_posix())}"
+    else:
+        response["X-Sendfile"] = str(path)
+    response["Content-Disposition"] = content_disposition(filename)
+    return response
+
+
 def file_response(
     request: HttpRequest,
     path: Path,
@@ -89,7 +114,11 @@ def file_response(
     offset: int = 0,
     size: int | None = None,
 ) -> HttpResponse:
-    """``path`` (or its ``size`` bytes from ``offset``: one member of a tar) with Range support."""
+    """``path`` (or its ``size`` bytes from ``offset``: one member of a tar) with Range support;
+    a whole file through the front server when ``DOWNLOADS_FILE_SERVING`` says so."""
+    mode = settings.DOWNLOADS_FILE_SERVING
+    if size is None and mode != "django":
+        return front_server_response(path, filename=filename, mode=mode)
     stat = path.stat()
     whole = size is None
     size = stat.st_size if size is None else size

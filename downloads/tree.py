@@ -2,7 +2,8 @@
 
 Built for one member: each member OUS carries the access decision from ``downloads.access``, and
 a denied one carries no file, name or size at all (only the "proprietary until" message). Totals
-per node count only what the member may download in the ticked categories.
+per node count only what the member may download in the ticked categories. The tree costs the
+same number of queries for one member OUS or a thousand (``tests/downloads/test_query_counts``).
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, prefetch_related_objects
 
 from downloads import access
-from queries.models import ArchiveFile, ExecutionBlock, FileCategory, MemberOUS
+from queries.models import ArchiveFile, ExecutionBlock, FileCategory, GroupOUS, MemberOUS
 
 DEFAULT_CATEGORIES = (FileCategory.PRODUCT, FileCategory.AUXILIARY, FileCategory.README)
 CATEGORY_ORDER = [c.value for c in FileCategory]
@@ -107,13 +108,33 @@ def selected_mouses(*, mous_uids=(), project_codes=()):
     )
 
 
+def _empty_groups(goal_ids: set[int]) -> dict[int, list[str]]:
+    """Per science goal, its group OUSs that hold no member OUS (shown as placeholders)."""
+    empty: dict[int, list[str]] = {}
+    rows = (
+        GroupOUS.objects.filter(science_goal_id__in=goal_ids)
+        .filter(~Exists(MemberOUS.objects.filter(group_ous=OuterRef("pk"))))
+        .order_by("pk")
+        .values_list("science_goal_id", "uid")
+    )
+    for goal_id, uid in rows:
+        empty.setdefault(goal_id, []).append(uid)
+    return empty
+
+
 def build_tree(user, mouses, *, categories, surface: str = "request-page") -> Tree:
     mouses = list(mouses)
+    # Callers may pass member OUSs without their hierarchy: fetch it once for all of them.
+    prefetch_related_objects(mouses, "project", "group_ous__science_goal")
+    empty_groups = _empty_groups(
+        {m.group_ous.science_goal_id for m in mouses if m.group_ous and m.group_ous.science_goal_id}
+    )
     decisions = access.decide_many(user, mouses, surface=surface)
     allowed_ids = [m.pk for m in mouses if decisions[m.uid].allowed]
     files: dict[int, list[ArchiveFile]] = {}
     catalogued = set(
         ArchiveFile.objects.filter(member_ous_id__in=[m.pk for m in mouses])
+        .order_by()  # the model's ordering would make DISTINCT return every file
         .values_list("member_ous_id", flat=True)
         .distinct()
     )
@@ -164,8 +185,8 @@ def build_tree(user, mouses, *, categories, surface: str = "request-page") -> Tr
         )
         if goal:
             # Empty placeholder groups of the same science goal are shown as such.
-            for sibling in goal.group_ouses.all():
-                if sibling.uid not in group_index and not sibling.member_ouses.exists():
-                    group_index[sibling.uid] = GroupNode(sibling.uid, placeholder=True)
-                    goal_node.groups.append(group_index[sibling.uid])
+            for sibling in empty_groups.get(goal.pk, []):
+                if sibling not in group_index:
+                    group_index[sibling] = GroupNode(sibling, placeholder=True)
+                    goal_node.groups.append(group_index[sibling])
     return Tree(list(projects.values()), list(categories))

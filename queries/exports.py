@@ -1,18 +1,32 @@
-"""The whole result of a search as CSV, TSV or VOTable, with each column's unit.
+"""The whole result of a search as CSV, TSV or VOTable, with each column's unit, streamed.
 
 Values are written in the mirror's (ObsCore's) units, which the header states:
 ``frequency [GHz]`` in CSV/TSV, the FIELD ``unit`` attribute in VOTable. VOTable columns are
 typed from the mirror's schema (the ``Observation`` field behind each column), never from the
 values, so an empty result still has its numbers as ``double`` and its text as ``char``.
+
+An export is never held whole in memory: rows come from a server-side (named) cursor on
+PostgreSQL, declared inside the transaction opened here so nothing is materialised on the
+server either, ``CHUNK_ROWS`` at a time (``QuerySet.iterator`` elsewhere), and leave as byte
+chunks while the next ones are read. There is no row cap but ``QUERIES_EXPORT_MAX_ROWS``
+(default none). Exports are metadata, which every member may read (``downloads.access``):
+the same rows the result pages list, and nothing of the files.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import queue
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import models
+from django.db import connection, models, transaction
+from django.db.models import Q, QuerySet
 
 from archiveportal import votable
 from queries.models import Observation
@@ -24,6 +38,8 @@ CONTENT_TYPES = {
     "votable": "application/x-votable+xml",
 }
 EXTENSIONS = {"csv": "csv", "tsv": "tsv", "votable": "xml"}
+ORDER = ("proposal_id", "obs_id")
+CHUNK_ROWS = 2000  # rows per fetch from the cursor and per chunk of delimited text
 # Model field -> VOTable datatype; anything else (text, dates as ISO 8601) is char.
 _DATATYPES = {
     models.FloatField: "double",
@@ -33,19 +49,139 @@ _DATATYPES = {
 }
 
 
-def _cell(value: object) -> object:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return "" if value is None else value
+@dataclass(frozen=True)
+class Export:
+    """What the view sends: the body as chunks, and whether ``max_rows`` cut the result."""
+
+    chunks: Iterator[bytes]
+    truncated: bool
 
 
-def render_delimited(rows: list[dict], names: list[str], *, delimiter: str) -> str:
+def rows(q: Q, names: Sequence[str], *, max_rows: int | None = None) -> Iterator[tuple]:
+    """The matching observations' ``names`` columns in export order, fetched in chunks.
+
+    The transaction is what keeps PostgreSQL's cursor a plain streaming one: outside of one
+    (autocommit) Django declares it ``WITH HOLD``, which copies the whole result on commit.
+    """
+    queryset = Observation.objects.filter(q).order_by(*ORDER).values_list(*names)
+    if max_rows is not None:
+        queryset = queryset[:max_rows]
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            yield from _binary_rows(queryset)
+        else:
+            yield from queryset.iterator(chunk_size=CHUNK_ROWS)
+
+
+def _binary_rows(queryset: QuerySet) -> Iterator[tuple]:
+    """``queryset``'s rows from a named cursor in PostgreSQL's binary format, read ahead.
+
+    Why not ``QuerySet.iterator`` (also a named cursor): it asks for text, and parsing the
+    text of 15 doubles a row took three quarters of the fetch's CPU (200,000 rows: 2.4 s of
+    CPU as text, 0.6 s binary). The values are the same Python objects either way (the exact
+    doubles, the same aware datetimes) and ``Observation`` has no ``from_db_value`` to skip.
+    """
+    sql, params = queryset.query.sql_with_params()
+    connection.ensure_connection()
+    name = f"export_{uuid.uuid4().hex}"
+    with (
+        connection.wrap_database_errors,
+        connection.connection.cursor(name=name, binary=True) as cursor,
+    ):
+        cursor.execute(sql, params)
+        for batch in _read_ahead(lambda: cursor.fetchmany(CHUNK_ROWS)):
+            yield from batch
+
+
+def _read_ahead(fetch: Callable[[], list[tuple]]) -> Iterator[list[tuple]]:
+    """The batches ``fetch`` returns until an empty one, fetched one ahead in a thread.
+
+    Why: a cursor only reads when asked, so without this the database's time (1M rows: about
+    10 s of index scan) and the writer's (about 11 s formatting CSV) add up; with it they
+    overlap on two cores. The thread is the cursor's only user while it runs and has stopped
+    before this generator returns, however it ends (exhausted, error, client gone), so the
+    cursor is closed and the transaction ended after the last fetch, never during one.
+    """
+    slot: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            while not stop.is_set():
+                batch = fetch()
+                while not stop.is_set():
+                    try:
+                        slot.put(("batch", batch), timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if not batch:
+                    return
+        except BaseException as exc:  # raised in the consumer, after the batches before it
+            slot.put(("error", exc))
+
+    thread = threading.Thread(target=produce, name="export-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, item = slot.get()
+            if kind == "error":
+                raise item
+            if not item:
+                return
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():
+            with contextlib.suppress(queue.Empty):
+                slot.get_nowait()  # frees a producer blocked on a full slot
+            thread.join(0.05)
+
+
+def is_cut(q: Q, *, max_rows: int | None) -> bool:
+    """Whether more than ``max_rows`` observations match (one indexed probe, no count)."""
+    if max_rows is None:
+        return False
+    return Observation.objects.filter(q).order_by(*ORDER)[max_rows : max_rows + 1].exists()
+
+
+def header(names: Sequence[str]) -> list[str]:
+    return [f"{n} [{CANONICAL_UNITS[n]}]" if n in CANONICAL_UNITS else n for n in names]
+
+
+def _instants(names: Sequence[str]) -> list[int]:
+    return [
+        i
+        for i, n in enumerate(names)
+        if isinstance(Observation._meta.get_field(n), models.DateTimeField)
+    ]
+
+
+def stream_delimited(
+    values: Iterable[Sequence[object]], names: Sequence[str], *, delimiter: str
+) -> Iterator[bytes]:
+    """CSV/TSV in chunks: ``csv`` writes ``None`` as an empty field and numbers by ``repr``;
+    only instants need writing by hand (ISO 8601, ``T`` between date and time)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\n")
-    writer.writerow([f"{n} [{CANONICAL_UNITS[n]}]" if n in CANONICAL_UNITS else n for n in names])
-    for row in rows:
-        writer.writerow([_cell(row[n]) for n in names])
-    return buffer.getvalue()
+    writer.writerow(header(names))
+    instants = _instants(names)
+    batch: list[Sequence[object]] = []
+    for row in values:
+        if instants:
+            row = list(row)
+            for i in instants:
+                if isinstance(row[i], datetime):
+                    row[i] = row[i].isoformat()
+        batch.append(row)
+        if len(batch) >= CHUNK_ROWS:
+            writer.writerows(batch)
+            batch = []
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    writer.writerows(batch)
+    yield buffer.getvalue().encode()
 
 
 def votable_field(name: str) -> votable.Field:
@@ -54,13 +190,21 @@ def votable_field(name: str) -> votable.Field:
     return votable.Field(name, datatype, unit=CANONICAL_UNITS.get(name, ""))
 
 
-def render_votable(rows: list[dict], names: list[str]) -> bytes:
-    fields = [votable_field(n) for n in names]
+def stream_votable(values: Iterable[Sequence[object]], names: Sequence[str]) -> Iterator[bytes]:
     # Values as stored: the one VOTable writer formats instants and booleans as TAP does.
-    return votable.render(fields, ([row[n] for n in names] for row in rows))
+    return votable.stream([votable_field(n) for n in names], values)
 
 
-def render(rows: list[dict], names: list[str], fmt: str) -> bytes:
+def stream(values: Iterable[Sequence[object]], names: Sequence[str], fmt: str) -> Iterator[bytes]:
     if fmt == "votable":
-        return render_votable(rows, names)
-    return render_delimited(rows, names, delimiter="\t" if fmt == "tsv" else ",").encode()
+        return stream_votable(values, names)
+    return stream_delimited(values, names, delimiter="\t" if fmt == "tsv" else ",")
+
+
+def export(q: Q, names: Sequence[str], fmt: str, *, max_rows: int | None) -> Export:
+    """The export of the observations matching ``q`` in ``fmt``; rows are read only as the
+    chunks are consumed."""
+    return Export(
+        chunks=stream(rows(q, names, max_rows=max_rows), names, fmt),
+        truncated=is_cut(q, max_rows=max_rows),
+    )

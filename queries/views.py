@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -167,17 +167,17 @@ def _uuid(text: str) -> str | None:
         return None
 
 
-def _export(parsed, fmt: str) -> HttpResponse:
-    rows, cut = selectors.export_rows(observation_filter(parsed), limit=settings.QUERIES_MAX_ROWS)
+def _export(parsed, fmt: str) -> StreamingHttpResponse:
+    """The whole result, streamed as it is read (``queries.exports``)."""
+    limit = settings.QUERIES_EXPORT_MAX_ROWS
     names = [c.name for c in cols.COLUMNS]
-    response = HttpResponse(
-        exports.render(rows, names, fmt), content_type=exports.CONTENT_TYPES[fmt]
-    )
+    export = exports.export(observation_filter(parsed), names, fmt, max_rows=limit)
+    response = StreamingHttpResponse(export.chunks, content_type=exports.CONTENT_TYPES[fmt])
     response["Content-Disposition"] = (
         f'attachment; filename="alma_search.{exports.EXTENSIONS[fmt]}"'
     )
-    if cut:
-        response["X-Result-Truncated"] = str(settings.QUERIES_MAX_ROWS)
+    if export.truncated:
+        response["X-Result-Truncated"] = str(limit)
     return response
 
 

@@ -47,6 +47,32 @@ def test_a_value_is_written_one_way(value, datatype, expected):
     assert votable.cell(value, datatype) == expected
 
 
+@pytest.mark.parametrize(("value", "datatype", "expected"), CELLS)
+@pytest.mark.parametrize("neighbour", [("x", "char"), (2.5, "double"), (None, "long")])
+def test_a_streamed_row_writes_each_value_as_the_one_cell_rule_does(
+    value, datatype, expected, neighbour
+):
+    """The stream's per-row writer (fast paths by type) writes exactly ``cell``'s text."""
+    fields = [votable.Field("a", neighbour[1]), votable.Field("b", datatype)]
+    body = b"".join(votable.stream(fields, [(neighbour[0], value)])).decode()
+    row = re.search(r"<TR>.*</TR>", body).group(0)
+    assert row == f"<TR>{votable.cell(neighbour[0], neighbour[1])}{expected}</TR>"
+
+
+@pytest.mark.parametrize(
+    ("value", "datatype"),
+    [(math.inf, "double"), ("2.5", "double"), (True, "long"), ("7", "int"), (3, "char")],
+)
+def test_values_of_another_type_than_their_column_are_written_by_the_cell_rule(value, datatype):
+    body = b"".join(votable.stream([votable.Field("a", datatype)], [(value,)])).decode()
+    assert f"<TR>{votable.cell(value, datatype)}</TR>" in body
+
+
+def test_a_row_of_the_wrong_width_is_refused():
+    with pytest.raises(ValueError, match="unpack"):
+        b"".join(votable.stream([votable.Field("a", "long")], [(1, 2)]))
+
+
 def test_a_tap_column_and_a_field_write_the_same_document():
     """The TAP translator's OutputColumn and the writer's own Field are the same FIELD."""
     rows = [(datetime(2024, 5, 6, tzinfo=UTC), True, 1.5, None)]
@@ -75,7 +101,7 @@ def test_an_export_and_a_tap_answer_write_the_release_date_alike(sample):
     client = Client()
     client.force_login(UserFactory())
     row = Observation.objects.filter(obs_release_date__isnull=False).order_by("obs_id").first()
-    export = client.get("/aq/", {"project_code": row.proposal_id, "format": "votable"}).content
+    export = client.get("/aq/", {"project_code": row.proposal_id, "format": "votable"}).getvalue()
     tap = b"".join(
         client.get(
             "/tap/sync",

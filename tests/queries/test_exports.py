@@ -1,13 +1,20 @@
-"""Search exports: VOTable columns are typed by the mirror's schema, whatever the rows hold."""
+"""Search exports: streamed whole (a cap only by setting), typed by the mirror's schema
+whatever the rows hold, for logged-in members only."""
 
 from __future__ import annotations
 
+import csv
 import io
+from datetime import UTC, datetime
 
 import pytest
-from astropy.io.votable import parse_single_table
+from astropy.io.votable import parse, parse_single_table
+from django.db import connection
+from django.db.models import Q
+from pyvo.dal import DALResults
 
-from tests.factories import ObservationFactory, UserFactory
+from queries import exports
+from tests.factories import MemberOUSFactory, ObservationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +26,7 @@ def _export(client, **params) -> tuple[dict[str, object], object]:
     client.force_login(UserFactory())
     response = client.get("/aq/", {**params, "format": "votable"})
     assert response.status_code == 200
-    table = parse_single_table(io.BytesIO(response.content))
+    table = parse_single_table(io.BytesIO(response.getvalue()))
     return {f.name: f for f in table.fields}, table.to_table()
 
 
@@ -41,3 +48,127 @@ def test_a_column_whose_every_value_is_null_keeps_its_type_and_reads_back_masked
     assert fields["pwv"].datatype == "double"
     assert table["pwv"].mask[0]
     assert table["frequency"][0] == pytest.approx(230.5)
+
+
+def _rows(client, fmt: str = "csv", **params) -> tuple[object, list[list[str]]]:
+    response = client.get("/aq/", {"project_code": "2099.1.00042.S", **params, "format": fmt})
+    assert response.status_code == 200
+    delimiter = "\t" if fmt == "tsv" else ","
+    text = response.getvalue().decode()
+    return response, list(csv.reader(io.StringIO(text), delimiter=delimiter))
+
+
+@pytest.fixture
+def five_rows():
+    mous = MemberOUSFactory(project__code="2099.1.00042.S")
+    return [ObservationFactory(member_ous=mous) for _ in range(5)]
+
+
+def test_an_export_streams_every_row_in_chunks_when_no_cap_is_set(
+    client, five_rows, settings, monkeypatch
+):
+    settings.QUERIES_EXPORT_MAX_ROWS = None
+    monkeypatch.setattr(exports, "CHUNK_ROWS", 2)
+    client.force_login(UserFactory())
+    response = client.get("/aq/", {"project_code": "2099.1.00042.S", "format": "csv"})
+    assert response.streaming
+    chunks = list(response.streaming_content)
+    assert len(chunks) >= 3  # header + rows leave as they are read, not as one body
+    rows = list(csv.reader(io.StringIO(b"".join(chunks).decode())))
+    assert [r[rows[0].index("obs_id")] for r in rows[1:]] == sorted(o.obs_id for o in five_rows)
+    assert "X-Result-Truncated" not in response
+
+
+def test_the_export_cap_is_a_setting_and_a_cut_export_says_so(client, five_rows, settings):
+    client.force_login(UserFactory())
+    settings.QUERIES_EXPORT_MAX_ROWS = 3
+    response, rows = _rows(client)
+    assert len(rows) == 1 + 3
+    assert response["X-Result-Truncated"] == "3"
+    settings.QUERIES_EXPORT_MAX_ROWS = 5
+    response, rows = _rows(client)
+    assert len(rows) == 1 + 5
+    assert "X-Result-Truncated" not in response
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv"])
+def test_an_empty_delimited_export_still_has_its_header_with_units(client, fmt):
+    client.force_login(UserFactory())
+    _, rows = _rows(client, fmt)
+    assert rows[0][:2] == ["proposal_id", "target_name"]
+    assert "frequency [GHz]" in rows[0]
+    assert len(rows) == 1
+
+
+def test_delimited_cells_write_instants_in_iso_nulls_empty_and_numbers_round_trip(client):
+    mous = MemberOUSFactory(
+        project__code="2099.1.00042.S", release_date=datetime(2024, 3, 1, 12, 30, tzinfo=UTC)
+    )
+    ObservationFactory(member_ous=mous, pwv=None, frequency=0.1 + 0.2)
+    client.force_login(UserFactory())
+    _, rows = _rows(client)
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert row["obs_release_date"] == "2024-03-01T12:30:00+00:00"
+    assert row["pwv [mm]"] == ""
+    assert float(row["frequency [GHz]"]) == 0.1 + 0.2
+
+
+def test_anonymous_visitors_get_no_export(client, five_rows):
+    response = client.get("/aq/", {"project_code": "2099.1.00042.S", "format": "csv"})
+    assert response.status_code == 302
+    assert "/login" in response["Location"] or "login" in response["Location"]
+    assert five_rows[0].obs_id.encode() not in response.content
+
+
+def test_a_large_votable_export_reads_back_whole_with_astropy(client, settings, monkeypatch):
+    """Many chunks of TABLEDATA join into one valid document (rows cross chunk borders)."""
+    monkeypatch.setattr(exports, "CHUNK_ROWS", 7)
+    mous = MemberOUSFactory(project__code="2099.1.00042.S")
+    ObservationFactory.create_batch(40, member_ous=mous, target_name="a < b & c")
+    fields, table = _export(client, project_code="2099.1.00042.S")
+    assert len(table) == 40
+    assert set(table["target_name"]) == {"a < b & c"}
+    assert fields["frequency"].datatype == "double"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="server-side cursors: PostgreSQL")
+def test_on_postgresql_rows_come_from_a_server_side_cursor_inside_a_transaction(
+    client, five_rows, monkeypatch
+):
+    """While the export streams, the session holds a declared cursor, and not WITH HOLD
+    (which would copy the whole result on the server at the first commit)."""
+    monkeypatch.setattr(exports, "CHUNK_ROWS", 2)
+    client.force_login(UserFactory())
+    response = client.get("/aq/", {"project_code": "2099.1.00042.S", "format": "csv"})
+    chunks = iter(response.streaming_content)
+    first = next(chunks)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT is_holdable FROM pg_cursors WHERE statement ILIKE '%%DECLARE%%'")
+        assert cursor.fetchall() == [(False,)]
+    assert (first + b"".join(chunks)).count(b"\n") == 1 + 5
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="server-side cursors: PostgreSQL")
+def test_a_client_gone_mid_export_leaves_no_cursor_or_transaction_open(five_rows, monkeypatch):
+    """The server closes the body's iterator when the client hangs up."""
+    monkeypatch.setattr(exports, "CHUNK_ROWS", 1)
+    names = ["proposal_id", "obs_id", "frequency"]
+    q = Q(proposal_id="2099.1.00042.S")
+    blocks = len(connection.atomic_blocks)
+    body = exports.export(q, names, "csv", max_rows=None).chunks
+    assert next(body).count(b"\n") == 1 + 1  # the header and the first row: rows are being read
+    assert len(connection.atomic_blocks) == blocks + 1  # the export's transaction
+    body.close()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_cursors WHERE statement ILIKE '%%DECLARE%%'")
+        assert cursor.fetchone() == (0,)
+    assert len(connection.atomic_blocks) == blocks
+
+
+def test_pyvo_reads_a_votable_export_as_a_successful_result(client, five_rows):
+    """pyvo (and TOPCAT's TAP client alike) checks QUERY_STATUS and reads the TABLEDATA."""
+    client.force_login(UserFactory())
+    response = client.get("/aq/", {"project_code": "2099.1.00042.S", "format": "votable"})
+    results = DALResults(parse(io.BytesIO(response.getvalue())))
+    assert results.status[0] == "OK"
+    assert sorted(results["obs_id"]) == sorted(o.obs_id for o in five_rows)

@@ -136,14 +136,14 @@ def test_the_column_choice_is_saved_per_member(client, sample, member):
 
 def test_exports_carry_units_in_the_header(client, sample, member):
     response = client.get("/aq/?project_code=2017.1.00079.S&format=csv")
-    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    rows = list(csv.reader(io.StringIO(response.getvalue().decode())))
     assert "frequency [GHz]" in rows[0]
     assert "bandwidth [Hz]" in rows[0]
     assert len(rows) > 1
     votable = client.get("/aq/?project_code=2017.1.00079.S&format=votable")
-    assert b'unit="GHz"' in votable.content
+    assert b'unit="GHz"' in votable.getvalue()
     tsv = client.get("/aq/?project_code=2017.1.00079.S&format=tsv")
-    assert b"\t" in tsv.content.splitlines()[0]
+    assert b"\t" in tsv.getvalue().splitlines()[0]
 
 
 def test_the_page_shows_adql_and_an_astroquery_snippet(client, sample, member):
