@@ -2,8 +2,8 @@
 the portal on 127.0.0.1: files the portal allows come from nginx itself, with Range; refused
 ones are the portal's 404; the internal location cannot be asked for directly.
 
-Needs the ``nginx`` binary (Debian: ``apt-get install nginx``); without it this module is
-skipped and says so.
+Needs the ``nginx`` binary (Debian's package, which ``bin/test`` installs like chromium); without
+it the tests fail and say what to install.
 """
 
 from __future__ import annotations
@@ -29,10 +29,7 @@ TEMPLATE = ROOT / "deploy" / "nginx" / "portal.conf.template"
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 PREFIX = "/_protected/labdata/"
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt-get install nginx)"),
-]
+pytestmark = pytest.mark.integration
 
 
 def _free_port() -> int:
@@ -50,6 +47,8 @@ def render_template(values: dict[str, str]) -> str:
 @pytest.fixture
 def nginx_front(live_server, settings, tmp_path):
     """nginx on a free 127.0.0.1 port proxying to the live server, files through X-Accel."""
+    if NGINX is None:
+        pytest.fail("these tests need nginx: apt-get install nginx (bin/test does it as root)")
     settings.DOWNLOADS_FILE_SERVING = "x-accel"
     settings.DOWNLOADS_ACCEL_PREFIX = PREFIX
     settings.LAB_DATA_ROOT = tmp_path / "lab"
