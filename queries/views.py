@@ -9,6 +9,7 @@ render from the mirror at once.
 from __future__ import annotations
 
 import uuid
+from functools import cache
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.html import format_html_join
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
@@ -25,7 +27,7 @@ from archiveportal import input_guard
 from archiveportal.htmx import render_page_or_partial
 from downloads.access import is_public
 from queries import columns as cols
-from queries import exports, selectors, services
+from queries import exports, selectors, services, tables
 from queries.adql import astroquery_snippet, to_adql
 from queries.errors import QueryInputErrors
 from queries.fields import CATALOGUE, FieldSpec, parse_form, query_params
@@ -48,11 +50,37 @@ def _search_url(params: dict, **changes) -> str:
     return reverse("queries:search") + _link(params, **changes)
 
 
-def _form_groups(values: dict, errors: dict) -> list[tuple[str, list[dict]]]:
-    def row(f: FieldSpec) -> dict:
-        return {"spec": f, "value": values.get(f.name, ""), "error": errors.get(f.name)}
+@cache
+def _form_fields() -> tuple[tuple[str, tuple[dict, ...]], ...]:
+    """What the form shows of each field whatever the request (label, unit, widget, tooltip,
+    listed values), worked out once per process: read through ``spec.kind`` properties on
+    every page it was a third of the page's rendering."""
 
-    return [(group, [row(f) for f in fields]) for group, fields in CATALOGUE.items()]
+    def field(f: FieldSpec) -> dict:
+        return {
+            "name": f.name,
+            "label": f.label,
+            "unit": f.unit,
+            "widget": f.kind.name,
+            "placeholder": f.placeholder,
+            "syntax": f.syntax,
+            "datalist": format_html_join("", '<option value="{}">', ((c,) for c in f.choices)),
+        }
+
+    return tuple((group, tuple(field(f) for f in fields)) for group, fields in CATALOGUE.items())
+
+
+def _form_groups(values: dict, errors: dict) -> list[tuple[str, list[dict]]]:
+    return [
+        (
+            group,
+            [
+                {**f, "value": values.get(f["name"], ""), "error": errors.get(f["name"])}
+                for f in fields
+            ],
+        )
+        for group, fields in _form_fields()
+    ]
 
 
 def _render_search(request: HttpRequest, context: dict, *, status: int = 200) -> HttpResponse:
@@ -109,16 +137,16 @@ def search_page(request: HttpRequest) -> HttpResponse:
             "permalink": _link(values, result_view=view),
             "base_qs": _link(base),
             "export_qs": {f: _link(values, format=f) for f in exports.CONTENT_TYPES},
-            "all_columns": cols.COLUMNS,
         }
     )
+    search_url = reverse("queries:search")
     if view == "project":
-        rows, page_info = selectors.projects_page(
+        project_rows, page_info = selectors.projects_page(
             q, sort=sort, page=page, size=size, mous_q=selectors.member_ous_filter(parsed)
         )
         context.update(
             {
-                "project_rows": rows,
+                "project_body": tables.project_body(project_rows),
                 "page_info": page_info,
                 "sort_links": {
                     "code": _link(base, sort="-code" if sort == "code" else "code", page=1)
@@ -131,25 +159,18 @@ def search_page(request: HttpRequest) -> HttpResponse:
             q, sort=sort, page=page, size=size, columns=chosen
         )
         shown = [cols.BY_NAME[c] for c in chosen]
+        sort_links = {
+            c.name: _link(base, sort=f"-{c.name}" if sort == c.name else c.name, page=1)
+            for c in shown
+        }
         context.update(
             {
-                "columns": shown,
-                "chosen": set(chosen),
                 "page_info": page_info,
-                "rows": [
-                    {
-                        "cells": [(c, cols.display(c, r[c.name])) for c in shown],
-                        "obs_id": r["obs_id"],
-                        "mous": r["member_ous_uid"],
-                        "code": r["proposal_id"],
-                        "project": projects.get(r["proposal_id"], {}),
-                    }
-                    for r in rows
-                ],
-                "sort_links": {
-                    c.name: _link(base, sort=f"-{c.name}" if sort == c.name else c.name, page=1)
-                    for c in shown
-                },
+                "column_choices": [(c.name, c.label, c.name in chosen) for c in cols.COLUMNS],
+                "raw_head": tables.raw_head(
+                    shown, sort=sort, search_url=search_url, sort_links=sort_links
+                ),
+                "raw_body": tables.raw_body(rows, shown, projects),
             }
         )
     context["page_links"] = {
