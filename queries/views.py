@@ -9,7 +9,6 @@ render from the mirror at once.
 from __future__ import annotations
 
 import uuid
-from functools import cache
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -19,7 +18,6 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.html import format_html_join
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
@@ -27,10 +25,10 @@ from archiveportal import input_guard
 from archiveportal.htmx import render_page_or_partial
 from downloads.access import is_public
 from queries import columns as cols
-from queries import exports, selectors, services, tables
+from queries import exports, search_form, selectors, services, tables
 from queries.adql import astroquery_snippet, to_adql
 from queries.errors import QueryInputErrors
-from queries.fields import CATALOGUE, FieldSpec, parse_form, query_params
+from queries.fields import parse_form, query_params
 from queries.filters import observation_filter
 from queries.models import ColumnPreference, MemberOUS, Project, SavedSearch, Search
 
@@ -48,39 +46,6 @@ def _link(params: dict, **changes) -> str:
 
 def _search_url(params: dict, **changes) -> str:
     return reverse("queries:search") + _link(params, **changes)
-
-
-@cache
-def _form_fields() -> tuple[tuple[str, tuple[dict, ...]], ...]:
-    """What the form shows of each field whatever the request (label, unit, widget, tooltip,
-    listed values), worked out once per process: read through ``spec.kind`` properties on
-    every page it was a third of the page's rendering."""
-
-    def field(f: FieldSpec) -> dict:
-        return {
-            "name": f.name,
-            "label": f.label,
-            "unit": f.unit,
-            "widget": f.kind.name,
-            "placeholder": f.placeholder,
-            "syntax": f.syntax,
-            "datalist": format_html_join("", '<option value="{}">', ((c,) for c in f.choices)),
-        }
-
-    return tuple((group, tuple(field(f) for f in fields)) for group, fields in CATALOGUE.items())
-
-
-def _form_groups(values: dict, errors: dict) -> list[tuple[str, list[dict]]]:
-    return [
-        (
-            group,
-            [
-                {**f, "value": values.get(f["name"], ""), "error": errors.get(f["name"])}
-                for f in fields
-            ],
-        )
-        for group, fields in _form_fields()
-    ]
 
 
 def _render_search(request: HttpRequest, context: dict, *, status: int = 200) -> HttpResponse:
@@ -111,7 +76,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
         parsed = parse_form(values)
     except QueryInputErrors as exc:
         context["errors"] = {name: str(err) for name, err in exc.errors.items()}
-        context["groups"] = _form_groups(values, context["errors"])
+        context["groups"] = search_form.form_groups(values, context["errors"])
         return _render_search(request, context, status=422 if request.htmx else 200)
 
     fmt = request.GET.get("format")
@@ -131,7 +96,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
     adql = to_adql(parsed)
     context.update(
         {
-            "groups": _form_groups(values, {}),
+            "groups": search_form.form_groups(values, {}),
             "adql": adql,
             "snippet": astroquery_snippet(adql),
             "permalink": _link(values, result_view=view),
