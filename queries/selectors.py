@@ -107,9 +107,7 @@ def observations_page(
     # Default order: obs_id, which the sky indexes cover, so cutting a page needs no table reads.
     name, descending = parse_sort(sort, set(cols.BY_NAME), "obs_id")
     queryset = Observation.objects.filter(q)
-    few = None
-    if _estimated_rows(queryset) <= COUNT_FIRST_LIMIT:
-        few = _page_of_few(queryset, name, descending, page=page, size=size)
+    few = _page_of_few(queryset, name, descending, page=page, size=size, estimate=True)
     if few is None:
         total = queryset.count()
         if total <= COUNT_FIRST_LIMIT:  # the estimate was too high
@@ -135,15 +133,8 @@ def observations_page(
     return rows, Page(number, size, total), projects
 
 
-def _estimated_rows(queryset: QuerySet) -> float:
-    """PostgreSQL's estimate of how many rows ``queryset`` matches (planning only, no scan);
-    elsewhere 0, so small embedded mirrors always take the one-statement plan first."""
-    if connection.vendor != "postgresql":
-        return 0
-    try:
-        sql, params = queryset.values("id").query.sql_with_params()
-    except EmptyResultSet:  # a filter that can match nothing (an empty IN list)
-        return 0
+def _estimated_rows(sql: str, params: tuple) -> float:
+    """PostgreSQL's estimate of the rows ``sql`` returns: planning only, no scan."""
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
         plan = cursor.fetchone()[0]
@@ -152,17 +143,27 @@ def _estimated_rows(queryset: QuerySet) -> float:
 
 
 def _page_of_few(
-    queryset: QuerySet, name: str, descending: bool, *, page: int, size: int
+    queryset: QuerySet,
+    name: str,
+    descending: bool,
+    *,
+    page: int,
+    size: int,
+    estimate: bool = False,
 ) -> tuple[list[int], int, int] | None:
     """(ids of the page in order, total, page number), or None when more than
-    ``COUNT_FIRST_LIMIT`` rows match. Ties keep obs_id order; NULLs go where PostgreSQL puts
-    them (last when ascending, first when descending)."""
+    ``COUNT_FIRST_LIMIT`` rows match or, with ``estimate``, when PostgreSQL expects more (the
+    matches' statement is planned, not run, then; elsewhere nothing is estimated, so small
+    embedded mirrors always try this first). Ties keep obs_id order; NULLs go where PostgreSQL
+    puts them (last when ascending, first when descending)."""
     matches = queryset.order_by().values_list("id", name, "obs_id")[: COUNT_FIRST_LIMIT + 1]
     if connection.vendor == "postgresql":
         try:
             inner, params = matches.query.sql_with_params()
-        except EmptyResultSet:
+        except EmptyResultSet:  # a filter that can match nothing (an empty IN list)
             return [], 0, 1
+        if estimate and _estimated_rows(inner, params) > COUNT_FIRST_LIMIT:
+            return None
         direction = "DESC" if descending else "ASC"
         number = page
         while True:
@@ -232,6 +233,21 @@ def member_ous_filter(parsed: ParsedQuery) -> Q | None:
     return band_bits_q(band)
 
 
+def _codes(project_ids: set[int]) -> dict[int, str]:
+    """{project id: code}, from the narrow summary table (a few rows per page read, where the
+    project table's rows carry abstracts); a project without a summary yet (written by a path
+    that has not refreshed it) is read from the project table, never dropped."""
+    codes = dict(
+        ProjectSummary.objects.filter(_pk_in(ProjectSummary, project_ids)).values_list(
+            "project_id", "code"
+        )
+    )
+    missing = project_ids - codes.keys()
+    if missing:
+        codes.update(Project.objects.filter(pk__in=missing).values_list("pk", "code"))
+    return codes
+
+
 def _sources_per_project(q: Q, mous_ids: list[int]) -> dict[int, int]:
     """{project id: distinct source names among the rows matching ``q``} for these member
     OUSs' rows. The rows are found by member OUS (its index: a few hundred rows for a page)
@@ -286,11 +302,7 @@ def projects_page(
         mouses = MemberOUS.objects.filter(mous_q, project_id__in=page_ids)
     else:
         pairs = set(matching.order_by().values_list("project_id", "member_ous_id").distinct())
-        codes = dict(
-            Project.objects.filter(
-                _pk_in(Project, {p for p, _ in pairs if p is not None})
-            ).values_list("pk", "code")
-        )
+        codes = _codes({p for p, _ in pairs if p is not None})
         ordered = sorted(codes, key=codes.__getitem__, reverse=descending)
         total = len(ordered)
         number = clamp_page(page, total, size)
