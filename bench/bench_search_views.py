@@ -80,10 +80,19 @@ def main() -> int:
     from django.test import RequestFactory
     from django.test.utils import CaptureQueriesContext
 
-    from queries.models import Observation
+    from queries.models import Observation, ProjectSummary
     from queries.views import search_page
 
     total_rows = Observation.objects.count()
+    summarised = ProjectSummary.objects.count()
+    with_rows = Observation.objects.values("project_id").distinct().count()
+    if summarised < with_rows:
+        print(
+            f"WARNING: {summarised:,} project summaries for {with_rows:,} projects with rows: "
+            "the band-only project view will miss projects. A load that bypassed "
+            "rebuild_hierarchy needs queries.hierarchy.refresh_summaries() (migration 0004 "
+            "fills them for rows already there)."
+        )
     user, _ = get_user_model().objects.get_or_create(username="bench-member")
     factory = RequestFactory()
 
