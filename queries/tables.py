@@ -132,36 +132,29 @@ def raw_body(rows: list[dict], columns: list[cols.Column], projects: dict[str, d
 
 def project_body(rows: list[ProjectRow]) -> SafeString:
     """One ``<tr>`` per project: checkbox, code (abstract on hover), title, PI, bands, counts,
-    integration, release status and the next release date."""
+    integration, release status and the next release date; every text through ``escape``."""
     project_url = url_maker("queries:project")
+
+    def escape(value: object) -> str:
+        return html_escape(str(value))
 
     def next_release(p: ProjectRow) -> str:
         if p.next_release is not None:
             return p.next_release.strftime("%Y-%m-%d")
         return "not set" if p.placeholder_release else ""
 
-    return format_html_join(
-        "\n",
-        '<tr><td><input type="checkbox" name="project" value="{}"></td>'
-        '<td><a href="{}" title="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td>'
-        '<td class="num">{}</td><td class="num">{}</td><td class="num">{}</td>'
-        '<td><span class="badge {}">{}</span></td><td>{}</td></tr>',
-        (
-            (
-                p.code,
-                project_url(p.code),
-                p.abstract,
-                p.code,
-                shorten(p.title, TITLE_CHARS),
-                p.pi_name,
-                " ".join(str(b) for b in p.bands),
-                p.n_mous,
-                p.n_sources,
-                _whole(p.integration),
-                p.status,
-                p.status,
-                next_release(p),
-            )
-            for p in rows
-        ),
-    )
+    def tr(p: ProjectRow) -> str:
+        code, status = escape(p.code), escape(p.status)
+        return (
+            f'<tr><td><input type="checkbox" name="project" value="{code}"></td>'
+            f'<td><a href="{escape(project_url(p.code))}" title="{escape(p.abstract)}">{code}'
+            f"</a></td><td>{escape(shorten(p.title, TITLE_CHARS))}</td>"
+            f"<td>{escape(p.pi_name)}</td><td>{' '.join(str(b) for b in p.bands)}</td>"
+            f'<td class="num">{p.n_mous}</td><td class="num">{p.n_sources}</td>'
+            f'<td class="num">{_whole(p.integration)}</td>'
+            f'<td><span class="badge {status}">{status}</span></td>'
+            f"<td>{next_release(p)}</td></tr>"
+        )
+
+    # every text above went through escape(); numbers and dates are ours
+    return mark_safe("\n".join(tr(p) for p in rows))
