@@ -320,8 +320,10 @@ def bands_q(constraint: syntax.BandConstraint) -> Q:
     strip: a bit test cannot bound a btree, and a list of every possible mask (1,024 per band)
     costs the index more descents than it saves."""
     mask = sum(1 << b for b in constraint.bands)
-    present = [m for m in _mirror_stats()["masks"] if m & mask]
-    q = Q(band_mask__in=present) & Q(GreaterThan(F("band_mask").bitand(mask), 0))
+    # Each band's own mask always: a row of one band (ALMA's case) is found even before the
+    # cached list has seen it.
+    masks = {m for m in _mirror_stats()["masks"] if m & mask} | {1 << b for b in constraint.bands}
+    q = Q(band_mask__in=sorted(masks)) & Q(GreaterThan(F("band_mask").bitand(mask), 0))
     return ~q if constraint.negated else q
 
 
