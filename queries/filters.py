@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import F, IntegerField, Lookup, Max, Q, Value
 from django.db.models.functions import Coalesce, Cos
 from django.db.models.lookups import GreaterThan, GreaterThanOrEqual
@@ -39,7 +40,7 @@ from queries.units import galactic_to_icrs, unit_vector
 if TYPE_CHECKING:
     from queries.fields import ParsedQuery
 
-MAX_FOV_CACHE_KEY = "queries:max-half-fov"
+MIRROR_STATS_CACHE_KEY = "queries:mirror-stats"
 
 
 def _bound(column: str, value: float, *, lower: bool, inclusive: bool) -> tuple[str, float]:
@@ -213,22 +214,44 @@ def string_q(
     return (positive if has_positive else Q()) & negative
 
 
-def max_half_fov() -> float:
-    """Half the widest footprint in the mirror (deg), cached: the cone's sky-box padding.
+def _mirror_stats() -> dict:
+    """What the filters need to know about the mirror's rows, cached: half the widest footprint
+    (the cone's sky-box padding) and the band masks the rows carry (``bands_q``).
 
     Read from the data rather than assumed, so a wide mosaic or single-dish map is never cut by
-    the prefilter; the loaders clear the cache when they write rows.
+    the prefilter and no band combination is missed; every writer of observations (loader,
+    harvest, ``synth_archive``) calls ``forget_max_fov`` when it is done.
     """
-    cached = cache.get(MAX_FOV_CACHE_KEY)
+    cached = cache.get(MIRROR_STATS_CACHE_KEY)
     if cached is None:
         widest = Observation.objects.aggregate(m=Max("s_fov"))["m"] or 0.0
-        cached = min(float(widest), 180.0) / 2
-        cache.set(MAX_FOV_CACHE_KEY, cached, timeout=600)
+        cached = {"half_fov": min(float(widest), 180.0) / 2, "masks": _present_band_masks()}
+        cache.set(MIRROR_STATS_CACHE_KEY, cached, timeout=600)
     return cached
 
 
+def _present_band_masks() -> list[int]:
+    """Distinct ``band_mask`` values of the observations: a handful (one band per spectral
+    window), found by one index descent each (a loose index scan) rather than by reading a
+    million index entries."""
+    table = connection.ops.quote_name(Observation._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH RECURSIVE masks(m) AS (SELECT MIN(band_mask) FROM {table} "
+            f"UNION ALL SELECT (SELECT MIN(band_mask) FROM {table} WHERE band_mask > masks.m) "
+            "FROM masks WHERE masks.m IS NOT NULL) SELECT m FROM masks WHERE m IS NOT NULL"
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def max_half_fov() -> float:
+    """Half the widest footprint in the mirror (deg), cached: the cone's sky-box padding."""
+    return _mirror_stats()["half_fov"]
+
+
 def forget_max_fov() -> None:
-    cache.delete(MAX_FOV_CACHE_KEY)
+    """Forget what ``_mirror_stats`` cached (widest footprint, band masks): rows were written."""
+    cache.delete(MIRROR_STATS_CACHE_KEY)
 
 
 def _ra_band(ra: float, dec: float, pad: float) -> Q:
@@ -282,9 +305,25 @@ def position_q(constraint: syntax.Position) -> Q:
     return cone_q(constraint) if isinstance(constraint, syntax.Cone) else box_q(constraint)
 
 
-def bands_q(constraint: syntax.BandConstraint) -> Q:
+def band_bits_q(constraint: syntax.BandConstraint) -> Q:
+    """The band test as a bit test on ``band_mask``: for the aggregate tables (member OUS,
+    project summary), whose masks are unions of their rows' bands."""
     mask = sum(1 << b for b in constraint.bands)
     q = Q(GreaterThan(F("band_mask").bitand(mask), 0))
+    return ~q if constraint.negated else q
+
+
+def bands_q(constraint: syntax.BandConstraint) -> Q:
+    """The band test on observations: the bit test, and the same rows named as the list of
+    masks present in the mirror that have one of the bits. The list is what lets the
+    ``(band_mask, s_dec, s_ra)`` index (migration 0004) read only the band's rows of a cone's
+    strip: a bit test cannot bound a btree, and a list of every possible mask (1,024 per band)
+    costs the index more descents than it saves."""
+    mask = sum(1 << b for b in constraint.bands)
+    # Each band's own mask always: a row of one band (ALMA's case) is found even before the
+    # cached list has seen it.
+    masks = {m for m in _mirror_stats()["masks"] if m & mask} | {1 << b for b in constraint.bands}
+    q = Q(band_mask__in=sorted(masks)) & Q(GreaterThan(F("band_mask").bitand(mask), 0))
     return ~q if constraint.negated else q
 
 

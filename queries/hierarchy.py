@@ -3,7 +3,9 @@
 ObsCore is flat: one row per member OUS x source x spectral window. The pages that show projects
 and the download tree need Project > GroupOUS > MemberOUS > ExecutionBlock with per-MOUS
 aggregates (bands, sources, integration, release date), so that they never scan observations.
-``rebuild_hierarchy`` is idempotent and only touches the projects it is given. Science goals are
+``rebuild_hierarchy`` is idempotent and only touches the projects it is given; it ends by
+refreshing those projects' ``ProjectSummary`` rows, so the loader and the harvest (which both
+call it) keep the per-project aggregates the project view pages on. Science goals are
 not in ObsCore; links to them made by other sources (the sample archive) are left alone.
 """
 
@@ -12,9 +14,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
+from django.db import transaction
 from django.db.models import OuterRef, Subquery
 
-from queries.models import ExecutionBlock, GroupOUS, MemberOUS, Observation, Project
+from queries.models import (
+    ExecutionBlock,
+    GroupOUS,
+    MemberOUS,
+    Observation,
+    Project,
+    ProjectSummary,
+)
 
 _PROJECT_FIELDS = (
     "obs_title",
@@ -121,6 +131,31 @@ def rebuild_hierarchy(proposal_ids: Iterable[str] | None = None) -> None:
     mous_ids = _upsert_mouses(mouses, project_ids, group_ids)
     _upsert_blocks(blocks, mous_ids)
     _link_observations(list(projects))
+    refresh_summaries(project_ids.values())
+
+
+def refresh_summaries(project_ids: Iterable[int] | None = None) -> None:
+    """Recompute ``ProjectSummary`` rows (all, or those of ``project_ids``) from the member
+    OUSs: one row per project, its bands the union of its member OUSs' bands."""
+    mouses = MemberOUS.objects.all()
+    projects = Project.objects.all()
+    if project_ids is not None:
+        project_ids = sorted(set(project_ids))
+        mouses = mouses.filter(project_id__in=project_ids)
+        projects = projects.filter(pk__in=project_ids)
+    masks: dict[int, int] = defaultdict(int)
+    for project_id, mask in mouses.values_list("project_id", "band_mask").iterator(10_000):
+        masks[project_id] |= mask or 0
+    rows = [
+        ProjectSummary(project_id=pk, code=code, band_mask=masks[pk])
+        for pk, code in projects.values_list("pk", "code").iterator(10_000)
+    ]
+    with transaction.atomic():
+        summaries = ProjectSummary.objects.all()
+        if project_ids is not None:
+            summaries = summaries.filter(project_id__in=project_ids)
+        summaries.delete()
+        ProjectSummary.objects.bulk_create(rows, batch_size=5000)
 
 
 def _creator(values: dict) -> str:

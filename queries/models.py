@@ -83,6 +83,26 @@ class Project(models.Model):
         return parts[1] if len(parts) > 1 else ""
 
 
+class ProjectSummary(models.Model):
+    """Per-project aggregates of its member OUSs, in a narrow table of its own.
+
+    The band-only project view filters, counts and pages projects here (``band_mask``, the
+    union of the member OUSs' bands, sorted by ``code``) without reading the wide project rows
+    (abstracts) or joining 84k member OUSs to 31k projects, which took 30 ms on 1M rows.
+    ``queries.hierarchy.refresh_summaries`` keeps it: ``rebuild_hierarchy`` (load and harvest)
+    and ``synth_archive`` call it; migration 0004 filled it for the rows already there.
+    """
+
+    project = models.OneToOneField(
+        Project, primary_key=True, on_delete=models.CASCADE, related_name="summary"
+    )
+    code = models.CharField(max_length=64, unique=True)  # Project.code: pages sort by it
+    band_mask = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"summary of {self.code}"
+
+
 class ScienceGoal(models.Model):
     """A science goal. ObsCore does not carry its uid; it comes from deliveries or the sample."""
 
@@ -241,7 +261,8 @@ class Observation(models.Model):
     # Lower-cased, with spaces, underscores and dashes removed: NGC_1068 == ngc 1068.
     target_name_key = models.CharField(max_length=256, blank=True, db_index=True)
     s_ra = models.FloatField(null=True, blank=True)
-    s_dec = models.FloatField(null=True, blank=True, db_index=True)
+    # No index of its own: obs_sky_cover (s_dec, s_ra, ...) serves every s_dec range (0004).
+    s_dec = models.FloatField(null=True, blank=True)
     # Unit vector of (s_ra, s_dec): cone searches become a dot product, exact on any database.
     s_x = models.FloatField(null=True, blank=True)
     s_y = models.FloatField(null=True, blank=True)
@@ -259,7 +280,9 @@ class Observation(models.Model):
 
     # Spectral
     band_list = models.CharField(max_length=32, blank=True)
-    band_mask = models.PositiveIntegerField(default=0, db_index=True)  # bit n set = band n
+    # bit n set = band n. Indexed only as the lead of obs_band_sky_cover (0004): a band is a
+    # quarter of the rows, and a plain index on it lured the planner into bitmap ANDs.
+    band_mask = models.PositiveIntegerField(default=0)
     frequency = models.FloatField(null=True, blank=True, db_index=True)
     frequency_support = models.TextField(blank=True)
     bandwidth = models.FloatField(null=True, blank=True)

@@ -8,16 +8,23 @@ observations, then aggregated from their member OUS rows (never by scanning obse
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Q
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
+from django.db.models import BooleanField, ExpressionWrapper, Model, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Left
 
 from archiveportal import clock
 from queries import columns as cols
 from queries.fields import ParsedQuery
-from queries.filters import bands_q
-from queries.models import MemberOUS, Observation, Project
+from queries.filters import band_bits_q
+from queries.models import MemberOUS, Observation, Project, ProjectSummary
 from queries.units import bands_of, is_placeholder_release
 
 
@@ -67,48 +74,145 @@ def parse_sort(sort: str, allowed: set[str], default: str) -> tuple[str, bool]:
 
 
 COUNT_FIRST_LIMIT = 20_000
+# A hover shows this much of a project's abstract; the database sends no more than that.
+ABSTRACT_CHARS = 600
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis, as ``truncatechars`` does."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _abstract_head() -> Left:
+    """The abstract's first ``ABSTRACT_CHARS + 1`` characters: enough for ``shorten`` to know
+    whether it was cut, without sending whole abstracts for a hover."""
+    return Left("abstract", ABSTRACT_CHARS + 1)
 
 
 def observations_page(
     q: Q, *, sort: str, page: int, size: int, columns: list[str]
 ) -> tuple[list[dict], Page, dict[str, dict]]:
-    """Rows of the raw view, the page, and {code: {title, abstract}} for the hover.
+    """Rows of the raw view (only ``columns`` and the ids a row links to), the page, and
+    {code: {title, abstract_short}} for the hover.
 
-    The count comes first. When it is modest, the page is cut from the matches' (id, sort key)
-    pairs in Python, so the database never walks a whole sort index looking for 50 matches of a
-    selective filter (a cone on an empty field took 1.3 s that way on 1M rows); large results
-    take the plain ``ORDER BY ... LIMIT`` whose first 50 matches come quickly.
+    Two plans, both with an exact count. A search the planner expects to match at most
+    ``COUNT_FIRST_LIMIT`` rows (a cone, a source, a project) is paged in one statement from its
+    matches' (id, sort key, obs_id), which the covering indexes hold: count, sort and cut
+    together, so the database never walks a whole sort index looking for 50 matches of a
+    selective filter (an empty cone took 1.3 s that way on 1M rows) and never scans the matches
+    twice. Larger results are counted first (index-only) and take the plain
+    ``ORDER BY ... LIMIT``, whose first 50 matches come quickly. A wrong estimate costs one
+    bounded statement, never a wrong page: the one-statement plan stops at the limit.
     """
-    # Default order: obs_id, which the sky index covers, so cutting a page needs no table reads.
+    # Default order: obs_id, which the sky indexes cover, so cutting a page needs no table reads.
     name, descending = parse_sort(sort, set(cols.BY_NAME), "obs_id")
     queryset = Observation.objects.filter(q)
-    total = queryset.count()
-    number = clamp_page(page, total, size)
-    start = (number - 1) * size
+    few = _page_of_few(queryset, name, descending, page=page, size=size, estimate=True)
+    if few is None:
+        total = queryset.count()
+        if total <= COUNT_FIRST_LIMIT:  # the estimate was too high
+            few = _page_of_few(queryset, name, descending, page=page, size=size)
     fields = list(dict.fromkeys([*columns, "obs_id", "proposal_id", "member_ous_uid"]))
-    if total <= COUNT_FIRST_LIMIT:
-        pairs = sorted(queryset.values_list("id", name, "obs_id"), key=lambda p: p[2])
-        # Stable sorts: ties keep obs_id order; NULLs go where PostgreSQL puts them (last when
-        # ascending, first when descending).
-        present = sorted(
-            (p for p in pairs if p[1] is not None), key=lambda p: p[1], reverse=descending
-        )
-        absent = [p for p in pairs if p[1] is None]
-        ordered = present + absent if not descending else absent + present
-        page_ids = [p[0] for p in ordered[start : start + size]]
+    if few is not None:
+        page_ids, total, number = few
         by_id = {
-            r["id"]: r for r in Observation.objects.filter(id__in=page_ids).values("id", *fields)
+            r["id"]: r
+            for r in Observation.objects.filter(_in(Observation, "id", page_ids)).values(
+                "id", *fields
+            )
         }
         rows = [by_id[i] for i in page_ids]
     else:
+        number = clamp_page(page, total, size)
+        start = (number - 1) * size
         order = [f"-{name}" if descending else name, "obs_id"]
         rows = list(queryset.order_by(*order).values(*fields)[start : start + size])
-    codes = {r["proposal_id"] for r in rows}
     projects = {
-        p["code"]: p
-        for p in Project.objects.filter(code__in=codes).values("code", "title", "abstract")
+        p["code"]: {**p, "abstract_short": shorten(p["abstract_short"], ABSTRACT_CHARS)}
+        for p in Project.objects.filter(
+            _in(Project, "code", {r["proposal_id"] for r in rows})
+        ).values("code", "title", abstract_short=_abstract_head())
     }
     return rows, Page(number, size, total), projects
+
+
+def _estimated_rows(sql: str, params: tuple) -> float:
+    """PostgreSQL's estimate of the rows ``sql`` returns: planning only, no scan."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return plan[0]["Plan"]["Plan Rows"]
+
+
+def _page_of_few(
+    queryset: QuerySet,
+    name: str,
+    descending: bool,
+    *,
+    page: int,
+    size: int,
+    estimate: bool = False,
+) -> tuple[list[int], int, int] | None:
+    """(ids of the page in order, total, page number), or None when more than
+    ``COUNT_FIRST_LIMIT`` rows match or, with ``estimate``, when PostgreSQL expects more (the
+    matches' statement is planned, not run, then; elsewhere nothing is estimated, so small
+    embedded mirrors always try this first). Ties keep obs_id order; NULLs go where PostgreSQL
+    puts them (last when ascending, first when descending)."""
+    matches = queryset.order_by().values_list("id", name, "obs_id")[: COUNT_FIRST_LIMIT + 1]
+    if connection.vendor == "postgresql":
+        try:
+            inner, params = matches.query.sql_with_params()
+        except EmptyResultSet:  # a filter that can match nothing (an empty IN list)
+            return [], 0, 1
+        if estimate and _estimated_rows(inner, params) > COUNT_FIRST_LIMIT:
+            return None
+        direction = "DESC" if descending else "ASC"
+        number = page
+        while True:
+            with connection.cursor() as cursor:
+                # MATERIALIZED: the planner may not push the LIMIT into the match scan and
+                # walk a sort index instead; LEFT JOIN: the total comes even past the last page.
+                cursor.execute(
+                    f"WITH m(id, k, o) AS MATERIALIZED ({inner}) "
+                    "SELECT n.total, p.id FROM (SELECT COUNT(*) AS total FROM m) n LEFT JOIN "
+                    f"(SELECT id, k, o FROM m ORDER BY k {direction}, o LIMIT %s OFFSET %s) p "
+                    f"ON TRUE ORDER BY p.k {direction}, p.o",
+                    [*params, size, (number - 1) * size],
+                )
+                found = cursor.fetchall()
+            total = found[0][0]
+            if total > COUNT_FIRST_LIMIT:
+                return None
+            if number == clamp_page(number, total, size):
+                return [i for _, i in found if i is not None], total, number
+            number = clamp_page(number, total, size)
+    pairs = sorted(matches, key=lambda p: p[2])
+    if len(pairs) > COUNT_FIRST_LIMIT:
+        return None
+    present = sorted((p for p in pairs if p[1] is not None), key=lambda p: p[1], reverse=descending)
+    absent = [p for p in pairs if p[1] is None]
+    ordered = present + absent if not descending else absent + present
+    number = clamp_page(page, len(pairs), size)
+    start = (number - 1) * size
+    return [p[0] for p in ordered[start : start + size]], len(pairs), number
+
+
+def _in(model: type[Model], field: str, values: Iterable) -> Q:
+    """``field IN values``; on PostgreSQL ``= ANY(%s)`` with the list as one array parameter.
+
+    A page's statements carry lists of 50 to 2,000 ids. As literals they made long statements
+    that psycopg re-parses on every call (it caches only short ones) and PostgreSQL plans slowly
+    (2,000 ids: 6-10 ms against 2.5 as an array, measured).
+    """
+    values = sorted(values)
+    if connection.vendor != "postgresql":
+        return Q(**{f"{field}__in": values})
+    column = model._meta.get_field(field).column if field != "pk" else model._meta.pk.column
+    quoted = (
+        f"{connection.ops.quote_name(model._meta.db_table)}.{connection.ops.quote_name(column)}"
+    )
+    return Q(RawSQL(f"{quoted} = ANY(%s)", (values,), output_field=BooleanField()))
 
 
 @dataclass
@@ -116,7 +220,7 @@ class ProjectRow:
     code: str
     title: str
     pi_name: str
-    abstract: str
+    abstract: str  # the first ABSTRACT_CHARS characters (for the hover)
     bands: list[int]
     n_mous: int
     n_sources: int
@@ -130,12 +234,48 @@ PROJECT_SORTS = {"code"}
 
 
 def member_ous_filter(parsed: ParsedQuery) -> Q | None:
-    """The search as a filter on member OUSs, when a band list alone makes it one (a member
-    OUS's ``band_mask`` is the union of its rows'), else None; for ``projects_page``."""
+    """The search as a filter on the member OUS and project aggregates, when a band list alone
+    makes it one (their ``band_mask`` is the union of their rows'), else None; for
+    ``projects_page``."""
     band = parsed.constraints.get("band_list")
     if band is None or len(parsed.constraints) != 1 or band.negated:
         return None
-    return bands_q(band)
+    return band_bits_q(band)
+
+
+def _codes(project_ids: set[int]) -> dict[int, str]:
+    """{project id: code}, from the narrow summary table (a few rows per page read, where the
+    project table's rows carry abstracts); a project without a summary yet (written by a path
+    that has not refreshed it) is read from the project table, never dropped."""
+    codes = dict(
+        ProjectSummary.objects.filter(_in(ProjectSummary, "pk", project_ids)).values_list(
+            "project_id", "code"
+        )
+    )
+    missing = project_ids - codes.keys()
+    if missing:
+        codes.update(Project.objects.filter(pk__in=missing).values_list("pk", "code"))
+    return codes
+
+
+def _sources_per_project(q: Q, mous_ids: list[int]) -> dict[int, int]:
+    """{project id: distinct source names among the rows matching ``q``} for these member
+    OUSs' rows. The rows are found by member OUS (its index: a few hundred rows for a page)
+    with the search's test as a selected column, not in the WHERE clause: there the planner
+    took it as a reason to AND in a scan of the search's own index (7-17 ms for a cone)."""
+    if not mous_ids:
+        return {}
+    rows = Observation.objects.filter(_in(Observation, "member_ous_id", mous_ids))
+    if q:
+        found = rows.annotate(hit=ExpressionWrapper(q, output_field=BooleanField()))
+        triples = found.values_list("project_id", "target_name", "hit")
+    else:
+        triples = rows.annotate(hit=Value(True)).values_list("project_id", "target_name", "hit")
+    names: dict[int, set[str]] = defaultdict(set)
+    for project_id, name, hit in triples:
+        if hit:
+            names[project_id].add(name)
+    return {project_id: len(found) for project_id, found in names.items()}
 
 
 def projects_page(
@@ -147,52 +287,52 @@ def projects_page(
     now: datetime | None = None,
     mous_q: Q | None = None,
 ) -> tuple[list[ProjectRow], Page]:
-    """One row per project. ``mous_q``, when the search is expressible on member OUSs alone
-    (band), selects projects from the 12x smaller member OUS table instead of observations."""
+    """One row per project, aggregated from the member OUSs the search matched.
+
+    ``mous_q`` (a band list alone) selects, counts and pages projects in the narrow
+    ``ProjectSummary`` table; any other search reads the distinct (project, member OUS) pairs
+    of its matches once, from the covering indexes (``project_id`` and ``member_ous_id`` are in
+    the sky indexes), and pages the projects' codes in Python. Then, for the page's 50
+    projects only: their matched member OUSs, their distinct sources among the matching rows,
+    and their title, PI and the head of the abstract. A fixed number of queries per page.
+    """
     now = now or clock.now()
     _, descending = parse_sort(sort, PROJECT_SORTS, "code")
     matching = Observation.objects.filter(q)
-    # One pass: every matching project code, sorted; the count is its length (a project view
-    # has at most tens of thousands of rows, and a separate COUNT DISTINCT costs as much).
     if mous_q is not None:
-        codes = MemberOUS.objects.filter(mous_q).values_list("project__code", flat=True)
-        all_codes = sorted(set(codes.order_by().distinct()), reverse=descending)
-    else:
-        # By project_id, which the sky index covers, so no observation rows are read.
-        project_ids = matching.values_list("project_id", flat=True).order_by()
-        all_codes = sorted(
-            Project.objects.filter(id__in=project_ids).values_list("code", flat=True),
-            reverse=descending,
+        summaries = ProjectSummary.objects.filter(mous_q)
+        total = summaries.count()
+        number = clamp_page(page, total, size)
+        start = (number - 1) * size
+        page_ids = list(
+            summaries.order_by("-code" if descending else "code").values_list(
+                "project_id", flat=True
+            )[start : start + size]
         )
-    total = len(all_codes)
-    number = clamp_page(page, total, size)
-    start = (number - 1) * size
-    codes = all_codes[start : start + size]
-    page_obs = matching.filter(proposal_id__in=codes)
-    sources = dict(
-        page_obs.order_by()
-        .values("proposal_id")
-        .annotate(n=Count("target_name", distinct=True))
-        .values_list("proposal_id", "n")
-    )
-    if mous_q is not None:
-        selected = MemberOUS.objects.filter(mous_q, project__code__in=codes)
+        mouses = MemberOUS.objects.filter(mous_q, _in(MemberOUS, "project_id", page_ids))
     else:
-        selected = MemberOUS.objects.filter(pk__in=page_obs.order_by().values("member_ous_id"))
+        pairs = set(matching.order_by().values_list("project_id", "member_ous_id").distinct())
+        codes = _codes({p for p, _ in pairs if p is not None})
+        ordered = sorted(codes, key=codes.__getitem__, reverse=descending)
+        total = len(ordered)
+        number = clamp_page(page, total, size)
+        start = (number - 1) * size
+        page_ids = ordered[start : start + size]
+        on_page = set(page_ids)
+        mouses = MemberOUS.objects.filter(
+            _in(MemberOUS, "pk", [m for p, m in pairs if p in on_page and m])
+        )
     # Released or not: the member OUS's own rule at ``now``, the one downloads apply.
-    mouses = selected.with_release_passed(now).values(
-        "project__code", "band_mask", "t_exptime", "release_date", "release_passed"
-    )
-    projects = {
-        p["code"]: p
-        for p in Project.objects.filter(code__in=codes).values(
-            "code", "title", "pi_name", "abstract"
+    mous_rows = list(
+        mouses.with_release_passed(now).values(
+            "pk", "project_id", "band_mask", "t_exptime", "release_date", "release_passed"
         )
-    }
-    aggregated: dict[str, dict] = {}
-    for m in mouses:
+    )
+    sources = _sources_per_project(q, [m["pk"] for m in mous_rows])
+    aggregated: dict[int, dict] = {}
+    for m in mous_rows:
         agg = aggregated.setdefault(
-            m["project__code"], {"mask": 0, "n": 0, "t": 0.0, "public": 0, "releases": []}
+            m["project_id"], {"mask": 0, "n": 0, "t": 0.0, "public": 0, "releases": []}
         )
         agg["mask"] |= m["band_mask"]
         agg["n"] += 1
@@ -201,22 +341,28 @@ def projects_page(
             agg["public"] += 1
         else:
             agg["releases"].append(m["release_date"])
+    projects = {
+        p["pk"]: p
+        for p in Project.objects.filter(_in(Project, "pk", page_ids)).values(
+            "pk", "code", "title", "pi_name", abstract_head=_abstract_head()
+        )
+    }
     rows = []
-    for code in codes:
-        agg = aggregated.get(code, {"mask": 0, "n": 0, "t": 0.0, "public": 0, "releases": []})
-        project = projects.get(code, {})
+    for pk in page_ids:
+        agg = aggregated.get(pk, {"mask": 0, "n": 0, "t": 0.0, "public": 0, "releases": []})
+        project = projects[pk]
         pending = agg["releases"]
         status = "public" if not pending else "proprietary" if agg["public"] == 0 else "mixed"
         known = [r for r in pending if r is not None and not is_placeholder_release(r)]
         rows.append(
             ProjectRow(
-                code=code,
-                title=project.get("title", ""),
-                pi_name=project.get("pi_name", ""),
-                abstract=project.get("abstract", ""),
+                code=project["code"],
+                title=project["title"],
+                pi_name=project["pi_name"],
+                abstract=shorten(project["abstract_head"] or "", ABSTRACT_CHARS),
                 bands=bands_of(agg["mask"]),
                 n_mous=agg["n"],
-                n_sources=sources.get(code, 0),
+                n_sources=sources.get(pk, 0),
                 integration=agg["t"],
                 status=status,
                 next_release=min(known) if known else None,

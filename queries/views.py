@@ -25,10 +25,10 @@ from archiveportal import input_guard
 from archiveportal.htmx import render_page_or_partial
 from downloads.access import is_public
 from queries import columns as cols
-from queries import exports, selectors, services
+from queries import exports, search_form, selectors, services, tables
 from queries.adql import astroquery_snippet, to_adql
 from queries.errors import QueryInputErrors
-from queries.fields import CATALOGUE, FieldSpec, parse_form, query_params
+from queries.fields import parse_form, query_params
 from queries.filters import observation_filter
 from queries.models import ColumnPreference, MemberOUS, Project, SavedSearch, Search
 
@@ -46,13 +46,6 @@ def _link(params: dict, **changes) -> str:
 
 def _search_url(params: dict, **changes) -> str:
     return reverse("queries:search") + _link(params, **changes)
-
-
-def _form_groups(values: dict, errors: dict) -> list[tuple[str, list[dict]]]:
-    def row(f: FieldSpec) -> dict:
-        return {"spec": f, "value": values.get(f.name, ""), "error": errors.get(f.name)}
-
-    return [(group, [row(f) for f in fields]) for group, fields in CATALOGUE.items()]
 
 
 def _render_search(request: HttpRequest, context: dict, *, status: int = 200) -> HttpResponse:
@@ -83,7 +76,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
         parsed = parse_form(values)
     except QueryInputErrors as exc:
         context["errors"] = {name: str(err) for name, err in exc.errors.items()}
-        context["groups"] = _form_groups(values, context["errors"])
+        context["groups"] = search_form.form_groups(values, context["errors"])
         return _render_search(request, context, status=422 if request.htmx else 200)
 
     fmt = request.GET.get("format")
@@ -103,22 +96,22 @@ def search_page(request: HttpRequest) -> HttpResponse:
     adql = to_adql(parsed)
     context.update(
         {
-            "groups": _form_groups(values, {}),
+            "groups": search_form.form_groups(values, {}),
             "adql": adql,
             "snippet": astroquery_snippet(adql),
             "permalink": _link(values, result_view=view),
             "base_qs": _link(base),
             "export_qs": {f: _link(values, format=f) for f in exports.CONTENT_TYPES},
-            "all_columns": cols.COLUMNS,
         }
     )
+    search_url = reverse("queries:search")
     if view == "project":
-        rows, page_info = selectors.projects_page(
+        project_rows, page_info = selectors.projects_page(
             q, sort=sort, page=page, size=size, mous_q=selectors.member_ous_filter(parsed)
         )
         context.update(
             {
-                "project_rows": rows,
+                "project_body": tables.project_body(project_rows),
                 "page_info": page_info,
                 "sort_links": {
                     "code": _link(base, sort="-code" if sort == "code" else "code", page=1)
@@ -131,25 +124,18 @@ def search_page(request: HttpRequest) -> HttpResponse:
             q, sort=sort, page=page, size=size, columns=chosen
         )
         shown = [cols.BY_NAME[c] for c in chosen]
+        sort_links = {
+            c.name: _link(base, sort=f"-{c.name}" if sort == c.name else c.name, page=1)
+            for c in shown
+        }
         context.update(
             {
-                "columns": shown,
-                "chosen": set(chosen),
                 "page_info": page_info,
-                "rows": [
-                    {
-                        "cells": [(c, cols.display(c, r[c.name])) for c in shown],
-                        "obs_id": r["obs_id"],
-                        "mous": r["member_ous_uid"],
-                        "code": r["proposal_id"],
-                        "project": projects.get(r["proposal_id"], {}),
-                    }
-                    for r in rows
-                ],
-                "sort_links": {
-                    c.name: _link(base, sort=f"-{c.name}" if sort == c.name else c.name, page=1)
-                    for c in shown
-                },
+                "column_choices": [(c.name, c.label, c.name in chosen) for c in cols.COLUMNS],
+                "raw_head": tables.raw_head(
+                    shown, sort=sort, search_url=search_url, sort_links=sort_links
+                ),
+                "raw_body": tables.raw_body(rows, shown, projects),
             }
         )
     context["page_links"] = {

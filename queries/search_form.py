@@ -1,0 +1,87 @@
+"""The search form's fields as HTML, their fixed parts built once per process.
+
+The form has 33 fields in ALMA's groups; written out by the template engine, label, unit,
+widget, tooltip and listed values were some 500 template nodes per page, most of the page's
+rendering once the result rows came from ``queries.tables``. What a field shows whatever the
+request is escaped once into the HTML before and after its value; a page adds the escaped value
+and the field's error message. The markup is the one ``templates/queries/search.html`` had (ids
+``id_<name>`` and ``error_<name>``, which the tests and the browser tests look for).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from html import escape
+
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+
+from queries.fields import CATALOGUE, FieldSpec
+
+YES_NO = ("yes", "no")
+
+
+@dataclass(frozen=True)
+class FormField:
+    name: str
+    head: str  # safe HTML up to the value
+    tail: str  # safe HTML after the value, up to the error
+    yes_no: bool
+
+    def html(self, value: str, error: str | None) -> SafeString:
+        if self.yes_no:
+            options = "".join(
+                f'<option value="{v}"{" selected" if value == v else ""}>{v}</option>'
+                for v in YES_NO
+            )
+            widget = f'<option value="">any</option>{options}'
+        else:
+            widget = escape(value)
+        css = "field has-error" if error else "field"
+        message = (
+            format_html('<ul class="errorlist" id="error_{}"><li>{}</li></ul>', self.name, error)
+            if error
+            else ""
+        )
+        return mark_safe(f'<div class="{css}">{self.head}{widget}{self.tail}{message}</div>')
+
+
+def _field(f: FieldSpec) -> FormField:
+    label = format_html(
+        '<label for="id_{}">{}{}</label>',
+        f.name,
+        f.label,
+        format_html(' <span class="muted">[{}]</span>', f.unit) if f.unit else "",
+    )
+    if f.kind.name == "yesno":
+        head = format_html('{}<select name="{}" id="id_{}">', label, f.name, f.name)
+        return FormField(f.name, head, "</select>", yes_no=True)
+    if f.kind.name == "choice":
+        head = format_html(
+            '{}<input type="text" name="{}" id="id_{}" value="', label, f.name, f.name
+        )
+        tail = format_html(
+            '" list="list_{}"><datalist id="list_{}">{}</datalist>',
+            f.name,
+            f.name,
+            format_html_join("", '<option value="{}">', ((c,) for c in f.choices)),
+        )
+        return FormField(f.name, head, tail, yes_no=False)
+    head = format_html('{}<input type="text" name="{}" id="id_{}" value="', label, f.name, f.name)
+    tail = format_html('" placeholder="{}" title="{}">', f.placeholder, f.syntax)
+    return FormField(f.name, head, tail, yes_no=False)
+
+
+@cache
+def _fields() -> tuple[tuple[str, tuple[FormField, ...]], ...]:
+    return tuple((group, tuple(_field(f) for f in fields)) for group, fields in CATALOGUE.items())
+
+
+def form_groups(values: dict, errors: dict) -> list[tuple[str, list[SafeString]]]:
+    """[(group legend, [field HTML, ...]), ...] in ALMA's order, with the request's values and
+    the error message on each field that has one."""
+    return [
+        (group, [f.html(values.get(f.name, ""), errors.get(f.name)) for f in fields])
+        for group, fields in _fields()
+    ]

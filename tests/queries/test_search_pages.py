@@ -1,0 +1,174 @@
+"""The result pages' rendering and reads (issue 13): rows built in Python stay escaped and
+linked as the template wrote them, both page plans give the same pages, the per-project band
+summary follows the member OUSs, and the number of queries per page does not grow with the rows.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from queries import selectors, tables
+from queries.hierarchy import rebuild_hierarchy
+from queries.models import MemberOUS, Observation, ProjectSummary
+from tests.factories import ObservationFactory, ProjectFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+HOSTILE = "<script>alert(1)</script>"
+
+
+@pytest.fixture
+def member(client):
+    user = UserFactory(username="pager")
+    client.force_login(user)
+    return user
+
+
+def _obs_ids(page) -> list[str]:
+    return re.findall(r'<tr data-obs="([^"]+)"', page.text)
+
+
+def _queries(client, url: str, **params) -> tuple[int, object]:
+    with CaptureQueriesContext(connection) as captured:
+        page = client.get(url, params)
+    assert page.status_code == 200
+    return len(captured.captured_queries), page
+
+
+def test_hostile_names_and_titles_reach_the_page_as_text(client, member):
+    project = ProjectFactory(code="2030.1.00001.S", title=f'"{HOSTILE}', abstract=HOSTILE)
+    ObservationFactory(
+        member_ous__project=project, member_ous__uid="uid://A001/X1/X1", target_name=HOSTILE
+    )
+    rebuild_hierarchy([project.code])
+    raw = client.get("/aq/", {"project_code": project.code}).text
+    by_project = client.get("/aq/", {"project_code": project.code, "result_view": "project"}).text
+    for page in (raw, by_project):
+        assert HOSTILE not in page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert 'title="&quot;&lt;script&gt;' in raw  # the hover's title cannot end the attribute
+
+
+def test_rows_keep_their_links_checkboxes_and_units(client, sample, member):
+    page = client.get("/aq/", {"project_code": "2017.1.00079.S"}).text
+    row = re.search(r'<tr data-obs="[^"]+">.*?</tr>', page).group(0)
+    mous = re.search(r'name="mous" value="([^"]+)"', row).group(1)
+    assert f'<a href="{reverse("queries:mous", args=[mous])}">{mous}</a>' in row
+    assert f'href="{reverse("queries:project", args=["2017.1.00079.S"])}"' in row
+    assert 'class="abstract-hover"' in row
+    assert "Frequency [GHz]" in page
+    assert 'data-sort="frequency"' in page
+
+
+@pytest.mark.parametrize(
+    ("route", "value"),
+    [
+        ("queries:project", "2017.1.00079.S"),
+        ("queries:mous", "uid://A001/X1295/X35"),
+        ("queries:mous", "uid://A001/X 1/a?b#c%d"),
+    ],
+)
+def test_row_links_are_what_reverse_writes(route, value):
+    assert tables.url_maker(route)(value) == reverse(route, args=[value])
+
+
+@pytest.mark.parametrize("limit", [0, 3, selectors.COUNT_FIRST_LIMIT])
+def test_both_page_plans_give_the_same_pages(client, sample, member, settings, monkeypatch, limit):
+    """COUNT_FIRST_LIMIT 0 sends every search through count-then-ORDER-BY; the default pages
+    small results in one statement. Same rows, same order, same count, NULLs where PostgreSQL
+    puts them."""
+    monkeypatch.setattr(selectors, "COUNT_FIRST_LIMIT", limit)
+    settings.QUERIES_PAGE_SIZE = 7
+    band3 = Observation.objects.filter(band_mask=1 << 3)
+    for sort in ("-frequency", "frequency", "pwv", "-pwv", ""):
+        shown = []
+        for number in (1, 2):
+            shown += _obs_ids(client.get("/aq/", {"band_list": "3", "sort": sort, "page": number}))
+        assert shown == _expected(band3, sort)[:14], sort
+    count = band3.count()
+    last = client.get("/aq/", {"band_list": "3", "page": 10_000})
+    assert f"page {-(-count // 7)} of {-(-count // 7)}" in last.text
+    assert f'id="result-count">{count} observations<' in last.text
+
+
+def _expected(rows, sort: str) -> list[str]:
+    """obs_ids in the pages' order: by the key (NULLs last ascending, first descending), ties
+    in obs_id order."""
+    descending, key = sort.startswith("-"), sort.lstrip("-") or "obs_id"
+    values = sorted(rows.values_list("obs_id", key))
+    present = [v for v in values if v[1] is not None]
+    present.sort(key=lambda v: v[1], reverse=descending)  # stable: ties keep obs_id order
+    ids = [obs_id for obs_id, _ in present]
+    absent = [obs_id for obs_id, value in values if value is None]
+    return absent + ids if descending else ids + absent
+
+
+def test_the_band_summary_follows_the_member_ouses(sample):
+    for summary in ProjectSummary.objects.select_related("project"):
+        union = 0
+        for mask in MemberOUS.objects.filter(project=summary.project).values_list(
+            "band_mask", flat=True
+        ):
+            union |= mask
+        assert summary.band_mask == union, summary.code
+        assert summary.code == summary.project.code
+    with_rows = set(Observation.objects.values_list("project_id", flat=True))
+    assert with_rows <= set(ProjectSummary.objects.values_list("project_id", flat=True))
+
+
+def test_the_band_project_view_lists_the_projects_with_a_row_in_the_band(
+    client, sample, member, settings
+):
+    settings.QUERIES_PAGE_SIZE = 1000
+    page = client.get("/aq/", {"band_list": "6", "result_view": "project"}).text
+    listed = re.findall(r'name="project" value="([^"]+)"', page)
+    expected = sorted(
+        set(Observation.objects.filter(band_mask=1 << 6).values_list("proposal_id", flat=True))
+    )
+    assert listed == expected
+
+
+def test_queries_per_page_do_not_grow_with_the_rows(client, sample, member, settings, monkeypatch):
+    """The same number of queries whatever the page size, however many rows match and
+    whichever page plan runs: rows, projects, member OUSs and sources are each read in one
+    query per page (no N+1)."""
+    client.get("/aq/", {"band_list": "3"})  # the session and the cached mirror facts
+    counts = {}
+    for size, limit in ((2, 0), (50, 0), (2, selectors.COUNT_FIRST_LIMIT), (50, 20_000)):
+        settings.QUERIES_PAGE_SIZE = size
+        monkeypatch.setattr(selectors, "COUNT_FIRST_LIMIT", limit)
+        for name, params in {
+            "one project": {"project_code": "2017.1.00079.S"},
+            "band 3": {"band_list": "3"},
+            "band 3 and 6": {"band_list": "3|6"},
+            "cone on M83": {"ra_dec": "204.25 -29.87, 0.3"},
+        }.items():
+            for view in ("raw", "project"):
+                n, _ = _queries(client, "/aq/", **params, result_view=view)
+                counts[(limit, size, name, view)] = n
+
+    def pinned(*, view: str, band: bool, limit: int | None = None) -> set[int]:
+        return {
+            n
+            for (lim, _, name, v), n in counts.items()
+            if v == view and ("band" in name) == band and limit in (None, lim)
+        }
+
+    # session + user, column choice, estimate (PostgreSQL), then either the page statement,
+    # the page's rows and their projects, or the count, the page's rows and their projects
+    for limit in (0, selectors.COUNT_FIRST_LIMIT):
+        raw = pinned(view="raw", band=False, limit=limit) | pinned(
+            view="raw", band=True, limit=limit
+        )
+        assert len(raw) == 1, counts
+    if connection.vendor == "postgresql":  # SQLite has no estimate to ask for
+        assert pinned(view="raw", band=False) | pinned(view="raw", band=True) == {7}, counts
+    # session + user, (project, member OUS) pairs, codes, member OUSs, sources, projects
+    assert pinned(view="project", band=False) == {7}, counts
+    # session + user, summary count, summary page, member OUSs, sources, projects
+    assert pinned(view="project", band=True) == {7}, counts
