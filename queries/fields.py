@@ -154,6 +154,26 @@ CATALOGUE: dict[str, tuple[FieldSpec, ...]] = {
             help="ALMA receiver bands, matched as whole numbers (band 1 never matches band 10).",
             placeholder="3 6",
         ),
+        F(
+            "line",
+            "Line",
+            kinds.Line(),
+            ("em_min", "em_max"),
+            help="Observations with a spectral window covering the line at the redshift below "
+            "(each window of frequency_support, not the reference frequency). Rest frequencies "
+            "from CDMS and JPL.",
+            placeholder="CO(3-2)",
+            examples="CO(3-2), HCN(4-3) | HCO+(4-3), [CII], 345.796",
+        ),
+        F(
+            "redshift",
+            "Redshift or velocity",
+            kinds.Redshift(),
+            (),
+            help="Where the line is seen: f_obs = f_rest / (1 + z); a velocity is taken as cz.",
+            placeholder="0.00379",
+            examples="0.00379, 1136 km/s, 4.5",
+        ),
     ),
     "Time": (
         F(
@@ -389,9 +409,27 @@ def parse_form(params: Mapping[str, str]) -> ParsedQuery:
             constraints[name] = BY_NAME[name].parse(text)
         except QueryInputError as exc:
             errors[name] = exc
+    _redshift_the_lines(constraints, errors)
     if errors:
         raise QueryInputErrors(errors)
     return ParsedQuery(constraints)
+
+
+def _redshift_the_lines(constraints: dict[str, object], errors: dict[str, QueryInputError]) -> None:
+    """The ``redshift`` field belongs to the ``line`` field: hand it over, or refuse it alone."""
+    if "redshift" not in constraints:
+        return
+    if "line" in constraints:
+        constraints["line"] = replace(constraints["line"], redshift=constraints["redshift"])
+    elif "line" not in errors:
+        spec = BY_NAME["redshift"]
+        errors["redshift"] = QueryInputError(
+            spec.name,
+            str(constraints["redshift"]),
+            "applies to a line: give the line too (the Line field).",
+            spec.syntax,
+            label=spec.label,
+        )
 
 
 def query_params(params: Mapping[str, str]) -> dict[str, str]:

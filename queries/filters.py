@@ -34,7 +34,8 @@ from django.db.models.functions import Coalesce, Cos
 from django.db.models.lookups import GreaterThan, GreaterThanOrEqual
 
 from queries import syntax
-from queries.models import Observation
+from queries.models import Observation, SpectralWindow
+from queries.spectral import widest_window_ghz
 from queries.units import galactic_to_icrs, unit_vector
 
 if TYPE_CHECKING:
@@ -325,6 +326,21 @@ def bands_q(constraint: syntax.BandConstraint) -> Q:
     masks = {m for m in _mirror_stats()["masks"] if m & mask} | {1 << b for b in constraint.bands}
     q = Q(band_mask__in=sorted(masks)) & Q(GreaterThan(F("band_mask").bitand(mask), 0))
     return ~q if constraint.negated else q
+
+
+def line_q(frequencies_ghz: list[float]) -> Q:
+    """Rows with a spectral window covering any of the observed frequencies (GHz).
+
+    ``lo_ghz`` is bounded below by the frequency less the widest window the mirror holds, so
+    the index reads only windows that could reach the line and checks ``hi_ghz`` in place."""
+    widest = widest_window_ghz()
+    q = Q()
+    for f in frequencies_ghz:
+        covering = SpectralWindow.objects.filter(
+            lo_ghz__gte=f - widest, lo_ghz__lte=f, hi_ghz__gte=f
+        ).values("observation_id")
+        q |= Q(pk__in=covering)
+    return q
 
 
 def observation_filter(parsed: ParsedQuery, *, now: datetime | None = None) -> Q:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, ClassVar
 from django.db.models import Q
 
 from archiveportal import clock
-from queries import adql, filters, syntax, units
+from queries import adql, filters, lines, syntax, units
 from queries.errors import QueryInputError
 from queries.models import MemberOUS, Project
 from queries.names import name_key
@@ -378,6 +378,109 @@ class Released(YesNo):
 
     def q(self, spec: FieldSpec, node, *, now: datetime | None = None) -> Q:
         return MemberOUS.released_q(now or clock.now(), prefix="member_ous__") if node else Q()
+
+    def adql(self, spec: FieldSpec, node) -> None:
+        return None
+
+
+# --- spectral lines ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineNode:
+    """Lines sought (``(name, rest GHz)`` alternatives) and the redshift they are seen at."""
+
+    lines: tuple[tuple[str, float], ...]
+    redshift: float = 0.0
+
+    def observed(self) -> list[tuple[str, float]]:
+        return [
+            (name, lines.observed_ghz(rest, redshift=self.redshift)) for name, rest in self.lines
+        ]
+
+
+@dataclass(frozen=True)
+class Line(Kind):
+    """The line finder: rows whose spectral windows (not just their reference frequency) cover
+    a line at the redshift of the ``redshift`` field; ADQL asks ALMA for rows whose own window
+    (``em_min..em_max``, one spectral window per row) covers it."""
+
+    name = "line"
+    syntax = (
+        "a line of the catalogue, e.g. CO(3-2), HCO+(4-3), [CII], or a rest frequency in GHz "
+        "(345.796, or with a unit: 345796 MHz); a|b for either"
+    )
+
+    def parse(self, spec: FieldSpec, text: str) -> LineNode:
+        text = syntax.clean_text(spec.name, text, spec.syntax, spec.label)
+        found = []
+        for part in (p.strip() for p in text.split("|")):
+            line = lines.find(part)
+            if line is not None:
+                found.append((line.name, line.rest_ghz))
+                continue
+            rest = _rest_frequency(part)
+            if rest is None:
+                raise self.reject(
+                    spec,
+                    text,
+                    f"'{part}' is neither a line of the catalogue nor a rest frequency.",
+                )
+            found.append((f"{rest:g} GHz", rest))
+        return LineNode(tuple(found))
+
+    def q(self, spec: FieldSpec, node, *, now: datetime | None = None) -> Q:
+        return filters.line_q([f for _, f in node.observed()])
+
+    def adql(self, spec: FieldSpec, node) -> str:
+        clauses = []
+        for _, f in node.observed():
+            metres = adql.number(units.SPEED_OF_LIGHT_KM_S * 1e3 / (f * 1e9))
+            clauses.append(f"(em_min <= {metres} AND em_max >= {metres})")
+        return adql.any_of(clauses)
+
+
+def _rest_frequency(text: str) -> float | None:
+    """``345.796``, ``345.796 GHz`` or ``345796 MHz`` -> GHz; None for anything else."""
+    value = text.strip().lower().replace(" ", "")
+    scale = 1.0
+    for suffix, factor in (("ghz", 1.0), ("mhz", 1e-3)):
+        if value.endswith(suffix):
+            value, scale = value[: -len(suffix)], factor
+            break
+    try:
+        rest = float(value) * scale
+    except ValueError:
+        return None
+    return rest if 0 < rest < 10_000 else None
+
+
+@dataclass(frozen=True)
+class Redshift(Kind):
+    """The redshift of the ``line`` field's lines: ``z``, or a velocity ``cz`` in km/s. It
+    selects nothing alone; ``fields.parse_form`` hands it to the line."""
+
+    name = "redshift"
+    syntax = "a redshift, e.g. 0.00379, or a velocity cz in km/s, e.g. 1136 km/s; with a line"
+
+    def parse(self, spec: FieldSpec, text: str) -> float:
+        text = syntax.clean_text(spec.name, text, spec.syntax, spec.label)
+        value = text.lower().replace(" ", "")
+        velocity = value.endswith(("km/s", "kms"))
+        value = value.removesuffix("km/s").removesuffix("kms").removeprefix("z=").removeprefix("v=")
+        try:
+            number = float(value)
+        except ValueError:
+            raise self.reject(spec, text, "is not a number.") from None
+        z = lines.redshift_of_velocity(number) if velocity else number
+        if not -0.01 < z < lines.MAX_REDSHIFT:
+            raise self.reject(
+                spec, text, f"is out of range (z from -0.01 to {lines.MAX_REDSHIFT:g})."
+            )
+        return z
+
+    def q(self, spec: FieldSpec, node, *, now: datetime | None = None) -> Q:
+        return Q()
 
     def adql(self, spec: FieldSpec, node) -> None:
         return None

@@ -353,6 +353,31 @@ class Observation(models.Model):
         return self.obs_id
 
 
+class SpectralWindow(models.Model):
+    """One spectral window of an observation row: what the line finder and the spectral view
+    read (``queries.spectral.row_windows`` says which of ``frequency_support``'s windows are the
+    row's own). Rebuilt with the hierarchy (``queries.spectral.rebuild_windows``), never edited.
+
+    A line at ``f`` GHz is covered when ``lo_ghz <= f <= hi_ghz``; with the widest window in
+    hand the index answers ``lo_ghz BETWEEN f - widest AND f`` and checks ``hi_ghz`` in place.
+    """
+
+    observation = models.ForeignKey(
+        Observation, on_delete=models.CASCADE, related_name="spectral_windows"
+    )
+    lo_ghz = models.FloatField()
+    hi_ghz = models.FloatField()
+    channel_hz = models.FloatField(null=True)  # None: the source did not say
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["lo_ghz", "hi_ghz", "observation"], name="spw_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lo_ghz:.3f}..{self.hi_ghz:.3f} GHz"
+
+
 class ResolvedName(models.Model):
     """A resolver's answer for a source name, cached so offline searches still work."""
 

@@ -14,7 +14,10 @@ and width arrived is kept, the rest is ignored, never guessed.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from django.db.models import F, Max
 
 from queries.units import SPEED_OF_LIGHT_KM_S
 
@@ -62,3 +65,147 @@ def windows(frequency_support: str | None) -> list[Window]:
         lo, hi = float(match["lo"]), float(match["hi"])
         found.append(Window(min(lo, hi), max(lo, hi), float(match["width"]) * _HZ[match["unit"]]))
     return found
+
+
+# A window matches its row's em range to the 0.01 GHz ALMA rounds window edges to, and a bit.
+EDGE_TOLERANCE_GHZ = 0.02
+WIDEST_CACHE_KEY = "queries:spectral:widest-window"
+
+
+def row_windows(
+    frequency_support: str | None,
+    em_min: float | None,
+    em_max: float | None,
+    spectral_resolution: float | None = None,
+) -> list[Window]:
+    """The windows of one ObsCore row.
+
+    ALMA's rows are mostly one spectral window of one source (``obs_id`` ending ``.spw.<n>``,
+    ``em_min..em_max`` that window's range) while ``frequency_support`` lists every window of
+    the tuning; older rows (one per execution block) span all their windows. So a row's own
+    windows are those of ``frequency_support`` inside its em range; when none is (a text cut
+    short), the em range itself, with ``spectral_resolution`` as its channel; with no em range,
+    every window listed.
+    """
+    listed = windows(frequency_support)
+    if not (em_min and em_max and em_min > 0 and em_max > 0):
+        return listed
+    lo = SPEED_OF_LIGHT_KM_S * 1e3 / em_max / 1e9
+    hi = SPEED_OF_LIGHT_KM_S * 1e3 / em_min / 1e9
+    own = [
+        w
+        for w in listed
+        if w.lo_ghz >= lo - EDGE_TOLERANCE_GHZ and w.hi_ghz <= hi + EDGE_TOLERANCE_GHZ
+    ]
+    return own or [Window(min(lo, hi), max(lo, hi), spectral_resolution or None)]
+
+
+def rebuild_windows(proposal_ids: Iterable[str] | None = None) -> None:
+    """Replace the ``SpectralWindow`` rows of the given projects' observations (all when None).
+
+    On PostgreSQL one statement reads every ``frequency_support`` with the same pattern and the
+    same rule as ``row_windows`` (a test holds the two equal on the sample); elsewhere Python
+    does it in chunks.
+    """
+    from django.core.cache import cache
+    from django.db import connection, transaction
+
+    from queries.models import Observation, SpectralWindow
+
+    codes = None if proposal_ids is None else sorted(set(proposal_ids))
+    if codes == []:
+        return
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            _rebuild_postgresql(codes)
+        else:
+            rows = Observation.objects.all()
+            if codes is not None:
+                rows = rows.filter(proposal_id__in=codes)
+            SpectralWindow.objects.filter(observation__in=rows.values("pk")).delete()
+            batch: list[SpectralWindow] = []
+            fields = ("pk", "frequency_support", "em_min", "em_max", "spectral_resolution")
+            for pk, support, em_min, em_max, resolution in rows.values_list(*fields).iterator(
+                chunk_size=5000
+            ):
+                batch.extend(
+                    SpectralWindow(
+                        observation_id=pk, lo_ghz=w.lo_ghz, hi_ghz=w.hi_ghz, channel_hz=w.channel_hz
+                    )
+                    for w in row_windows(support, em_min, em_max, resolution)
+                )
+                if len(batch) >= 5000:
+                    SpectralWindow.objects.bulk_create(batch)
+                    batch = []
+            SpectralWindow.objects.bulk_create(batch)
+    # The line filter's index range is as wide as the widest window: widen it, never narrow it
+    # (a stale, wider bound only reads a few more index entries).
+    widest = SpectralWindow.objects.aggregate(m=Max(F("hi_ghz") - F("lo_ghz")))["m"] or 0.0
+    cache.set(WIDEST_CACHE_KEY, max(float(widest), cache.get(WIDEST_CACHE_KEY) or 0.0), None)
+
+
+def widest_window_ghz() -> float:
+    """The widest spectral window in the mirror, GHz (cached; see ``rebuild_windows``)."""
+    from django.core.cache import cache
+
+    from queries.models import SpectralWindow
+
+    widest = cache.get(WIDEST_CACHE_KEY)
+    if widest is None:
+        widest = SpectralWindow.objects.aggregate(m=Max(F("hi_ghz") - F("lo_ghz")))["m"] or 0.0
+        cache.set(WIDEST_CACHE_KEY, float(widest), None)
+    return float(widest)
+
+
+_PG_WINDOW = (
+    r"\[\s*([0-9]+(?:\.[0-9]*)?)\s*\.\.\s*([0-9]+(?:\.[0-9]*)?)\s*GHz\s*,"
+    r"\s*([0-9]+(?:\.[0-9]*)?)\s*([kMG]?Hz)"
+)
+
+
+def _rebuild_postgresql(codes: list[str] | None) -> None:
+    from django.db import connection
+
+    where = "" if codes is None else "WHERE proposal_id = ANY(%(codes)s)"
+    c_m_s = SPEED_OF_LIGHT_KM_S * 1e3
+    with connection.cursor() as cursor:
+        if codes is None:
+            cursor.execute("TRUNCATE queries_spectralwindow")
+        else:
+            cursor.execute(
+                "DELETE FROM queries_spectralwindow WHERE observation_id IN "
+                f"(SELECT id FROM queries_observation {where})",
+                {"codes": codes},
+            )
+        cursor.execute(
+            f"""
+            WITH obs AS (
+                SELECT id, frequency_support, spectral_resolution,
+                       CASE WHEN em_min > 0 AND em_max > 0
+                            THEN %(c)s / em_max / 1e9 END AS row_lo,
+                       CASE WHEN em_min > 0 AND em_max > 0
+                            THEN %(c)s / em_min / 1e9 END AS row_hi
+                FROM queries_observation {where}
+            ), parsed AS (
+                SELECT o.id, o.row_lo, o.row_hi,
+                       LEAST(m[1]::float8, m[2]::float8) AS lo,
+                       GREATEST(m[1]::float8, m[2]::float8) AS hi,
+                       m[3]::float8 * CASE m[4] WHEN 'kHz' THEN 1e3 WHEN 'MHz' THEN 1e6
+                                                 WHEN 'GHz' THEN 1e9 ELSE 1 END AS channel
+                FROM obs o CROSS JOIN LATERAL regexp_matches(o.frequency_support, %(pattern)s, 'g')
+                     AS m
+            ), own AS (
+                SELECT id, lo, hi, channel FROM parsed
+                WHERE row_lo IS NULL
+                   OR (lo >= row_lo - %(tol)s AND hi <= row_hi + %(tol)s)
+            )
+            INSERT INTO queries_spectralwindow (observation_id, lo_ghz, hi_ghz, channel_hz)
+            SELECT id, lo, hi, channel FROM own
+            UNION ALL
+            SELECT o.id, LEAST(o.row_lo, o.row_hi), GREATEST(o.row_lo, o.row_hi),
+                   NULLIF(o.spectral_resolution, 0)
+            FROM obs o
+            WHERE o.row_lo IS NOT NULL AND NOT EXISTS (SELECT 1 FROM own WHERE own.id = o.id)
+            """,
+            {"codes": codes, "c": c_m_s, "pattern": _PG_WINDOW, "tol": EDGE_TOLERANCE_GHZ},
+        )
