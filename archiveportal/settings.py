@@ -191,6 +191,18 @@ _csp = {
         "frame-ancestors": ["'none'"],
     }
 }
+# The sky view (Aladin Lite, vendored) runs WebAssembly and reads survey tiles from the HiPS
+# server QUERIES_SKY_HIPS_URL names: that server, and only it, is added to img-src/connect-src.
+QUERIES_SKY_HIPS_URL = env.str(
+    "QUERIES_SKY_HIPS_URL", default="https://alasky.cds.unistra.fr/DSS/DSSColor/"
+)
+_hips_origin = (
+    "/".join(QUERIES_SKY_HIPS_URL.split("/")[:3]) if "://" in QUERIES_SKY_HIPS_URL else ""
+)
+_csp["DIRECTIVES"]["script-src"].append("'wasm-unsafe-eval'")
+if _hips_origin:
+    _csp["DIRECTIVES"]["img-src"].append(_hips_origin)
+    _csp["DIRECTIVES"]["connect-src"].append(_hips_origin)
 if env.bool("CSP_REPORT_ONLY", default=False):
     CONTENT_SECURITY_POLICY_REPORT_ONLY = _csp
 else:
@@ -344,6 +356,10 @@ QUERIES_MAX_ROWS = env.int("QUERIES_MAX_ROWS", default=50_000)
 # one to bound a single download (the response then says X-Result-Truncated). Unset: no cap.
 QUERIES_EXPORT_MAX_ROWS = env.int("QUERIES_EXPORT_MAX_ROWS", default=None)
 QUERIES_PAGE_SIZE = env.int("QUERIES_PAGE_SIZE", default=50)
+# The sky plot draws the page's rows as footprints (all of them while there are at most this
+# many) and the rest of the result, up to QUERIES_SKY_MAX_CENTRES rows, as centres.
+QUERIES_SKY_MAX_FOOTPRINTS = env.int("QUERIES_SKY_MAX_FOOTPRINTS", default=200)
+QUERIES_SKY_MAX_CENTRES = env.int("QUERIES_SKY_MAX_CENTRES", default=2000)
 QUERIES_RESOLVER_ONLINE = env.bool("QUERIES_RESOLVER_ONLINE", default=not EMBEDDED)
 # How long a prepared request's script and lists stay downloadable, in hours (they answer 410
 # from that instant on; the hourly cleaner only deletes the rows later). The older

@@ -78,10 +78,37 @@ def _fields() -> tuple[tuple[str, tuple[FormField, ...]], ...]:
     return tuple((group, tuple(_field(f) for f in fields)) for group, fields in CATALOGUE.items())
 
 
-def form_groups(values: dict, errors: dict) -> list[tuple[str, list[SafeString]]]:
-    """[(group legend, [field HTML, ...]), ...] in ALMA's order, with the request's values and
-    the error message on each field that has one."""
-    return [
-        (group, [f.html(values.get(f.name, ""), errors.get(f.name)) for f in fields])
-        for group, fields in _fields()
-    ]
+# The fields most searches use, always in view on one line; the rest wait in their groups.
+COMMON = ("source_name_resolver", "ra_dec", "band_list", "frequency", "line", "redshift",
+          "project_code")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CompactForm:
+    """The form as the page lays it out: the common fields, then each group of the others,
+    open when one of its fields has a value or an error (closed groups remember their state in
+    the browser)."""
+
+    common: list[SafeString]
+    groups: list[tuple[str, list[SafeString], bool]]
+
+    @property
+    def any_open(self) -> bool:
+        return any(is_open for _, _, is_open in self.groups)
+
+
+def compact_form(values: dict, errors: dict) -> CompactForm:
+    by_name = {f.name: f for _, fields in _fields() for f in fields}
+    common = [by_name[n].html(values.get(n, ""), errors.get(n)) for n in COMMON]
+    groups = []
+    for group, fields in _fields():
+        rest = [f for f in fields if f.name not in COMMON]
+        if rest:
+            groups.append(
+                (
+                    group,
+                    [f.html(values.get(f.name, ""), errors.get(f.name)) for f in rest],
+                    any(values.get(f.name) or errors.get(f.name) for f in rest),
+                )
+            )
+    return CompactForm(common, groups)

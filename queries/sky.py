@@ -201,12 +201,20 @@ def _path(projection: Projection, rings: list[list[Vec]]) -> str:
 
 
 def render(
-    footprints: Sequence[Footprint], *, width: int = 480, height: int = 360, max_footprints: int
+    footprints: Sequence[Footprint],
+    *,
+    centres: Sequence[tuple[float, float]] = (),
+    width: int = 480,
+    height: int = 360,
+    max_footprints: int,
 ) -> SafeString:
-    """The SVG element of the plot (safe markup: every text from a row is escaped)."""
+    """The SVG element of the plot (safe markup: every text from a row is escaped).
+
+    ``footprints`` are the rows a member can act on (the page's); ``centres`` (ra, dec) the
+    rest of the result, drawn as faint dots for context."""
     outlines = len(footprints) <= max_footprints
     sampled_rings = {}
-    every_point: list[Vec] = []
+    every_point: list[Vec] = [vec(ra, dec) for ra, dec in centres]
     for footprint in footprints:
         rings = _rings(footprint, sampled=False) if outlines else []
         sampled_rings[footprint.key] = rings
@@ -242,6 +250,16 @@ def render(
                 for f, a, b in zip(footprints, x, y, strict=True)
             ),
         )
+    context = SafeString("")
+    if centres:
+        cx, cy = projection.xy(
+            np.array([ra for ra, _ in centres]), np.array([dec for _, dec in centres])
+        )
+        context = format_html_join(
+            "",
+            '<circle class="sky-context" cx="{}" cy="{}" r="1.2"/>',
+            ((f"{a:.1f}", f"{b:.1f}") for a, b in zip(cx, cy, strict=True)),
+        )
     caption = (
         f"{len(footprints)} footprint{'s' if len(footprints) != 1 else ''}"
         if outlines
@@ -252,12 +270,13 @@ def render(
         'width="{w}" height="{h}" role="img" aria-label="{aria}" data-projection="{proj}">'
         '<defs><clipPath id="sky-clip"><rect width="{w}" height="{h}"/></clipPath></defs>'
         '<rect class="sky-background" width="{w}" height="{h}"/>'
-        '<g clip-path="url(#sky-clip)">{grid}{shapes}</g>{texts}</svg>',
+        '<g clip-path="url(#sky-clip)">{grid}{context}{shapes}</g>{texts}</svg>',
         w=width,
         h=height,
         aria=f"Sky plot, {caption}, on a right ascension and declination grid",
         proj="AIT" if projection.all_sky else "TAN",
         grid=grid,
+        context=context,
         shapes=shapes,
         texts=texts if texts else mark_safe(""),
     )

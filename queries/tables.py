@@ -123,7 +123,8 @@ def raw_body(rows: list[dict], columns: list[cols.Column], projects: dict[str, d
     return mark_safe(
         "\n".join(
             f'<tr data-obs="{escape(row["obs_id"])}"><td><input type="checkbox" name="mous" '
-            f'value="{escape(row["member_ous_uid"])}"></td>'
+            f'value="{escape(row["member_ous_uid"])}" '
+            f'aria-label="Tick member OUS {escape(row["member_ous_uid"])}"></td>'
             + "".join(td(cell, row) for cell in cells)
             + "</tr>"
             for row in rows
@@ -147,7 +148,8 @@ def project_body(rows: list[ProjectRow]) -> SafeString:
     def tr(p: ProjectRow) -> str:
         code, status = escape(p.code), escape(p.status)
         return (
-            f'<tr><td><input type="checkbox" name="project" value="{code}"></td>'
+            f'<tr><td><input type="checkbox" name="project" value="{code}" '
+            f'aria-label="Tick project {code}"></td>'
             f'<td><a href="{escape(project_url(p.code))}" title="{escape(p.abstract)}">{code}'
             f"</a></td><td>{escape(shorten(p.title, TITLE_CHARS))}</td>"
             f"<td>{escape(p.pi_name)}</td><td>{' '.join(str(b) for b in p.bands)}</td>"

@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict, Streaming
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
@@ -25,10 +26,10 @@ from archiveportal import input_guard
 from archiveportal.htmx import render_page_or_partial
 from downloads.access import is_public
 from queries import columns as cols
-from queries import exports, search_form, selectors, services, tables
+from queries import exports, pictures, search_form, selectors, services, tables
 from queries.adql import astroquery_snippet, to_adql
 from queries.errors import QueryInputErrors
-from queries.fields import parse_form, query_params
+from queries.fields import BY_NAME, parse_form, query_params
 from queries.filters import observation_filter
 from queries.models import ColumnPreference, MemberOUS, Project, SavedSearch, Search
 
@@ -46,6 +47,18 @@ def _link(params: dict, **changes) -> str:
 
 def _search_url(params: dict, **changes) -> str:
     return reverse("queries:search") + _link(params, **changes)
+
+
+def _chips(values: dict, view: str) -> list[tuple[str, str, str]]:
+    """The active constraints as (label, value, query string without it), for removable chips."""
+    return [
+        (
+            BY_NAME[name].label,
+            value,
+            _link({k: v for k, v in values.items() if k != name}, result_view=view),
+        )
+        for name, value in values.items()
+    ]
 
 
 def _render_search(request: HttpRequest, context: dict, *, status: int = 200) -> HttpResponse:
@@ -76,7 +89,8 @@ def search_page(request: HttpRequest) -> HttpResponse:
         parsed = parse_form(values)
     except QueryInputErrors as exc:
         context["errors"] = {name: str(err) for name, err in exc.errors.items()}
-        context["groups"] = search_form.form_groups(values, context["errors"])
+        context["form"] = search_form.compact_form(values, context["errors"])
+        context["chips"] = _chips(values, view)
         return _render_search(request, context, status=422 if request.htmx else 200)
 
     fmt = request.GET.get("format")
@@ -96,7 +110,8 @@ def search_page(request: HttpRequest) -> HttpResponse:
     adql = to_adql(parsed)
     context.update(
         {
-            "groups": search_form.form_groups(values, {}),
+            "form": search_form.compact_form(values, {}),
+            "chips": _chips(values, view),
             "adql": adql,
             "snippet": astroquery_snippet(adql),
             "permalink": _link(values, result_view=view),
@@ -143,7 +158,53 @@ def search_page(request: HttpRequest) -> HttpResponse:
         "next": _link(base, page=page_info.number + 1) if page_info.has_next else None,
     }
     context["view_links"] = {v: _link(values, result_view=v) for v in ("raw", "project")}
+    # The pictures draw the raw rows of this page (page 1 of them in project view).
+    context["pictures_qs"] = _link(
+        values, sort=sort if view == "raw" else "", page=page_info.number if view == "raw" else 1
+    )
     return _render_search(request, context)
+
+
+def _picture_rows(request: HttpRequest):
+    """(parsed query, its Q, the rows of the raw page the request names) for a picture."""
+    parsed = parse_form(query_params(request.GET))
+    q = observation_filter(parsed)
+    rows, _, _ = selectors.observations_page(
+        q,
+        sort=request.GET.get("sort", "")[:40],
+        page=selectors.page_number(request.GET.get("page")),
+        size=settings.QUERIES_PAGE_SIZE,
+        columns=pictures.ROW_COLUMNS,
+    )
+    return parsed, q, rows
+
+
+def _picture_refused(exc: QueryInputErrors) -> HttpResponse:
+    messages = "; ".join(str(err) for err in exc.errors.values())
+    return HttpResponse(
+        format_html('<p class="notice error" role="alert">No picture: {}</p>', messages),
+        status=422,
+    )
+
+
+def sky_fragment(request: HttpRequest) -> HttpResponse:
+    """The sky plot of the rows of a result page (``partials/sky.html``)."""
+    try:
+        _, q, rows = _picture_rows(request)
+    except QueryInputErrors as exc:
+        return _picture_refused(exc)
+    svg, data = pictures.sky(q, rows)
+    return render(request, "queries/partials/sky.html", {"svg": svg, "sky_data": data})
+
+
+def spectrum_fragment(request: HttpRequest) -> HttpResponse:
+    """The spectral view of the rows of a result page (``partials/spectrum.html``)."""
+    try:
+        parsed, _, rows = _picture_rows(request)
+    except QueryInputErrors as exc:
+        return _picture_refused(exc)
+    svg = pictures.spectrum(parsed, rows)
+    return render(request, "queries/partials/spectrum.html", {"svg": svg})
 
 
 def _uuid(text: str) -> str | None:

@@ -30,3 +30,25 @@
     }
   });
 })();
+
+// Collapsible form groups remember whether they were open (a group holding a value is always
+// open); the choice is kept in this browser only.
+(function () {
+  "use strict";
+  function restore(root) {
+    root.querySelectorAll("details[data-remember]").forEach(function (details) {
+      if (details.hasAttribute("data-has-value")) return;
+      var stored = null;
+      try { stored = window.localStorage.getItem(details.getAttribute("data-remember")); } catch (e) { return; }
+      if (stored !== null) details.open = stored === "open";
+    });
+  }
+  document.addEventListener("toggle", function (event) {
+    var details = event.target;
+    if (!details.matches || !details.matches("details[data-remember]")) return;
+    try {
+      window.localStorage.setItem(details.getAttribute("data-remember"), details.open ? "open" : "closed");
+    } catch (e) { /* private mode: nothing to remember */ }
+  }, true);
+  document.addEventListener("DOMContentLoaded", function () { restore(document); });
+})();

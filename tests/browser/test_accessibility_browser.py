@@ -24,6 +24,9 @@ PAGES = [
     "/whats-new/",
     "/calendar/",
     f"/aq/project/{PROPRIETARY_CODE}/",
+    "/aq/?ra_dec=204.25+-29.87%2C+0.3&band_list=3",
+    "/aq/?band_list=3&result_view=project",
+    "/aq/?line=CO%281-0%29&redshift=0.0017",
 ]
 
 

@@ -36,8 +36,25 @@ def test_the_form_groups_fields_as_alma_does(client, sample, member):
         "Publication",
         "Options",
     ):
-        assert f"<legend>{legend}</legend>" in page.text
+        assert f"<summary>{legend}</summary>" in page.text
     assert 'name="band_list"' in page.text
+
+
+def test_common_fields_are_in_view_and_a_group_with_a_value_opens(client, sample, member):
+    page = client.get("/aq/?band_list=3&water_vapour=<1").text
+    common = page.split('class="common-fields"')[1].split("</fieldset>")[0]
+    for name in ("ra_dec", "band_list", "frequency", "line", "project_code"):
+        assert f'name="{name}"' in common
+    closed = page.split('data-remember="search-group-time"')[1].split(">")[0]
+    opened = page.split('data-remember="search-group-observation"')[1].split(">")[0]
+    assert "open" not in closed and "open" in opened
+
+
+def test_active_constraints_are_chips_that_remove_themselves(client, sample, member):
+    page = client.get("/aq/?band_list=3&project_code=2017.1.00079.S").text
+    chips = page.split('class="chips"')[1].split("</ul>")[0]
+    assert "Band: <b>3</b>" in chips
+    assert 'href="/aq/?project_code=2017.1.00079.S&amp;result_view=raw"' in chips
 
 
 def test_a_permalink_with_alma_parameter_names_reproduces_the_search(client, sample, member):
