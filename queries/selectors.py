@@ -130,14 +130,14 @@ def observations_page(
         start = (number - 1) * size
         order = [f"-{name}" if descending else name, "obs_id"]
         rows = list(queryset.order_by(*order).values(*fields, **hover)[start : start + size])
-    projects = {
-        r["proposal_id"]: {
-            "title": r["hover_title"] or "",
-            "abstract_short": shorten(r["hover_abstract"] or "", ABSTRACT_CHARS),
-        }
-        for r in rows
-        if r["hover_title"] is not None or r["hover_abstract"] is not None
-    }
+    projects = {}
+    for r in rows:  # the rows themselves keep only their columns (the API returns them)
+        title, abstract = r.pop("hover_title"), r.pop("hover_abstract")
+        if title is not None or abstract is not None:
+            projects[r["proposal_id"]] = {
+                "title": title or "",
+                "abstract_short": shorten(abstract or "", ABSTRACT_CHARS),
+            }
     return rows, Page(number, size, total), projects
 
 

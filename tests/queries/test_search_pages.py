@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from queries import columns as cols
 from queries import selectors, tables
 from queries.hierarchy import rebuild_hierarchy
 from queries.models import MemberOUS, Observation, ProjectSummary
@@ -174,3 +175,11 @@ def test_queries_per_page_do_not_grow_with_the_rows(client, sample, member, sett
     assert generic == ({6} if connection.vendor == "postgresql" else {7}), counts
     # session + user, summary count, summary page, member OUSs, sources, projects
     assert pinned(view="project", band=True) == {7}, counts
+
+
+def test_api_rows_carry_only_obscore_columns(client, sample, member):
+    """The hover's project title comes with the page's rows; it must not leak into the API."""
+    results = client.get("/api/observations/?project_code=2017.1.00079.S").json()["results"]
+    assert results
+    for row in results:
+        assert set(row) <= {"id", *(c.name for c in cols.COLUMNS)}, set(row)
