@@ -2,7 +2,8 @@
 
 The loader normalises a file or a harvested page into ``Columns``; ``prepare`` turns them into
 the tuples a binary ``COPY`` sends (``extra`` as JSON text, dumped once per distinct value, so
-no per-row JSON adapter runs), ``stage`` COPYs them into a temporary table dropped at commit,
+no per-row JSON adapter runs), ``stage`` COPYs them (``copy_binary``, which ``synth_archive``
+uses too) into a temporary table dropped at commit,
 and ``merge_sql`` is the ``INSERT ... SELECT ... ON CONFLICT (obs_id) DO UPDATE`` that takes
 them into the mirror. The harvest wraps that statement with its change journal; ``load_archive``
 counts what it created and updated. ``prepare`` is plain Python with no database access, so a
@@ -13,13 +14,18 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from django.db import connection
+from psycopg.adapt import Dumper
+from psycopg.pq import Format
 
-from queries.archive.loader import Columns
 from queries.models import Observation
+
+if TYPE_CHECKING:
+    from queries.archive.loader import Columns
 
 # Every column a source decides; the hierarchy links are derived after the merge.
 FIELDS = [
@@ -28,6 +34,7 @@ FIELDS = [
 NAMES = [f.name for f in FIELDS]
 TABLE = Observation._meta.db_table
 STAGE = "observation_stage"
+JSONB_OID = 3802
 
 
 def _q(name: str) -> str:
@@ -35,8 +42,7 @@ def _q(name: str) -> str:
 
 
 COLUMNS = ", ".join(_q(f.column) for f in FIELDS)
-# The stage holds ``extra`` as text; everything else has the mirror column's type.
-STAGED = ", ".join(f"s.{_q(f.column)}" + ("::jsonb" if f.name == "extra" else "") for f in FIELDS)
+STAGED = ", ".join(f"s.{_q(f.column)}" for f in FIELDS)
 
 
 @contextmanager
@@ -69,35 +75,62 @@ def prepare(columns: Columns) -> list[tuple]:
                 continue
             text = json.dumps(extra)
             extras.append(dumped.setdefault(text, text))
-        return Columns(dict(columns.values, extra=extras), len(columns)).rows(NAMES)
+        values = dict(columns.values, extra=extras)
+        return list(zip(*(values[n] for n in NAMES), strict=True))
 
 
-_types: list[int] = []
+class _JsonTextDumper(Dumper):
+    """A jsonb value sent as the JSON text it already is (binary jsonb: version 1 + text)."""
+
+    format = Format.BINARY
+    oid = JSONB_OID
+
+    def dump(self, obj: str) -> bytes:
+        return b"\x01" + obj.encode()
+
+
+def copy_binary(cursor, table: str, columns: list[str], rows: Iterable[tuple]) -> None:
+    """``rows`` into ``table``'s ``columns`` by binary COPY, the types named once (no per-value
+    type lookup, no text formatting of numbers). A jsonb column takes JSON text."""
+    cursor.execute(
+        "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = %s::regclass "
+        "AND attnum > 0 AND NOT attisdropped",
+        [table],
+    )
+    oids = dict(cursor.fetchall())
+    raw = cursor.cursor  # psycopg's own cursor under Django's wrapper
+    raw.adapters.register_dumper(None, _JsonTextDumper)  # this cursor only
+    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
+    target = connection.ops.quote_name(table)
+    with raw.copy(f"COPY {target} ({quoted}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types([oids[c] for c in columns])
+        for row in rows:
+            copy.write_row(row)
 
 
 def stage(rows: list[tuple]) -> None:
     """``rows`` (from ``prepare``) COPYed into the temporary ``STAGE``, dropped at commit."""
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
-        select = ", ".join(
-            f"{_q(f.column)}::text AS {_q(f.column)}" if f.name == "extra" else _q(f.column)
-            for f in FIELDS
-        )
         cursor.execute(
-            f"CREATE TEMP TABLE {STAGE} ON COMMIT DROP AS SELECT {select} FROM {TABLE} WITH NO DATA"
+            f"CREATE TEMP TABLE {STAGE} ON COMMIT DROP AS "
+            f"SELECT {COLUMNS} FROM {TABLE} WITH NO DATA"
         )
-        if not _types:
-            cursor.execute(
-                "SELECT atttypid FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 "
-                "AND NOT attisdropped ORDER BY attnum",
-                [STAGE],
-            )
-            _types.extend(row[0] for row in cursor.fetchall())
-        # Binary COPY with the columns' types named once: no per-value type lookup.
-        with cursor.cursor.copy(f"COPY {STAGE} ({COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(_types)
-            for row in rows:
-                copy.write_row(row)
+        copy_binary(cursor, STAGE, [f.column for f in FIELDS], rows)
+
+
+def upsert_staged() -> tuple[int, int]:
+    """Every staged row into the mirror, written whether or not it changed (the loader's
+    rule: a reloaded file is the new truth, source_file included); (created, updated)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH merged AS ({merge_sql(returning='(xmax = 0) AS inserted')}) "
+            "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) "
+            "FROM merged"
+        )
+        created, updated = cursor.fetchone()
+    drop_stage()
+    return created, updated
 
 
 def drop_stage() -> None:
@@ -131,5 +164,5 @@ def merge_sql(*, returning: str, unless_same: list | None = None) -> str:
 
 
 def staged(field) -> str:
-    """The staged value of ``field`` as the mirror column's type."""
-    return f"s.{_q(field.column)}" + ("::jsonb" if field.name == "extra" else "")
+    """The staged value of ``field``."""
+    return f"s.{_q(field.column)}"

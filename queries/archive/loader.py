@@ -19,7 +19,7 @@ from pathlib import Path
 
 from django.db import models, transaction
 
-from queries import units
+from queries import bulk_indexes, staging, units
 from queries.archive.columns import IGNORED_COLUMNS, LEGACY_COLUMNS, OBSCORE_RENAMES
 from queries.archive.datalink_loader import load_datalink_table
 from queries.archive.formats import RawTable, read_table
@@ -536,32 +536,39 @@ def upsert_observations(rows: Iterable[dict], *, source: str) -> LoadResult:
 
 
 def load_paths(paths: Iterable[Path]) -> LoadResult:
-    """Load every file, all or nothing: one bad file leaves the mirror as it was."""
+    """Load every file, all or nothing: one bad file leaves the mirror as it was.
+
+    On PostgreSQL each file's rows are COPYed into a staging table and merged in one statement
+    (``queries.staging``), and a load as large as the mirror itself runs without the mirror's
+    secondary indexes, built once before the hierarchy is derived (``queries.bulk_indexes``).
+    """
     tables = [read_table(Path(p)) for p in paths]
     prepared = []
     for table in tables:
         if table.kind == "datalink":
             prepared.append((table, None))
         else:
-            prepared.append((table, observations_from_table(table)))
+            prepared.append((table, columns_from_table(table)))
+    incoming = sum(len(columns) for _, columns in prepared if columns is not None)
     total = LoadResult()
     with transaction.atomic():
         datalink_tables = []
-        for table, observations in prepared:
-            if observations is None:
-                datalink_tables.append(table)
-                continue
-            created, updated = upsert(observations)
-            total.merge(
-                LoadResult(
-                    rows=len(observations),
-                    created=created,
-                    updated=updated,
-                    files=1,
-                    unknown_columns=unknown_columns(table),
-                    proposal_ids={o.proposal_id for o in observations},
+        with bulk_indexes.deferred([(Observation, incoming)]):
+            for table, columns in prepared:
+                if columns is None:
+                    datalink_tables.append(table)
+                    continue
+                created, updated = _upsert_columns(columns)
+                total.merge(
+                    LoadResult(
+                        rows=len(columns),
+                        created=created,
+                        updated=updated,
+                        files=1,
+                        unknown_columns=unknown_columns(table),
+                        proposal_ids=set(columns.values["proposal_id"]),
+                    )
                 )
-            )
         rebuild_hierarchy(total.proposal_ids)
         for table in datalink_tables:
             total.datalink_files += load_datalink_table(table)
@@ -569,3 +576,13 @@ def load_paths(paths: Iterable[Path]) -> LoadResult:
     forget_max_fov()
     log.info("loaded %d rows (%d new) from %d files", total.rows, total.created, total.files)
     return total
+
+
+def _upsert_columns(columns: Columns) -> tuple[int, int]:
+    """One file's normalised rows into the mirror: (created, updated)."""
+    if not len(columns):
+        return 0, 0
+    if not bulk_indexes.is_postgresql():
+        return upsert([Observation(**values) for values in columns.dicts()])
+    staging.stage(staging.prepare(columns))
+    return staging.upsert_staged()

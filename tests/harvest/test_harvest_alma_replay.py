@@ -58,6 +58,26 @@ def test_a_second_harvest_changes_nothing(alma_replay):
     assert ObservationChange.objects.count() == changes
 
 
+def mirror_tuples() -> dict[str, tuple[str, str, str]]:
+    """Each row's physical place, creating and locking transaction (PostgreSQL's system
+    columns): a write or a row lock changes them."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT obs_id, ctid::text, xmin::text, xmax::text FROM queries_observation")
+        return {obs_id: rest for obs_id, *rest in cursor.fetchall()}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's system columns")
+def test_a_full_sweep_of_unchanged_rows_neither_writes_nor_locks_them(alma_replay):
+    harvest(alma_replay.url)
+    before = mirror_tuples()
+
+    full = harvest(alma_replay.url, "--full")
+
+    assert (full.rows_seen, full.new_count, full.changed_count) == (417, 0, 0)
+    assert mirror_tuples() == before
+    assert {xmax for _, _, xmax in before.values()} == {"0"}
+
+
 def test_an_upstream_row_changed_is_exactly_one_change(alma_replay):
     harvest(alma_replay.url)
     row = alma_replay.obscore[10]
