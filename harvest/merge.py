@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 from harvest.models import ChangeKind, HarvestRun, ObservationChange, SweptObservation
 from queries import staging
@@ -63,7 +63,46 @@ def _q(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
+_JOURNALED = [staging.NAMES.index(n) for n in ("obs_id", "member_ous_uid", "proposal_id")]
+_RELEASE = staging.NAMES.index("obs_release_date")
+_JOURNAL_COLUMNS = [
+    "run_id",
+    "obs_id",
+    "member_ous_uid",
+    "proposal_id",
+    "kind",
+    "old_release_date",
+    "new_release_date",
+    "created_at",
+]
+
+
+def _insert_first_load(run: HarvestRun, rows: list[tuple]) -> PageResult | None:
+    """A page of a first load (the run deferred the mirror's indexes: the mirror was empty)
+    COPYed straight into the mirror and the journal, every row new: no staging table, no
+    comparison. None, with nothing written, when a row exists already (a row sent twice
+    during the run, or written meanwhile by a live search): the page then takes the merge."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            staging.copy_binary(cursor, TABLE, [f.column for f in staging.FIELDS], rows)
+            cursor.execute("SELECT now()")  # what the merge's journal rows record
+            (now,) = cursor.fetchone()
+            new = ChangeKind.NEW.value
+            journal = (
+                (run.pk, *(row[i] for i in _JOURNALED), new, None, row[_RELEASE], now)
+                for row in rows
+            )
+            staging.copy_binary(cursor, ObservationChange._meta.db_table, _JOURNAL_COLUMNS, journal)
+    except IntegrityError:
+        return None
+    return PageResult(new=len(rows))
+
+
 def _apply_postgresql(run: HarvestRun, rows: list[tuple]) -> PageResult:
+    if run.deferred_indexes and run.mode != "full" and not run.dry_run:
+        result = _insert_first_load(run, rows)
+        if result is not None:
+            return result
     staging.stage(rows)
     stage = staging.STAGE
     changes = ObservationChange._meta.db_table

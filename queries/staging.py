@@ -102,10 +102,12 @@ def copy_binary(cursor, table: str, columns: list[str], rows: Iterable[tuple]) -
     raw.adapters.register_dumper(None, _JsonTextDumper)  # this cursor only
     quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
     target = connection.ops.quote_name(table)
-    with raw.copy(f"COPY {target} ({quoted}) FROM STDIN (FORMAT BINARY)") as copy:
-        copy.set_types([oids[c] for c in columns])
-        for row in rows:
-            copy.write_row(row)
+    # Raised as Django's errors (IntegrityError...), as cursor.execute would.
+    with cursor.db.wrap_database_errors:
+        with raw.copy(f"COPY {target} ({quoted}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types([oids[c] for c in columns])
+            for row in rows:
+                copy.write_row(row)
 
 
 def stage(rows: list[tuple]) -> None:

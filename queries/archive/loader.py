@@ -431,6 +431,13 @@ def _coerce_column(
         kinds = set(map(type, cells))
         if isinstance(model_field, models.FloatField) and kinds <= {float, _NONE}:
             return cells
+        if isinstance(model_field, models.FloatField) and kinds <= {str, _NONE}:
+            # Numbers read as text (CSV): float() is all _coerce does to a valid one; any
+            # other value (a truncated "1.5...") takes the value-by-value path below.
+            try:
+                return [None if v is None else float(v) for v in cells]
+            except ValueError:
+                pass
         whole = isinstance(model_field, models.IntegerField | models.BigIntegerField)
         if whole and kinds <= {int, _NONE}:
             return cells if model_field.null or _NONE not in kinds else _each(column, unit, cells)
@@ -540,7 +547,7 @@ def load_paths(paths: Iterable[Path]) -> LoadResult:
 
     On PostgreSQL each file's rows are COPYed into a staging table and merged in one statement
     (``queries.staging``), and a load as large as the mirror itself runs without the mirror's
-    secondary indexes, built once before the hierarchy is derived (``queries.bulk_indexes``).
+    secondary indexes, built once after the hierarchy is derived (``queries.bulk_indexes``).
     """
     tables = [read_table(Path(p)) for p in paths]
     prepared = []
@@ -569,7 +576,9 @@ def load_paths(paths: Iterable[Path]) -> LoadResult:
                         proposal_ids=set(columns.values["proposal_id"]),
                     )
                 )
-        rebuild_hierarchy(total.proposal_ids)
+            # Before the indexes come back: linking every row to its project and member OUS
+            # rewrites it, which costs an entry in each index that exists by then.
+            rebuild_hierarchy(total.proposal_ids)
         for table in datalink_tables:
             total.datalink_files += load_datalink_table(table)
             total.files += 1

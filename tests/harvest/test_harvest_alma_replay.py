@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -107,3 +109,23 @@ def test_upstream_down_fails_the_run_cleanly_with_its_reason(alma_replay):
     # One try and one retry (after the jobs' backoff), then the run failed.
     assert len([q for q in alma_replay.queries if q.startswith("SELECT TOP")]) == 2
     assert Observation.objects.count() == 0
+
+
+def test_a_first_harvest_that_meets_a_row_twice_keeps_its_later_version(alma_replay):
+    # A row modified upstream while the harvest runs comes again in a later page: the first
+    # load's straight COPY meets it in the mirror and that page takes the merge instead.
+    first = min(alma_replay.obscore, key=lambda r: (r["lastModified"], r["obs_id"]))
+    latest = max(datetime.fromisoformat(r["lastModified"]) for r in alma_replay.obscore)
+    again = dict(first, obs_title="Retitled upstream during the harvest")
+    again["lastModified"] = (latest + timedelta(days=1)).isoformat(timespec="milliseconds")
+    alma_replay.obscore.append(again)
+    indexes = mirror_indexes()
+
+    run = harvest(alma_replay.url)
+
+    assert (run.rows_seen, run.new_count, run.changed_count) == (418, 417, 1)
+    assert Observation.objects.count() == 417
+    assert Observation.objects.get(obs_id=first["obs_id"]).obs_title == again["obs_title"]
+    kinds = ObservationChange.objects.filter(run=run, obs_id=first["obs_id"])
+    assert set(kinds.values_list("kind", flat=True)) == {ChangeKind.NEW, ChangeKind.CHANGED}
+    assert run.deferred_indexes == [] and mirror_indexes() == indexes
