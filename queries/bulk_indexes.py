@@ -9,10 +9,10 @@ and ``load_archive``:
   indexes that back a constraint (``obs_id``'s unique constraint, which ``ON CONFLICT`` and the
   data's integrity need), plus, for callers that ask, the table's foreign keys (checked row
   by row at commit otherwise; validated in one join when added back);
-- **how**: their exact definitions are read from the catalogue and returned, so the caller can
-  keep them (the harvest records them on its run: a killed run rebuilds them on resumption);
-  ``build`` creates them again, idempotently, with ``maintenance_work_mem`` raised for the
-  session so that each build sorts in memory;
+- **how**: their exact definitions (and which one ``CLUSTER`` uses) are read from the
+  catalogue and returned, so the caller can keep them (the harvest records them on its run: a
+  killed run rebuilds them on resumption); ``build`` creates them again, idempotently, with
+  ``maintenance_work_mem`` raised for the session;
 - **when**: ``worth_deferring``: at least ``DEFER_MIN_ROWS`` rows arrive and at least as many
   as the table holds (rebuilding over a large table for a few rows would cost more).
 
@@ -31,7 +31,7 @@ DEFER_MIN_ROWS = 10_000
 # Per session while indexes are built: a 1M-row btree or trigram GIN build then sorts in
 # memory (the server default, 64MB, spills to temporary files).
 BUILD_MEMORY = "256MB"
-_FOREIGN_KEY_PREFIX = "ALTER TABLE "
+_ALTER = "ALTER TABLE "
 
 
 def is_postgresql(using: str = "default") -> bool:
@@ -46,16 +46,24 @@ def worth_deferring(model: type[models.Model], incoming: int, *, using: str = "d
 
 
 def secondary_indexes(table: str, *, using: str = "default") -> list[tuple[str, str]]:
-    """(name, definition) of ``table``'s indexes that back no constraint (see module doc)."""
+    """(name, definition) of ``table``'s indexes that back no constraint (see module doc); the
+    index ``CLUSTER`` uses is followed by the statement that marks it again."""
     with connections[using].cursor() as cursor:
         cursor.execute(
-            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) "
+            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid), i.indisclustered "
             "FROM pg_index i WHERE i.indrelid = %s::regclass AND NOT i.indisunique "
             "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) "
             "ORDER BY i.indexrelid",
             [table],
         )
-        return cursor.fetchall()
+        rows = cursor.fetchall()
+    quoted = connections[using].ops.quote_name(table)
+    out = []
+    for name, definition, clustered in rows:
+        out.append((name, definition))
+        if clustered:
+            out.append((name, f"{_ALTER}{quoted} CLUSTER ON {name}"))
+    return out
 
 
 def foreign_keys(table: str, *, using: str = "default") -> list[tuple[str, str]]:
@@ -69,8 +77,7 @@ def foreign_keys(table: str, *, using: str = "default") -> list[tuple[str, str]]
         rows = cursor.fetchall()
     quoted = connections[using].ops.quote_name(table)
     return [
-        (name, f"{_FOREIGN_KEY_PREFIX}{quoted} ADD CONSTRAINT {name} {definition}")
-        for name, definition in rows
+        (name, f"{_ALTER}{quoted} ADD CONSTRAINT {name} {definition}") for name, definition in rows
     ]
 
 
@@ -84,7 +91,8 @@ def drop(table: str, *, with_foreign_keys: bool = False, using: str = "default")
                 cursor.execute(f"ALTER TABLE {quoted} DROP CONSTRAINT {name}")
                 definitions.append(statement)
         for name, definition in secondary_indexes(table, using=using):
-            cursor.execute(f"DROP INDEX {name}")
+            if not definition.startswith(_ALTER):
+                cursor.execute(f"DROP INDEX {name}")
             definitions.append(definition)
     return definitions
 
@@ -102,8 +110,10 @@ def build(definitions: list[str], *, using: str = "default") -> None:
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         try:
             for definition in definitions:
-                if definition.startswith(_FOREIGN_KEY_PREFIX):
+                if " ADD CONSTRAINT " in definition:
                     _add_foreign_key(cursor, definition)
+                elif definition.startswith(_ALTER):  # CLUSTER ON: idempotent
+                    cursor.execute(definition)
                 else:
                     cursor.execute(
                         definition.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1)
@@ -114,7 +124,7 @@ def build(definitions: list[str], *, using: str = "default") -> None:
 
 
 def _add_foreign_key(cursor, statement: str) -> None:
-    table, rest = statement.removeprefix(_FOREIGN_KEY_PREFIX).split(" ADD CONSTRAINT ", 1)
+    table, rest = statement.removeprefix(_ALTER).split(" ADD CONSTRAINT ", 1)
     name = rest.split(" ", 1)[0]
     cursor.execute(
         "SELECT 1 FROM pg_constraint WHERE conrelid = %s::regclass AND conname = %s", [table, name]
@@ -140,4 +150,4 @@ def deferred(
             definitions += drop(table, with_foreign_keys=with_foreign_keys, using=using)
     yield
     # Keys last: an index on the referencing column (built first) makes their check a join.
-    build(sorted(definitions, key=lambda d: d.startswith(_FOREIGN_KEY_PREFIX)), using=using)
+    build(sorted(definitions, key=lambda d: " ADD CONSTRAINT " in d), using=using)

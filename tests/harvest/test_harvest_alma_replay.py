@@ -21,8 +21,12 @@ def harvest(url: str, *args: str) -> HarvestRun:
 
 
 def mirror_indexes() -> set[str]:
+    """Each index of the mirror's table and whether CLUSTER uses it."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'queries_observation'")
+        cursor.execute(
+            "SELECT pg_get_indexdef(indexrelid) || ' clustered: ' || indisclustered "
+            "FROM pg_index WHERE indrelid = 'queries_observation'::regclass"
+        )
         return {row[0] for row in cursor.fetchall()}
 
 

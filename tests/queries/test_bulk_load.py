@@ -24,10 +24,12 @@ postgresql_only = pytest.mark.skipif(
 
 
 def schema(*tables: str) -> set[tuple[str, str]]:
-    """Every index and foreign key of ``tables`` as PostgreSQL defines it."""
+    """Every index (and whether CLUSTER uses it) and foreign key of ``tables`` as PostgreSQL
+    defines them."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT tablename, indexdef FROM pg_indexes WHERE tablename = ANY(%s) "
+            "SELECT indrelid::regclass::text, pg_get_indexdef(indexrelid) || ' ' || indisclustered "
+            "FROM pg_index WHERE indrelid::regclass::text = ANY(%s) "
             "UNION SELECT conrelid::regclass::text, conname || ' ' || pg_get_constraintdef(oid) "
             "FROM pg_constraint WHERE contype = 'f' AND conrelid::regclass::text = ANY(%s)",
             [list(tables), list(tables)],
@@ -48,6 +50,13 @@ def test_a_large_synthetic_archive_ends_with_every_index_and_key_it_had(defer_ev
     synthesize_archive(300, seed=3)
 
     assert schema(*tables) == before
+    assert any(
+        definition.endswith(
+            "obs_sky_zone ON public.queries_observation USING btree "
+            "(floor((s_dec * (2)::double precision)), s_ra) true"
+        )
+        for _, definition in before
+    )
     assert Observation.objects.count() == 300
     assert not Observation.objects.filter(project__isnull=True).exists()
 
