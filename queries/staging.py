@@ -3,9 +3,9 @@
 The loader normalises a file or a harvested page into ``Columns``; ``prepare`` turns them into
 the tuples a binary ``COPY`` sends (``extra`` as JSON text, dumped once per distinct value, so
 no per-row JSON adapter runs), ``stage`` COPYs them (``copy_binary``, which ``synth_archive``
-uses too) into a temporary table dropped at commit,
-and ``merge_sql`` is the ``INSERT ... SELECT ... ON CONFLICT (obs_id) DO UPDATE`` that takes
-them into the mirror. The harvest wraps that statement with its change journal; ``load_archive``
+and the harvest's first load use too) into a temporary table dropped at commit, and
+``merge_sql`` is the ``INSERT ... SELECT ... ON CONFLICT (obs_id) DO UPDATE`` that takes them
+into the mirror. The harvest wraps that statement with its change journal; ``load_archive``
 counts what it created and updated. ``prepare`` is plain Python with no database access, so a
 harvest runs it in its read-ahead thread while the previous page is being merged.
 """
