@@ -59,6 +59,8 @@ CASES = (
     ("project view: the Orion cone", "cone", "project"),
     ("project view: band 6 (MOUS), all sky", "band", "project"),
 )
+# synth_archive into PostgreSQL with every index in place at the end (issue 13, target 6).
+LOAD_TARGET_ROWS_PER_S = 20_000
 # count_first pages from the index below this many matches (see count_first_page).
 TWO_STEP_MAX = 20_000
 
@@ -394,12 +396,18 @@ def load(args: argparse.Namespace) -> None:
             t0 = time.perf_counter()
             delete_synthetic_archive()
             print(f"removed the earlier synthetic archive in {time.perf_counter() - t0:.1f} s")
+            vacuum_full()
         t0 = time.perf_counter()
         result = synthesize_archive(args.rows, seed=args.seed)
         dt = time.perf_counter() - t0
         counts = ", ".join(f"{n:,} {k}" for k, n in result.counts.items())
         print(f"synth_archive: {counts}")
-        print(f"LOAD  {args.rows:,} rows in {dt:.1f} s = {args.rows / dt:,.0f} rows/s")
+        rate = args.rows / dt
+        met = "met" if rate >= LOAD_TARGET_ROWS_PER_S else "NOT met"
+        print(
+            f"LOAD  {args.rows:,} rows in {dt:.1f} s = {rate:,.0f} rows/s "
+            f"(target {LOAD_TARGET_ROWS_PER_S:,} rows/s: {met})"
+        )
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             t0 = time.perf_counter()
@@ -415,6 +423,23 @@ def load(args: argparse.Namespace) -> None:
     else:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
+
+
+def vacuum_full() -> None:
+    """Give back the space of the rows just removed (untimed), so that the timed load writes an
+    empty table as a first load does, not one holding a million dead rows (the server's
+    autovacuum may be off; every index build would scan them)."""
+    from django.db import connection
+
+    from queries.synth import GENERATED_MODELS
+
+    if connection.vendor != "postgresql":
+        return
+    t0 = time.perf_counter()
+    tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in GENERATED_MODELS)
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM (FULL) {tables}")
+    print(f"VACUUM FULL of the emptied tables: {time.perf_counter() - t0:.1f} s")
 
 
 def pick_code() -> str:

@@ -1,10 +1,11 @@
 """Applying one page of upstream rows to the mirror, and recording what it changed.
 
 On PostgreSQL a page is COPYed into a temporary staging table and merged with one
-``INSERT ... ON CONFLICT (obs_id) DO UPDATE ... WHERE <row differs>`` whose ``RETURNING`` feeds
-the ``ObservationChange`` rows in the same statement: an unchanged row is neither written nor
-recorded, so harvesting the same data twice changes nothing. The statement's snapshot still
-holds the old row, which is where ``old_release_date`` comes from. Elsewhere (SQLite, the
+``INSERT ... ON CONFLICT (obs_id) DO UPDATE ... WHERE <row differs>`` (``queries.staging``, which
+also serves ``load_archive``) whose ``RETURNING`` feeds the ``ObservationChange`` rows in the
+same statement: an unchanged row is neither written nor recorded (nor even locked), so
+harvesting the same data twice changes nothing. The statement's snapshot still holds the old
+row, which is where ``old_release_date`` comes from. Elsewhere (SQLite, the
 embedded mode) the same result comes from a comparison in Python and the loader's bulk upsert.
 
 The caller runs ``apply_page`` in the transaction that also moves the run's cursor, so a page
@@ -13,25 +14,19 @@ is applied entirely together with its cursor, or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db import connection
-from psycopg.types.json import Jsonb
+from django.db import IntegrityError, connection, transaction
 
 from harvest.models import ChangeKind, HarvestRun, ObservationChange, SweptObservation
-from queries.archive.loader import upsert
+from queries import staging
+from queries.archive.loader import Columns, upsert
 from queries.models import Observation
 
-# Every column the upstream decides; the hierarchy links are derived after the merge.
-FIELDS = [
-    f for f in Observation._meta.concrete_fields if f.name not in ("id", "project", "member_ous")
-]
 # source_file names where a row came from, not what it says: a row harvested from a new URL
 # with the same values is unchanged.
-COMPARED = [f for f in FIELDS if f.name != "source_file"]
-TABLE = Observation._meta.db_table
-STAGE = "harvest_stage"
+COMPARED = [f for f in staging.FIELDS if f.name != "source_file"]
+TABLE = staging.TABLE
 
 
 @dataclass
@@ -40,94 +35,103 @@ class PageResult:
     changed: int = 0
 
 
-def apply_page(run: HarvestRun, observations: Sequence[dict[str, object]]) -> PageResult:
-    """Merge ``observations`` (``normalise_values`` dicts, unique obs_id) into the mirror."""
-    if not observations:
+@dataclass
+class PreparedPage:
+    """A normalised page ready to merge: tuples to COPY on PostgreSQL, dicts elsewhere."""
+
+    count: int
+    rows: list
+
+
+def prepare(observations: Columns) -> PreparedPage:
+    """Everything about a page that needs no database (run ahead, while another merges)."""
+    if connection.vendor == "postgresql":
+        return PreparedPage(len(observations), staging.prepare(observations))
+    return PreparedPage(len(observations), observations.dicts() if len(observations) else [])
+
+
+def apply_page(run: HarvestRun, page: PreparedPage) -> PageResult:
+    """Merge a prepared page (normalised rows, unique obs_id) into the mirror."""
+    if not page.count:
         return PageResult()
     if connection.vendor == "postgresql":
-        return _apply_postgresql(run, observations)
-    return _apply_portable(run, observations)
+        return _apply_postgresql(run, page.rows)
+    return _apply_portable(run, page.rows)
 
 
 def _q(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-_NAMES = [f.name for f in FIELDS]
-_EXTRA = _NAMES.index("extra")
+_JOURNALED = [staging.NAMES.index(n) for n in ("obs_id", "member_ous_uid", "proposal_id")]
+_RELEASE = staging.NAMES.index("obs_release_date")
+_JOURNAL_COLUMNS = [
+    "run_id",
+    "obs_id",
+    "member_ous_uid",
+    "proposal_id",
+    "kind",
+    "old_release_date",
+    "new_release_date",
+    "created_at",
+]
 
 
-def _row(values: dict[str, object]) -> list:
-    row = [values[name] for name in _NAMES]
-    row[_EXTRA] = Jsonb(row[_EXTRA])
-    return row
+def _insert_first_load(run: HarvestRun, rows: list[tuple]) -> PageResult | None:
+    """A page of a first load (the run deferred the mirror's indexes: the mirror was empty)
+    COPYed straight into the mirror and the journal, every row new: no staging table, no
+    comparison. None, with nothing written, when a row exists already (a row sent twice
+    during the run, or written meanwhile by a live search): the page then takes the merge."""
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            staging.copy_binary(cursor, TABLE, [f.column for f in staging.FIELDS], rows)
+            cursor.execute("SELECT now()")  # what the merge's journal rows record
+            (now,) = cursor.fetchone()
+            new = ChangeKind.NEW.value
+            journal = (
+                (run.pk, *(row[i] for i in _JOURNALED), new, None, row[_RELEASE], now)
+                for row in rows
+            )
+            staging.copy_binary(cursor, ObservationChange._meta.db_table, _JOURNAL_COLUMNS, journal)
+    except IntegrityError:
+        return None
+    return PageResult(new=len(rows))
 
 
-def _stage(observations: Sequence[dict[str, object]]) -> None:
-    columns = ", ".join(_q(f.column) for f in FIELDS)
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
-        cursor.execute(
-            f"CREATE TEMP TABLE {STAGE} ON COMMIT DROP AS "
-            f"SELECT {columns} FROM {TABLE} WITH NO DATA"
-        )
-        # Binary COPY with the columns' types named once: no per-value type lookup.
-        types = _pg_types(cursor)
-        with cursor.cursor.copy(f"COPY {STAGE} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(types)
-            for values in observations:
-                copy.write_row(_row(values))
-
-
-_types: list[int] = []
-
-
-def _pg_types(cursor) -> list[int]:
-    """The staged columns' PostgreSQL type oids, in column order."""
-    if not _types:
-        cursor.execute(
-            "SELECT atttypid FROM pg_attribute "
-            "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
-            [STAGE],
-        )
-        _types.extend(row[0] for row in cursor.fetchall())
-    return _types
-
-
-def _apply_postgresql(run: HarvestRun, observations: Sequence[dict[str, object]]) -> PageResult:
-    _stage(observations)
-    columns = ", ".join(_q(f.column) for f in FIELDS)
-    updates = ", ".join(f"{_q(f.column)} = EXCLUDED.{_q(f.column)}" for f in FIELDS)
-    old = ", ".join(f"{TABLE}.{_q(f.column)}" for f in COMPARED)
-    new = ", ".join(f"EXCLUDED.{_q(f.column)}" for f in COMPARED)
+def _apply_postgresql(run: HarvestRun, rows: list[tuple]) -> PageResult:
+    if run.deferred_indexes and run.mode != "full" and not run.dry_run:
+        result = _insert_first_load(run, rows)
+        if result is not None:
+            return result
+    staging.stage(rows)
+    stage = staging.STAGE
     changes = ObservationChange._meta.db_table
     with connection.cursor() as cursor:
         if run.mode == "full":
             # Even a dry run remembers what it saw, to report what a real sweep would remove.
             cursor.execute(
                 f"INSERT INTO {SweptObservation._meta.db_table} (run_id, obs_id) "
-                f"SELECT %s, obs_id FROM {STAGE} ON CONFLICT DO NOTHING",
+                f"SELECT %s, obs_id FROM {stage} ON CONFLICT DO NOTHING",
                 [run.pk],
             )
         if run.dry_run:
-            stage_values = ", ".join(f"s.{_q(f.column)}" for f in COMPARED)
+            stage_values = ", ".join(staging.staged(f) for f in COMPARED)
             mirror_values = ", ".join(f"o.{_q(f.column)}" for f in COMPARED)
             cursor.execute(
                 f"SELECT count(*) FILTER (WHERE o.id IS NULL), count(*) FILTER (WHERE o.id IS NOT "
                 f"NULL AND ({mirror_values}) IS DISTINCT FROM ({stage_values})) "
-                f"FROM {STAGE} s LEFT JOIN {TABLE} o ON o.obs_id = s.obs_id"
+                f"FROM {stage} s LEFT JOIN {TABLE} o ON o.obs_id = s.obs_id"
             )
             new_count, changed_count = cursor.fetchone()
             return PageResult(new=new_count, changed=changed_count)
+        merge = staging.merge_sql(
+            returning="obs_id, member_ous_uid, proposal_id, obs_release_date, "
+            "(xmax = 0) AS inserted",
+            unless_same=COMPARED,
+        )
         cursor.execute(
             f"""
-            WITH merged AS (
-                INSERT INTO {TABLE} ({columns}) SELECT {columns} FROM {STAGE}
-                ON CONFLICT (obs_id) DO UPDATE SET {updates}
-                WHERE ({old}) IS DISTINCT FROM ({new})
-                RETURNING obs_id, member_ous_uid, proposal_id, obs_release_date,
-                          (xmax = 0) AS inserted
-            ), recorded AS (
+            WITH merged AS ({merge}), recorded AS (
                 INSERT INTO {changes} (run_id, obs_id, member_ous_uid, proposal_id, kind,
                                        old_release_date, new_release_date, created_at)
                 SELECT %s, m.obs_id, m.member_ous_uid, m.proposal_id,
@@ -143,11 +147,11 @@ def _apply_postgresql(run: HarvestRun, observations: Sequence[dict[str, object]]
             [run.pk, ChangeKind.NEW, ChangeKind.CHANGED, ChangeKind.NEW, ChangeKind.CHANGED],
         )
         new_count, changed_count = cursor.fetchone()
-        cursor.execute(f"DROP TABLE {STAGE}")
+    staging.drop_stage()
     return PageResult(new=new_count, changed=changed_count)
 
 
-def _apply_portable(run: HarvestRun, observations: Sequence[dict[str, object]]) -> PageResult:
+def _apply_portable(run: HarvestRun, observations: list[dict[str, object]]) -> PageResult:
     """The same merge without COPY: compare in Python, upsert what differs with the loader."""
     names = [f.attname for f in COMPARED]
     by_id = {values["obs_id"]: values for values in observations}

@@ -31,16 +31,17 @@ from django.utils import timezone
 from archiveportal import jobs
 from archiveportal.jobs import Phase
 from harvest.bulk import defer_indexes_if_empty, restore_indexes
-from harvest.merge import apply_page
+from harvest.merge import PreparedPage, apply_page, prepare
 from harvest.models import ChangeKind, HarvestMode, HarvestRun, ObservationChange, SweptObservation
 from harvest.signals import harvest_finished
 from harvest.upstream import Cursor, client_for, count_query, fetch_page, row_position
 from queries.archive.formats import RawTable
-from queries.archive.loader import values_from_table
+from queries.archive.loader import Columns, columns_from_table
 from queries.errors import ArchiveError, ArchiveRejected, LoadError
 from queries.filters import forget_max_fov
 from queries.hierarchy import rebuild_hierarchy
 from queries.models import MemberOUS, Observation, release_passed
+from queries.staging import collection_paused
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +142,7 @@ def _cursor(run: HarvestRun) -> Cursor | None:
     return Cursor(run.cursor_last_modified, run.cursor_obs_id)
 
 
-def normalise(archive_url: str, rows: list[dict[str, object]], first_row: int) -> list[dict]:
+def normalise(archive_url: str, rows: list[dict[str, object]], first_row: int) -> Columns:
     """Upstream rows through the loader's normalisation; a bad value raises its LoadError,
     naming the upstream, the row's number in this run, its obs_id and the column."""
     columns = sorted(set().union(*rows))
@@ -153,7 +154,7 @@ def normalise(archive_url: str, rows: list[dict[str, object]], first_row: int) -
         [(first_row + i, row) for i, row in enumerate(rows)],
     )
     try:
-        return values_from_table(table)
+        return columns_from_table(table)
     except LoadError as exc:
         # The loader names a file; here the "file" is the upstream's table.
         where = f"{archive_url} ivoa.obscore (obs_id {rows[exc.row - first_row].get('obs_id')})"
@@ -162,11 +163,11 @@ def normalise(archive_url: str, rows: list[dict[str, object]], first_row: int) -
 
 @dataclass
 class Page:
-    """A fetched page, normalised, and where it ends in the upstream order."""
+    """A fetched page, normalised and prepared for the merge, and where it ends upstream."""
 
     number: int
     rows: int
-    values: list[dict[str, object]]
+    values: PreparedPage
     position: Cursor | None
 
     @property
@@ -186,8 +187,9 @@ def fetched_pages(run: HarvestRun, fetch: Fetch) -> Iterator[Page]:
         _check_progress(after, rows)
         number += 1
         position = row_position(rows[-1]) if rows else None
-        values = normalise(run.archive_url, rows, first_row) if rows else []
-        page = Page(number, len(rows), values, position)
+        with collection_paused():
+            values = normalise(run.archive_url, rows, first_row) if rows else Columns({}, 0)
+            page = Page(number, len(rows), prepare(values), position)
         yield page
         if page.last:
             return
@@ -195,9 +197,10 @@ def fetched_pages(run: HarvestRun, fetch: Fetch) -> Iterator[Page]:
 
 
 def read_ahead(pages: Iterator[Page]) -> Iterator[Page]:
-    """``pages`` produced one ahead in a thread: the next page is fetched and normalised while
-    this one is merged, so the network and Python work overlap the database's. Pages arrive in
-    order, and an error arrives after the pages before it, as without the thread."""
+    """``pages`` produced one ahead in a thread: the next page is fetched, normalised and
+    prepared while this one is merged, so the network and Python work overlap the database's.
+    Pages arrive in order, and an error arrives after the pages before it, as without the
+    thread."""
     slot: queue.Queue = queue.Queue(maxsize=1)
     stop = threading.Event()
 

@@ -26,6 +26,7 @@ Invariants the tests check:
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -38,9 +39,11 @@ from astropy import constants
 from django.core.management.color import no_style
 from django.db import connections, models, transaction
 
+from queries import bulk_indexes
 from queries import models as qm
 from queries.names import name_key
 from queries.spectral import BAND_RANGES_GHZ
+from queries.staging import copy_binary
 from queries.units import datetime_to_mjd, mjd_to_datetime
 
 # Share of science goals per band 1 to 10: 3, 6 and 7 carry most of ALMA's observing.
@@ -894,7 +897,8 @@ def _lock_tables(using: str) -> None:
 
 
 def _full_rows(table: Table, using: str) -> tuple[list[str], Iterable[tuple]]:
-    """Every concrete column, generated values or the field's default, in model field order."""
+    """Every concrete column, generated values or the field's default, in model field order;
+    a JSON default as its JSON text (``copy_binary`` sends jsonb as text)."""
     connection = connections[using]
     names, columns = [], []
     n = len(table)
@@ -902,20 +906,19 @@ def _full_rows(table: Table, using: str) -> tuple[list[str], Iterable[tuple]]:
         names.append(f.column)
         if f.attname in table.columns:
             columns.append(table.columns[f.attname])
+        elif f.null:
+            columns.append(itertools.repeat(None, n))
+        elif isinstance(f, models.JSONField):
+            columns.append(itertools.repeat(json.dumps(f.get_default()), n))
         else:
-            default = None if f.null else f.get_db_prep_save(f.get_default(), connection)
-            columns.append(itertools.repeat(default, n))
+            columns.append(itertools.repeat(f.get_db_prep_save(f.get_default(), connection), n))
     return names, zip(*columns)  # noqa: B905 (repeat() is endless by design)
 
 
 def _copy(table: Table, using: str) -> None:
-    connection = connections[using]
     names, rows = _full_rows(table, using)
-    quoted = ", ".join(connection.ops.quote_name(c) for c in names)
-    sql = f"COPY {connection.ops.quote_name(table.model._meta.db_table)} ({quoted}) FROM STDIN"
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        for row in rows:
-            copy.write_row(row)
+    with connections[using].cursor() as cursor:
+        copy_binary(cursor, table.model._meta.db_table, names, rows)
 
 
 def _bulk_create(table: Table, using: str, batch_size: int) -> None:
@@ -935,13 +938,18 @@ def _bulk_create(table: Table, using: str, batch_size: int) -> None:
 def write_archive(archive: SynthArchive, *, using: str = "default", batch_size: int = 5000) -> None:
     """Insert the tables as they are (primary keys included); the caller holds the transaction."""
     connection = connections[using]
-    for table in archive.tables:
-        if not len(table):
-            continue
-        if connection.vendor == "postgresql":
-            _copy(table, using)
-        else:
-            _bulk_create(table, using, batch_size)
+    if connection.vendor == "postgresql":
+        # A large archive loads without the secondary indexes and keys of the tables it
+        # fills, built once at the end (queries.bulk_indexes), inside this transaction.
+        tables = [(table.model, len(table)) for table in archive.tables]
+        with bulk_indexes.deferred(tables, with_foreign_keys=True, using=using):
+            for table in archive.tables:
+                if len(table):
+                    _copy(table, using)
+    else:
+        for table in archive.tables:
+            if len(table):
+                _bulk_create(table, using, batch_size)
     if connection.vendor == "postgresql":
         # Explicit ids left the identity sequences behind: move them past the new rows.
         with connection.cursor() as cursor:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from django.db import models, transaction
 
-from queries import units
+from queries import bulk_indexes, staging, units
 from queries.archive.columns import IGNORED_COLUMNS, LEGACY_COLUMNS, OBSCORE_RENAMES
 from queries.archive.datalink_loader import load_datalink_table
 from queries.archive.formats import RawTable, read_table
@@ -270,32 +270,76 @@ def observations_from_table(table: RawTable) -> list[Observation]:
 
 def values_from_table(table: RawTable) -> list[dict[str, object]]:
     """Every row of ``table`` normalised (``normalise_values``), one per obs_id."""
+    return columns_from_table(table).dicts()
+
+
+@dataclass
+class Columns:
+    """Normalised rows held a column at a time: ``values[name][i]`` is row ``i``'s value of
+    mirror column ``name`` (every column ``normalise_values`` fills), one row per obs_id.
+
+    A page of a TAP result is normalised and COPYed this way without a dict per row.
+    """
+
+    values: dict[str, list[object]]
+    length: int
+
+    def __len__(self) -> int:
+        return self.length
+
+    def rows(self, names: Sequence[str]) -> list[tuple]:
+        """The rows as tuples of ``names``' values, in that order."""
+        return list(zip(*(self.values[n] for n in names), strict=True))
+
+    def dicts(self) -> list[dict[str, object]]:
+        names = list(self.values)
+        return [dict(zip(names, row, strict=True)) for row in self.rows(names)]
+
+    @classmethod
+    def from_dicts(cls, rows: Sequence[dict[str, object]]) -> Columns:
+        names = list(rows[0]) if rows else list(_DEFAULTS)
+        return cls({n: [row[n] for row in rows] for n in names}, len(rows))
+
+
+def columns_from_table(table: RawTable) -> Columns:
+    """``values_from_table`` a column at a time (same values, same LoadError)."""
     mapping = {name: map_column(name) for name in table.columns}
     derive_id = "obs_id" not in table.columns
     path = str(table.path)
     targets = [column for column, _ in mapping.values() if column is not None]
     if not derive_id and len(targets) == len(set(targets)):
-        rows = _values_by_column(table, mapping, path)
-    else:
-        rows = [
-            normalise_values(raw, mapping=mapping, path=path, row_number=n, derive_id=derive_id)
-            for n, raw in table.rows
-        ]
+        return _unique(_columns_one_to_one(table, mapping, path))
+    rows = [
+        normalise_values(raw, mapping=mapping, path=path, row_number=n, derive_id=derive_id)
+        for n, raw in table.rows
+    ]
     seen: dict[str, dict[str, object]] = {}
     for values in rows:
         seen[values["obs_id"]] = values  # duplicates inside one file: the last one wins
-    return list(seen.values())
+    return Columns.from_dicts(list(seen.values()))
 
 
-def _values_by_column(
+def _unique(columns: Columns) -> Columns:
+    """One row per obs_id: a later duplicate replaces the earlier one in its place."""
+    ids = columns.values["obs_id"]
+    if len(set(ids)) == len(ids):
+        return columns
+    last = {obs_id: i for i, obs_id in enumerate(ids)}
+    keep = [last[obs_id] for obs_id in dict.fromkeys(ids)]
+    return Columns({n: [v[i] for i in keep] for n, v in columns.values.items()}, len(keep))
+
+
+def _columns_one_to_one(
     table: RawTable, mapping: dict[str, tuple[str | None, str]], path: str
-) -> list[dict[str, object]]:
+) -> Columns:
     """``normalise_values`` for a table whose columns map one to one (an ObsCore/TAP result),
     a column at a time: a column whose every value already has the mirror column's type is
     taken as it is (what ``_coerce`` would return), the others go through ``_coerce`` value by
-    value. Same values, same LoadError, a fraction of the time on a large page."""
+    value; derived columns come from each distinct source value once. Same values, same
+    LoadError, a fraction of the time of a dict per row on a large page."""
     numbers = [n for n, _ in table.rows]
     raws = [raw for _, raw in table.rows]
+    n_rows = len(raws)
     columns: dict[str, list[object]] = {}
     unknown = []
     for name, (column, unit) in mapping.items():
@@ -308,37 +352,75 @@ def _values_by_column(
         except KeyError:  # a row without the column (a ragged file)
             cells = [raw.get(name) for raw in raws]
         columns[column] = _coerce_column(column, unit, cells, name, numbers, path)
-    names = list(columns)
-    lists = [columns[n] for n in names]
-    file_name = _file_name(path)
-    defaults = [(n, d) for n, d in _DEFAULTS.items() if n not in columns]
-    masks: dict[str, int] = {}  # derived values, once per distinct source value
-    keys: dict[str, str] = {}
-    out = [dict(zip(names, row, strict=True)) for row in zip(*lists, strict=True)]
-    for i, raw in enumerate(raws):
-        values = out[i]
-        _fill_identity(values, raw, path=path, row_number=numbers[i], derive_id=False)
-        if values.get("s_ra") is not None and values.get("s_dec") is not None:
-            values["s_x"], values["s_y"], values["s_z"] = units.unit_vector(
-                values["s_ra"], values["s_dec"]
-            )
-        bands = values.get("band_list") or ""
-        if bands not in masks:
-            masks[bands] = units.band_mask(bands)
-        values["band_mask"] = masks[bands]
-        target = values.get("target_name") or ""
-        if target not in keys:
-            keys[target] = name_key(target)
-        values["target_name_key"] = keys[target]
-        values["extra"] = {
-            n: raw[n] if isinstance(raw[n], int | float | bool) else str(raw[n])
-            for n in unknown
-            if raw.get(n) is not None
-        }
-        values["source_file"] = file_name
-        for name, default in defaults:
-            values.setdefault(name, default)
+    _fill_identity_columns(columns, n_rows, numbers=numbers, path=path)
+    ra, dec = columns.get("s_ra"), columns.get("s_dec")
+    if ra is not None and dec is not None:
+        vectors = [
+            _NO_VECTOR if a is None or d is None else units.unit_vector(a, d)
+            for a, d in zip(ra, dec, strict=True)
+        ]
+        for axis, name in enumerate(("s_x", "s_y", "s_z")):
+            columns[name] = [v[axis] for v in vectors]
+    columns["band_mask"] = _derived(columns.get("band_list"), units.band_mask, n_rows)
+    columns["target_name_key"] = _derived(columns.get("target_name"), name_key, n_rows)
+    if unknown:
+        columns["extra"] = [
+            {
+                n: raw[n] if isinstance(raw[n], int | float | bool) else str(raw[n])
+                for n in unknown
+                if raw.get(n) is not None
+            }
+            for raw in raws
+        ]
+    else:
+        columns["extra"] = [{} for _ in range(n_rows)]
+    columns["source_file"] = [_file_name(path)] * n_rows
+    for name, default in _DEFAULTS.items():
+        if name not in columns:
+            columns[name] = [default] * n_rows
+    return Columns(columns, n_rows)
+
+
+_NO_VECTOR = (None, None, None)
+
+
+def _derived(source: list[object] | None, derive: Callable[[str], object], n: int) -> list:
+    """``derive(value or "")`` for every row, computed once per distinct value."""
+    if source is None:
+        return [derive("")] * n
+    cache: dict[object, object] = {}
+    out = []
+    for value in source:
+        try:
+            out.append(cache[value])
+        except KeyError:
+            cache[value] = derived = derive(value or "")
+            out.append(derived)
     return out
+
+
+def _fill_identity_columns(
+    columns: dict[str, list[object]], n: int, *, numbers: list[int], path: str
+) -> None:
+    """``_fill_identity`` for every row of a table that has an obs_id column: the first row
+    without a project (after reading it from obs_publisher_did) or without an obs_id fails."""
+    proposals = columns.get("proposal_id") or [""] * n
+    if not all(proposals):
+        dids = columns.get("obs_publisher_did") or [""] * n
+        proposals = [
+            p or (d.split("#", 1)[1] if "#" in (d or "") else p)
+            for p, d in zip(proposals, dids, strict=True)
+        ]
+        columns["proposal_id"] = proposals
+    ids = columns["obs_id"]
+    if all(proposals) and all(ids):
+        return
+    for i, (proposal, obs_id) in enumerate(zip(proposals, ids, strict=True)):
+        if not proposal:
+            message = "is missing: every row needs a project"
+            raise LoadError(path, numbers[i], "proposal_id", message)
+        if not obs_id:
+            raise LoadError(path, numbers[i], "obs_id", "is missing")
 
 
 def _coerce_column(
@@ -349,6 +431,13 @@ def _coerce_column(
         kinds = set(map(type, cells))
         if isinstance(model_field, models.FloatField) and kinds <= {float, _NONE}:
             return cells
+        if isinstance(model_field, models.FloatField) and kinds <= {str, _NONE}:
+            # Numbers read as text (CSV): float() is all _coerce does to a valid one; any
+            # other value (a truncated "1.5...") takes the value-by-value path below.
+            try:
+                return [None if v is None else float(v) for v in cells]
+            except ValueError:
+                pass
         whole = isinstance(model_field, models.IntegerField | models.BigIntegerField)
         if whole and kinds <= {int, _NONE}:
             return cells if model_field.null or _NONE not in kinds else _each(column, unit, cells)
@@ -454,36 +543,55 @@ def upsert_observations(rows: Iterable[dict], *, source: str) -> LoadResult:
 
 
 def load_paths(paths: Iterable[Path]) -> LoadResult:
-    """Load every file, all or nothing: one bad file leaves the mirror as it was."""
+    """Load every file, all or nothing: one bad file leaves the mirror as it was.
+
+    On PostgreSQL each file's rows are COPYed into a staging table and merged in one statement
+    (``queries.staging``), and a load as large as the mirror itself runs without the mirror's
+    secondary indexes, built once after the hierarchy is derived (``queries.bulk_indexes``).
+    """
     tables = [read_table(Path(p)) for p in paths]
     prepared = []
     for table in tables:
         if table.kind == "datalink":
             prepared.append((table, None))
         else:
-            prepared.append((table, observations_from_table(table)))
+            prepared.append((table, columns_from_table(table)))
+    incoming = sum(len(columns) for _, columns in prepared if columns is not None)
     total = LoadResult()
     with transaction.atomic():
         datalink_tables = []
-        for table, observations in prepared:
-            if observations is None:
-                datalink_tables.append(table)
-                continue
-            created, updated = upsert(observations)
-            total.merge(
-                LoadResult(
-                    rows=len(observations),
-                    created=created,
-                    updated=updated,
-                    files=1,
-                    unknown_columns=unknown_columns(table),
-                    proposal_ids={o.proposal_id for o in observations},
+        with bulk_indexes.deferred([(Observation, incoming)]):
+            for table, columns in prepared:
+                if columns is None:
+                    datalink_tables.append(table)
+                    continue
+                created, updated = _upsert_columns(columns)
+                total.merge(
+                    LoadResult(
+                        rows=len(columns),
+                        created=created,
+                        updated=updated,
+                        files=1,
+                        unknown_columns=unknown_columns(table),
+                        proposal_ids=set(columns.values["proposal_id"]),
+                    )
                 )
-            )
-        rebuild_hierarchy(total.proposal_ids)
+            # Before the indexes come back: linking every row to its project and member OUS
+            # rewrites it, which costs an entry in each index that exists by then.
+            rebuild_hierarchy(total.proposal_ids)
         for table in datalink_tables:
             total.datalink_files += load_datalink_table(table)
             total.files += 1
     forget_max_fov()
     log.info("loaded %d rows (%d new) from %d files", total.rows, total.created, total.files)
     return total
+
+
+def _upsert_columns(columns: Columns) -> tuple[int, int]:
+    """One file's normalised rows into the mirror: (created, updated)."""
+    if not len(columns):
+        return 0, 0
+    if not bulk_indexes.is_postgresql():
+        return upsert([Observation(**values) for values in columns.dicts()])
+    staging.stage(staging.prepare(columns))
+    return staging.upsert_staged()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
@@ -19,8 +21,12 @@ def harvest(url: str, *args: str) -> HarvestRun:
 
 
 def mirror_indexes() -> set[str]:
+    """Each index of the mirror's table and whether CLUSTER uses it."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'queries_observation'")
+        cursor.execute(
+            "SELECT pg_get_indexdef(indexrelid) || ' clustered: ' || indisclustered "
+            "FROM pg_index WHERE indrelid = 'queries_observation'::regclass"
+        )
         return {row[0] for row in cursor.fetchall()}
 
 
@@ -58,6 +64,26 @@ def test_a_second_harvest_changes_nothing(alma_replay):
     assert ObservationChange.objects.count() == changes
 
 
+def mirror_tuples() -> dict[str, tuple[str, str, str]]:
+    """Each row's physical place, creating and locking transaction (PostgreSQL's system
+    columns): a write or a row lock changes them."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT obs_id, ctid::text, xmin::text, xmax::text FROM queries_observation")
+        return {obs_id: rest for obs_id, *rest in cursor.fetchall()}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's system columns")
+def test_a_full_sweep_of_unchanged_rows_neither_writes_nor_locks_them(alma_replay):
+    harvest(alma_replay.url)
+    before = mirror_tuples()
+
+    full = harvest(alma_replay.url, "--full")
+
+    assert (full.rows_seen, full.new_count, full.changed_count) == (417, 0, 0)
+    assert mirror_tuples() == before
+    assert {xmax for _, _, xmax in before.values()} == {"0"}
+
+
 def test_an_upstream_row_changed_is_exactly_one_change(alma_replay):
     harvest(alma_replay.url)
     row = alma_replay.obscore[10]
@@ -87,3 +113,23 @@ def test_upstream_down_fails_the_run_cleanly_with_its_reason(alma_replay):
     # One try and one retry (after the jobs' backoff), then the run failed.
     assert len([q for q in alma_replay.queries if q.startswith("SELECT TOP")]) == 2
     assert Observation.objects.count() == 0
+
+
+def test_a_first_harvest_that_meets_a_row_twice_keeps_its_later_version(alma_replay):
+    # A row modified upstream while the harvest runs comes again in a later page: the first
+    # load's straight COPY meets it in the mirror and that page takes the merge instead.
+    first = min(alma_replay.obscore, key=lambda r: (r["lastModified"], r["obs_id"]))
+    latest = max(datetime.fromisoformat(r["lastModified"]) for r in alma_replay.obscore)
+    again = dict(first, obs_title="Retitled upstream during the harvest")
+    again["lastModified"] = (latest + timedelta(days=1)).isoformat(timespec="milliseconds")
+    alma_replay.obscore.append(again)
+    indexes = mirror_indexes()
+
+    run = harvest(alma_replay.url)
+
+    assert (run.rows_seen, run.new_count, run.changed_count) == (418, 417, 1)
+    assert Observation.objects.count() == 417
+    assert Observation.objects.get(obs_id=first["obs_id"]).obs_title == again["obs_title"]
+    kinds = ObservationChange.objects.filter(run=run, obs_id=first["obs_id"])
+    assert set(kinds.values_list("kind", flat=True)) == {ChangeKind.NEW, ChangeKind.CHANGED}
+    assert run.deferred_indexes == [] and mirror_indexes() == indexes

@@ -1,0 +1,109 @@
+"""Large loads into the mirror: the same rows and the same indexes, however they were loaded.
+
+A load at least as large as the table (and ``DEFER_MIN_ROWS``) drops the secondary indexes and
+foreign keys and builds them once at the end (``queries.bulk_indexes``); the threshold is set to
+0 here so that the small test loads take that path too.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from queries import bulk_indexes
+from queries.archive.formats import read_table
+from queries.archive.loader import columns_from_table, load_paths, map_column, normalise_values
+from queries.models import ArchiveFile, Observation
+from queries.synth import synthesize_archive
+from tests.queries.test_loader import UNION
+
+pytestmark = pytest.mark.django_db
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="indexes are deferred on PostgreSQL only"
+)
+
+
+def schema(*tables: str) -> set[tuple[str, str]]:
+    """Every index (and whether CLUSTER uses it) and foreign key of ``tables`` as PostgreSQL
+    defines them."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indrelid::regclass::text, pg_get_indexdef(indexrelid) || ' ' || indisclustered "
+            "FROM pg_index WHERE indrelid::regclass::text = ANY(%s) "
+            "UNION SELECT conrelid::regclass::text, conname || ' ' || pg_get_constraintdef(oid) "
+            "FROM pg_constraint WHERE contype = 'f' AND conrelid::regclass::text = ANY(%s)",
+            [list(tables), list(tables)],
+        )
+        return set(cursor.fetchall())
+
+
+@pytest.fixture
+def defer_every_load(monkeypatch):
+    monkeypatch.setattr(bulk_indexes, "DEFER_MIN_ROWS", 0)
+
+
+@postgresql_only
+def test_a_large_synthetic_archive_ends_with_every_index_and_key_it_had(defer_every_load):
+    tables = [m._meta.db_table for m in (Observation, ArchiveFile)]
+    before = schema(*tables)
+
+    synthesize_archive(300, seed=3)
+
+    assert schema(*tables) == before
+    assert any(
+        definition.endswith(
+            "obs_sky_zone ON public.queries_observation USING btree "
+            "(floor((s_dec * (2)::double precision)), s_ra) true"
+        )
+        for _, definition in before
+    )
+    assert Observation.objects.count() == 300
+    assert not Observation.objects.filter(project__isnull=True).exists()
+
+
+@postgresql_only
+def test_a_large_file_load_ends_with_every_index_and_key_it_had(defer_every_load):
+    table = Observation._meta.db_table
+    before = schema(table)
+
+    result = load_paths([UNION])
+
+    assert (result.rows, result.created) == (417, 417)
+    assert schema(table) == before
+    assert Observation.objects.filter(member_ous__isnull=False).count() == 417
+
+
+@postgresql_only
+def test_reloading_into_a_full_mirror_keeps_its_indexes_in_place(defer_every_load):
+    load_paths([UNION])
+    table = Observation._meta.db_table
+    before = schema(table)
+
+    again = load_paths([UNION])
+
+    assert (again.created, again.updated) == (0, 417)
+    assert schema(table) == before
+
+
+@postgresql_only
+def test_deferred_indexes_are_all_but_the_primary_key_and_unique_ones():
+    names = {name for name, _ in bulk_indexes.secondary_indexes(Observation._meta.db_table)}
+
+    assert "obs_sky_cover" in names and "obs_title_trgm" in names
+    assert not any(name.endswith("_pkey") or name.endswith("obs_id_key") for name in names)
+
+
+def test_a_table_normalised_a_column_at_a_time_gives_the_rows_normalised_one_by_one():
+    table = read_table(UNION)
+    mapping = {name: map_column(name) for name in table.columns}
+    one_by_one = {}
+    for number, raw in table.rows:
+        values = normalise_values(
+            raw, mapping=mapping, path=str(table.path), row_number=number, derive_id=False
+        )
+        one_by_one[values["obs_id"]] = values
+
+    by_column = columns_from_table(table).dicts()
+
+    assert len(by_column) == len(one_by_one) == 417
+    assert {values["obs_id"]: values for values in by_column} == one_by_one
