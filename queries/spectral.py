@@ -170,7 +170,9 @@ def _rebuild_postgresql(codes: list[str] | None) -> None:
     c_m_s = SPEED_OF_LIGHT_KM_S * 1e3
     with connection.cursor() as cursor:
         if codes is None:
-            cursor.execute("TRUNCATE queries_spectralwindow")
+            # DELETE, not TRUNCATE: the caller's transaction may hold deferred foreign-key
+            # checks on this table (rows just removed), which TRUNCATE refuses to run past.
+            cursor.execute("DELETE FROM queries_spectralwindow")
         else:
             cursor.execute(
                 "DELETE FROM queries_spectralwindow WHERE observation_id IN "

@@ -41,8 +41,9 @@ from django.db import connections, models, transaction
 
 from queries import bulk_indexes
 from queries import models as qm
+from queries.hierarchy import refresh_summaries
 from queries.names import name_key
-from queries.spectral import BAND_RANGES_GHZ
+from queries.spectral import BAND_RANGES_GHZ, rebuild_windows
 from queries.staging import copy_binary
 from queries.units import datetime_to_mjd, mjd_to_datetime
 
@@ -983,4 +984,8 @@ def synthesize_archive(
             delete_synthetic_archive(using=using)
         archive = generate_archive(rows, seed=seed, now=now, id_start=_next_ids(using))
         write_archive(archive, using=using, batch_size=batch_size)
+    # What rebuild_hierarchy derives after a load, for the hierarchy written here directly: the
+    # project view's per-project aggregates and the line finder's spectral windows.
+    refresh_summaries()
+    rebuild_windows()
     return SynthResult(counts=archive.counts(), vendor=connections[using].vendor)

@@ -80,8 +80,9 @@ def test_a_full_sweep_of_unchanged_rows_neither_writes_nor_locks_them(alma_repla
     full = harvest(alma_replay.url, "--full")
 
     assert (full.rows_seen, full.new_count, full.changed_count) == (417, 0, 0)
+    # A lock by the sweep would put its own transaction in xmax (the first harvest's spectral
+    # windows left the key-share lock of their foreign-key checks there, long committed).
     assert mirror_tuples() == before
-    assert {xmax for _, _, xmax in before.values()} == {"0"}
 
 
 def test_an_upstream_row_changed_is_exactly_one_change(alma_replay):

@@ -12,8 +12,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
 from queries.filters import forget_max_fov
-from queries.hierarchy import refresh_summaries
-from queries.spectral import rebuild_windows
 from queries.synth import GENERATED_MODELS, synthesize_archive
 
 
@@ -47,8 +45,6 @@ class Command(BaseCommand):
         try:
             result = synthesize_archive(rows, seed=seed, batch_size=batch, replace=replace)
             forget_max_fov()  # the cone search pads by the widest footprint: re-read it
-            refresh_summaries()  # the project view pages on the per-project aggregates
-            rebuild_windows()  # the line finder and the spectral view read them
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         elapsed = time.perf_counter() - started
