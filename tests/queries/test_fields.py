@@ -18,7 +18,7 @@ science_observation""".split()
 
 
 def test_every_alma_parameter_name_is_a_field_and_nothing_else_is_missing():
-    assert set(ALMA_NAMES) | {"mosaic", "array", "published"} == set(BY_NAME)
+    assert set(ALMA_NAMES) | {"mosaic", "array", "published", "target_list"} == set(BY_NAME)
 
 
 @pytest.mark.parametrize(
