@@ -275,3 +275,19 @@ def test_a_target_list_parameter_that_is_no_id_is_refused_naming_the_field(text)
     error = caught.value.errors["target_list"]
     assert str(error).startswith("Target list: ")
     assert "the id of a target list that is yours or shared with the lab" in str(error)
+
+
+def test_a_target_label_reaches_every_page_as_text(client, sample, owner):
+    hostile = "<script>alert(1)</script>"
+    target_list = TargetListFactory(owner=owner, name=hostile)
+    TargetRowFactory(target_list=target_list, label=hostile, ra=204.25, dec=-29.87)
+    for url, params in (
+        ("/aq/", {"target_list": str(target_list.pk)}),
+        (
+            f"/targets/{target_list.pk}/",
+            {},
+        ),
+    ):
+        page = client.get(url, params).text
+        assert hostile not in page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
