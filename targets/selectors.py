@@ -3,15 +3,19 @@ uses, and which targets each shown result row matches."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
+from django.db import connection
+from django.db.models import Count, Q
+from django.db.models.expressions import RawSQL
 
 from queries import syntax
+from queries.filters import max_half_fov
 from queries.models import Observation
-from queries.units import unit_vector
+from queries.units import galactic_to_icrs, unit_vector
 from targets import access
 from targets.access import may_read
 from targets.models import RowStatus, TargetList, TargetRow
@@ -133,3 +137,63 @@ def page_labels(node, obs_ids: list[str]) -> dict[str, str]:
         "obs_id", "s_ra", "s_dec", "s_fov"
     )
     return target_labels(node, list(positions))
+
+
+def cones_q(cones) -> Q:
+    """Observations in any of ``cones``: the test of ``queries.filters.cone_q`` (centre within
+    radius + s_fov/2 of the cone's centre, behind the same sky box padded by the widest
+    footprint) written as one join of the mirror with the cones as a VALUES list.
+
+    Why not the OR of ``cone_q``s: with 1,000 targets that is a 1,000-branch condition that
+    PostgreSQL evaluates on every row of the mirror (4.5 s of SQL on 100,000 rows, and 2.5 s
+    of Python building and compiling it); joined, each cone is one range probe of the
+    ``(s_dec, s_ra)`` index, as a single cone search is. Values are floats written by ``repr``
+    (no text from the upload reaches the SQL).
+    """
+    boxes = [box for cone in cones for box in _boxes(cone)]
+    if not boxes:
+        return Q(pk__in=[])
+    table = connection.ops.quote_name(Observation._meta.db_table)
+    values = ", ".join("(" + ", ".join(repr(float(v)) for v in box) + ")" for box in boxes)
+    columns = ("dlo", "dhi", "rlo", "rhi", "x", "y", "z", "r")
+    if connection.vendor == "sqlite":  # SQLite names a VALUES list's columns column1..column8
+        names = {c: f"t.column{i}" for i, c in enumerate(columns, start=1)}
+        alias = "t"
+    else:
+        names = {c: f"t.{c}" for c in columns}
+        alias = f"t({', '.join(columns)})"
+    n = names
+    sql = (
+        f"SELECT o.id FROM {table} o JOIN (VALUES {values}) AS {alias} "
+        f"ON o.s_dec BETWEEN {n['dlo']} AND {n['dhi']} "
+        f"AND o.s_ra BETWEEN {n['rlo']} AND {n['rhi']} "
+        f"AND o.s_x * {n['x']} + o.s_y * {n['y']} + o.s_z * {n['z']} "
+        f">= COS(RADIANS({n['r']} + COALESCE(o.s_fov, 0.0) / 2))"
+    )
+    if connection.vendor == "postgresql":
+        # A fence: PostgreSQL would otherwise pull the join up and test every mirror row,
+        # in result order, against every cone (0.2 s for 100 cones on 100,000 rows).
+        sql += " OFFSET 0"
+    return Q(pk__in=RawSQL(sql, ()))
+
+
+def _boxes(cone: syntax.Cone) -> list[tuple[float, ...]]:
+    """The sky boxes (dec low, dec high, RA low, RA high) around ``cone``, each with the cone's
+    unit vector and radius; two when the RA range wraps, the whole RA circle near a pole."""
+    if cone.frame == "galactic":
+        cone = syntax.Cone(*galactic_to_icrs(cone.ra, cone.dec), cone.radius)
+    x, y, z = unit_vector(cone.ra, cone.dec)
+    pad = cone.radius + max_half_fov() + 1e-9
+    dlo, dhi = max(cone.dec - pad, -90.0), min(cone.dec + pad, 90.0)
+    edge = abs(cone.dec) + pad
+    half = 180.0 if edge >= 89.0 else pad / math.cos(math.radians(edge))
+    low, high = cone.ra - half, cone.ra + half
+    if half >= 180.0:
+        ranges = [(0.0, 360.0)]
+    elif low < 0:
+        ranges = [(low + 360, 360.0), (0.0, high)]
+    elif high >= 360:
+        ranges = [(low, 360.0), (0.0, high - 360)]
+    else:
+        ranges = [(low, high)]
+    return [(dlo, dhi, rlo, rhi, x, y, z, cone.radius) for rlo, rhi in ranges]
