@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "vo",
     "harvest",
     "watches",
+    "targets",
 ]
 
 MIDDLEWARE = [
@@ -66,6 +67,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # The member a search's target_list is checked against (targets/access.py says why).
+    "targets.access.ReaderMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -268,6 +271,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "queries.*": {"queue": "searches"},
     "downloads.*": {"queue": "downloads"},
+    "targets.*": {"queue": "searches"},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -361,6 +365,8 @@ QUERIES_PAGE_SIZE = env.int("QUERIES_PAGE_SIZE", default=50)
 QUERIES_SKY_MAX_FOOTPRINTS = env.int("QUERIES_SKY_MAX_FOOTPRINTS", default=200)
 QUERIES_SKY_MAX_CENTRES = env.int("QUERIES_SKY_MAX_CENTRES", default=2000)
 QUERIES_RESOLVER_ONLINE = env.bool("QUERIES_RESOLVER_ONLINE", default=not EMBEDDED)
+# The most targets one uploaded target list may hold (each is resolved and searched).
+TARGETS_MAX_ROWS = env.int("TARGETS_MAX_ROWS", default=1000)
 # How long a prepared request's script and lists stay downloadable, in hours (they answer 410
 # from that instant on; the hourly cleaner only deletes the rows later). The older
 # DOWNLOADS_REQUEST_TTL_DAYS is still read as the default.

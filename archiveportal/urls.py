@@ -24,4 +24,5 @@ urlpatterns = [
     path("", include("downloads.urls")),
     path("", include("vo.urls")),
     path("", include("watches.urls")),
+    path("", include("targets.urls")),
 ]

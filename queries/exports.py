@@ -10,7 +10,8 @@ PostgreSQL, declared inside the transaction opened here so nothing is materialis
 server either, ``CHUNK_ROWS`` at a time (``QuerySet.iterator`` elsewhere), and leave as byte
 chunks while the next ones are read. There is no row cap but ``QUERIES_EXPORT_MAX_ROWS``
 (default none). Exports are metadata, which every member may read (``downloads.access``):
-the same rows the result pages list, and nothing of the files.
+the same rows the result pages list, and nothing of the files. A search over a target list
+ends with its ``target`` column (``labelled``), computed per chunk from the rows' own positions.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ CONTENT_TYPES = {
 EXTENSIONS = {"csv": "csv", "tsv": "tsv", "votable": "xml"}
 ORDER = ("proposal_id", "obs_id")
 CHUNK_ROWS = 2000  # rows per fetch from the cursor and per chunk of delimited text
+TARGET = "target"  # the column a target list adds (not an Observation field)
+POSITION = ("obs_id", "s_ra", "s_dec", "s_fov")  # what its labels are computed from
 # Model field -> VOTable datatype; anything else (text, dates as ISO 8601) is char.
 _DATATYPES = {
     models.FloatField: "double",
@@ -153,7 +156,7 @@ def _instants(names: Sequence[str]) -> list[int]:
     return [
         i
         for i, n in enumerate(names)
-        if isinstance(Observation._meta.get_field(n), models.DateTimeField)
+        if n != TARGET and isinstance(Observation._meta.get_field(n), models.DateTimeField)
     ]
 
 
@@ -186,6 +189,8 @@ def stream_delimited(
 
 def votable_field(name: str) -> votable.Field:
     """The FIELD of mirror column ``name``: its type from the model, its unit from ``units``."""
+    if name == TARGET:
+        return votable.Field(TARGET, "char", description="the targets of the list matched")
     datatype = _DATATYPES.get(type(Observation._meta.get_field(name)), "char")
     return votable.Field(name, datatype, unit=CANONICAL_UNITS.get(name, ""))
 
@@ -201,10 +206,53 @@ def stream(values: Iterable[Sequence[object]], names: Sequence[str], fmt: str) -
     return stream_delimited(values, names, delimiter="\t" if fmt == "tsv" else ",")
 
 
-def export(q: Q, names: Sequence[str], fmt: str, *, max_rows: int | None) -> Export:
+def target_labeller(parsed) -> Callable[[list[tuple]], dict[str, str]] | None:
+    """Labels for rows of (obs_id, s_ra, s_dec, s_fov) when a field of the search labels the
+    rows it matched (a target list: ``kinds.Targets.labels_at``), else None."""
+    for spec, node in parsed.items():
+        labels_at = getattr(spec.kind, "labels_at", None)
+        if labels_at is not None:
+            return lambda positions, spec=spec, node=node: labels_at(spec, node, positions)
+    return None
+
+
+def labelled(
+    values: Iterable[Sequence[object]],
+    names: Sequence[str],
+    labeller: Callable[[list[tuple]], dict[str, str]],
+) -> Iterator[tuple]:
+    """``values`` with the ``target`` label appended, computed a chunk at a time."""
+    at = [list(names).index(n) for n in POSITION]
+    batch: list[Sequence[object]] = []
+
+    def flush() -> Iterator[tuple]:
+        labels = labeller([tuple(row[i] for i in at) for row in batch])
+        for row in batch:
+            yield (*row, labels.get(row[at[0]], ""))
+
+    for row in values:
+        batch.append(row)
+        if len(batch) >= CHUNK_ROWS:
+            yield from flush()
+            batch = []
+    yield from flush()
+
+
+def export(
+    q: Q,
+    names: Sequence[str],
+    fmt: str,
+    *,
+    max_rows: int | None,
+    labeller: Callable[[list[tuple]], dict[str, str]] | None = None,
+) -> Export:
     """The export of the observations matching ``q`` in ``fmt``; rows are read only as the
-    chunks are consumed."""
+    chunks are consumed. With ``labeller`` (``target_labeller``) a last ``target`` column."""
+    values: Iterable[Sequence[object]] = rows(q, names, max_rows=max_rows)
+    if labeller is not None:
+        values = labelled(values, names, labeller)
+        names = [*names, TARGET]
     return Export(
-        chunks=stream(rows(q, names, max_rows=max_rows), names, fmt),
+        chunks=stream(values, names, fmt),
         truncated=is_cut(q, max_rows=max_rows),
     )

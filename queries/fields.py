@@ -82,6 +82,15 @@ CATALOGUE: dict[str, tuple[FieldSpec, ...]] = {
             placeholder="12:13:14.0 -00:01:02.1, 0.05",
         ),
         F(
+            "target_list",
+            "Target list",
+            kinds.Targets(),
+            ("s_ra", "s_dec"),
+            help="An uploaded list of source names or positions (Target lists, beside the "
+            "form): observations near any of its targets, each row labelled with them.",
+            placeholder="id from the Target lists page",
+        ),
+        F(
             "galactic",
             "Galactic l b",
             kinds.Position("galactic"),

@@ -14,6 +14,7 @@ must be wider), every literal escaped, or is None where the field restricts noth
 from __future__ import annotations
 
 import operator
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -249,6 +250,64 @@ class Resolver(Position):
             raise self.reject(spec, text, "has an empty name around '|'.")
         cones = tuple(syntax.Cone(*resolve(name), syntax.DEFAULT_RADIUS_DEG) for name in names)
         return cones[0] if len(cones) == 1 else syntax.AnyPosition(cones)
+
+
+@dataclass(frozen=True)
+class TargetCones(syntax.AnyPosition):
+    """The searched targets of one uploaded list: their cones, and each cone's label."""
+
+    list_id: str = ""
+    labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Targets(Resolver):
+    """An uploaded target list (``targets``) by its id: the OR of its searched rows' cones (the
+    ADQL is the Position kind's; the mirror's filter the same cone test as one join). A
+    Resolver whose names the list's worker resolved ahead (through ``queries.resolver``), so
+    the search itself asks no one; who may use a list, and the labels of the result's
+    ``target`` column, are ``targets``' business."""
+
+    name = "target_list"
+    syntax = "the id of a target list that is yours or shared with the lab (see /targets/)"
+
+    def parse(self, spec: FieldSpec, text: str) -> TargetCones:
+        from targets.selectors import list_for_search  # targets imports queries: lazily
+
+        text = syntax.clean_text(spec.name, text, spec.syntax, spec.label)
+        try:
+            list_id = str(uuid.UUID(text))
+        except ValueError:
+            raise self.reject(spec, text, "is not the id of a target list.") from None
+        found = list_for_search(list_id)
+        if isinstance(found, str):
+            raise self.reject(spec, text, found)
+        return TargetCones(
+            tuple(target.cone for target in found),
+            list_id=list_id,
+            labels=tuple(target.label for target in found),
+        )
+
+    def q(self, spec: FieldSpec, node, *, now: datetime | None = None) -> Q:
+        """The cone test of ``filters.cone_q``, as one join (``targets.selectors.cones_q``
+        says why: a list of 1,000 ORed cones took seconds)."""
+        from targets.selectors import cones_q
+
+        return cones_q(node.alternatives)
+
+    def row_labels(self, spec: FieldSpec, node: TargetCones, obs_ids: list[str]) -> dict:
+        """``obs_id`` -> the labels of the targets each of these rows matches (a result page's
+        ``target`` column: one query for the rows' positions)."""
+        from targets.selectors import page_labels
+
+        return page_labels(node, obs_ids)
+
+    def labels_at(self, spec: FieldSpec, node: TargetCones, positions) -> dict[str, str]:
+        """The same for rows that carry their position: (obs_id, s_ra, s_dec, s_fov) each (an
+        export's ``target`` column, no query)."""
+        from targets.selectors import target_labels
+
+        return target_labels(node, positions)
 
 
 @dataclass(frozen=True)

@@ -139,6 +139,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
             q, sort=sort, page=page, size=size, columns=chosen
         )
         shown = [cols.BY_NAME[c] for c in chosen]
+        targets = tables.target_labels(parsed, [row["obs_id"] for row in rows])
         sort_links = {
             c.name: _link(base, sort=f"-{c.name}" if sort == c.name else c.name, page=1)
             for c in shown
@@ -148,9 +149,13 @@ def search_page(request: HttpRequest) -> HttpResponse:
                 "page_info": page_info,
                 "column_choices": [(c.name, c.label, c.name in chosen) for c in cols.COLUMNS],
                 "raw_head": tables.raw_head(
-                    shown, sort=sort, search_url=search_url, sort_links=sort_links
+                    shown,
+                    sort=sort,
+                    search_url=search_url,
+                    sort_links=sort_links,
+                    target=targets is not None,
                 ),
-                "raw_body": tables.raw_body(rows, shown, projects),
+                "raw_body": tables.raw_body(rows, shown, projects, targets),
             }
         )
     context["page_links"] = {
@@ -218,7 +223,13 @@ def _export(parsed, fmt: str) -> StreamingHttpResponse:
     """The whole result, streamed as it is read (``queries.exports``)."""
     limit = settings.QUERIES_EXPORT_MAX_ROWS
     names = [c.name for c in cols.COLUMNS]
-    export = exports.export(observation_filter(parsed), names, fmt, max_rows=limit)
+    export = exports.export(
+        observation_filter(parsed),
+        names,
+        fmt,
+        max_rows=limit,
+        labeller=exports.target_labeller(parsed),
+    )
     response = StreamingHttpResponse(export.chunks, content_type=exports.CONTENT_TYPES[fmt])
     response["Content-Disposition"] = (
         f'attachment; filename="alma_search.{exports.EXTENSIONS[fmt]}"'

@@ -11,6 +11,7 @@ from apitokens import services as tokens
 from queries import models as qm
 from queries import units
 from queries.names import name_key
+from targets import models as tm
 
 DEFAULT_PASSWORD = "correct-horse-battery"
 
@@ -106,3 +107,46 @@ class SavedSearchFactory(factory.django.DjangoModelFactory):
     owner = factory.SubFactory(UserFactory)
     name = factory.Sequence(lambda n: f"search {n}")
     params = factory.LazyFunction(lambda: {"band_list": "6"})
+
+
+class ResolvedNameFactory(factory.django.DjangoModelFactory):
+    """The resolver's cache (``queries.resolver``): what Sesame answered for a name, or that
+    it did not know it (``found=False``). Tests seed it instead of asking Sesame."""
+
+    class Meta:
+        model = qm.ResolvedName
+        django_get_or_create = ("name_key",)
+
+    name = "NGC 1068"
+    name_key = factory.LazyAttribute(lambda o: name_key(o.name))
+    ra = 40.6696
+    dec = -0.0133
+    found = True
+
+
+class TargetListFactory(factory.django.DjangoModelFactory):
+    """A target list the worker has finished (add rows with ``TargetRowFactory``)."""
+
+    class Meta:
+        model = tm.TargetList
+
+    owner = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"targets {n}")
+    phase = "done"
+
+
+class TargetRowFactory(factory.django.DjangoModelFactory):
+    """A searched row: a cone of ``radius`` degrees around (ra, dec)."""
+
+    class Meta:
+        model = tm.TargetRow
+
+    target_list = factory.SubFactory(TargetListFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    text = factory.LazyAttribute(lambda o: f"{o.ra} {o.dec}, {o.radius}")
+    label = factory.LazyAttribute(lambda o: o.text)
+    ra = 40.669
+    dec = -0.0133
+    radius = 0.05
+    status = "searched"
+    match_count = 0

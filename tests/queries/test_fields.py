@@ -17,8 +17,8 @@ scientific_category bibcode pub_title first_author publication_year public_data
 science_observation""".split()
 
 
-# The portal's own fields beyond ALMA's form: its extra filters and the line finder.
-PORTAL_NAMES = {"mosaic", "array", "published", "line", "redshift"}
+# The portal's own fields beyond ALMA's form: its extra filters, the line finder, target lists.
+PORTAL_NAMES = {"mosaic", "array", "published", "line", "redshift", "target_list"}
 
 
 def test_every_alma_parameter_name_is_a_field_and_nothing_else_is_missing():

@@ -1,0 +1,62 @@
+"""Target lists: an uploaded list of source names or positions, searched row by row by a worker.
+
+A ``TargetList`` is a job row (``archiveportal.jobs``); each line of the upload is a ``TargetRow``
+that keeps its line number, its text and, once the worker has been through it, either a cone
+(``ra``, ``dec``, ``radius`` in ICRS degrees) and its match count, or the reason it could not be
+searched. Rows are written one by one as the worker goes, so the page shows progress and a
+worker that dies leaves every finished row in place for the next attempt.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from archiveportal.jobs import Job
+
+
+class TargetList(Job):
+    task_name = "targets.search_targets"
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="target_lists"
+    )
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RowStatus(models.TextChoices):
+    PENDING = "pending", "Waiting"
+    SEARCHED = "searched", "Searched"
+    UNRESOLVED = "unresolved", "Name not resolved"
+    INVALID = "invalid", "Not understood"
+
+
+class TargetRow(models.Model):
+    target_list = models.ForeignKey(TargetList, on_delete=models.CASCADE, related_name="rows")
+    number = models.PositiveIntegerField()  # the line of the upload, from 1
+    text = models.CharField(max_length=300)  # the line as uploaded (cut), for the reason shown
+    label = models.CharField(max_length=200)  # what the `target` column shows
+    name = models.CharField(max_length=200, blank=True)  # a name the worker resolves
+    ra = models.FloatField(null=True, blank=True)
+    dec = models.FloatField(null=True, blank=True)
+    radius = models.FloatField(null=True, blank=True)  # degrees
+    status = models.CharField(
+        max_length=12, choices=RowStatus.choices, default=RowStatus.PENDING, db_index=True
+    )
+    reason = models.TextField(blank=True)
+    match_count = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(fields=["target_list", "number"], name="unique_target_row")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target_list_id}:{self.number} {self.label}"

@@ -1,0 +1,77 @@
+"""Writes of target lists: an upload becomes a list and its rows; the worker searches them.
+
+The worker's part (``search_targets``) is idempotent: it claims the list (``jobs.claim``), goes
+through the rows still pending in list order, and commits each row as it is done (the page's
+progress, and nothing redone after a crash); a second delivery finds no pending row or no
+claimable list. Names are resolved by ``queries.resolver.resolve`` (its database cache first,
+then Sesame); a row is then counted with the Position kind's cone filter.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import transaction
+
+from archiveportal import jobs
+from queries import syntax
+from queries.errors import NameNotResolved
+from queries.filters import cone_q
+from queries.models import Observation
+from queries.resolver import resolve
+from targets.models import RowStatus, TargetList, TargetRow
+from targets.parsing import parse_upload
+
+log = logging.getLogger(__name__)
+
+
+@transaction.atomic
+def create_target_list(*, owner, name: str, data: bytes) -> TargetList:
+    """Parse the upload (``TargetFileError`` refuses it whole), store every line as a row
+    (unreadable ones with their reason) and hand the list to a worker."""
+    parsed = parse_upload(data, max_rows=settings.TARGETS_MAX_ROWS)
+    target_list = TargetList.objects.create(owner=owner, name=(name.strip() or "Target list")[:200])
+    TargetRow.objects.bulk_create(
+        TargetRow(
+            target_list=target_list,
+            number=row.number,
+            text=row.text,
+            label=row.label,
+            name=row.name,
+            ra=row.ra,
+            dec=row.dec,
+            radius=row.radius,
+            status=RowStatus.INVALID if row.reason else RowStatus.PENDING,
+            reason=row.reason,
+        )
+        for row in parsed
+    )
+    jobs.dispatch(target_list)
+    return target_list
+
+
+def search_targets(list_id: str) -> None:
+    """The worker's part: resolve and count every pending row, one commit per row."""
+    target_list = jobs.claim(TargetList, list_id)
+    if target_list is None:
+        return
+    for row in TargetRow.objects.filter(target_list=target_list, status=RowStatus.PENDING):
+        search_row(row)
+    jobs.finish(target_list)
+
+
+def search_row(row: TargetRow) -> None:
+    """Resolve the row's name when it has one, then count the observations in its cone."""
+    if row.name:
+        try:
+            row.ra, row.dec = resolve(row.name)
+        except NameNotResolved as exc:
+            row.status = RowStatus.UNRESOLVED
+            row.reason = f"Line {row.number}: '{row.name}' {exc.message}"
+            row.save(update_fields=["status", "reason"])
+            return
+    cone = syntax.Cone(row.ra, row.dec, row.radius or syntax.DEFAULT_RADIUS_DEG)
+    row.match_count = Observation.objects.filter(cone_q(cone)).count()
+    row.status = RowStatus.SEARCHED
+    row.save(update_fields=["ra", "dec", "status", "match_count"])
