@@ -146,6 +146,10 @@ class DownloadRequest(Job):
     expired_at = models.DateTimeField(null=True, blank=True)
     total_size = models.BigIntegerField(null=True, blank=True)
     file_count = models.PositiveIntegerField(null=True, blank=True)
+    # Preparation progress for the request page: how many of ``member_ous_uids`` have their file
+    # listing resolved. The worker writes the absolute number (never an increment), so a retried
+    # attempt rewrites it instead of counting twice.
+    mous_prepared = models.PositiveIntegerField(default=0)
     denied_summary = models.JSONField(default=list, blank=True)
     notified_at = models.DateTimeField(null=True, blank=True)
     # Generated when the request builder is rendered and posted back: a second POST of the same

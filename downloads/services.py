@@ -121,8 +121,15 @@ def submit_request(
     return request
 
 
-def _ensure_catalogue(mouses: list[MemberOUS]) -> None:
-    """Fetch DataLink listings for member OUSs the mirror has no files for."""
+def _record_progress(request: DownloadRequest, prepared: int) -> None:
+    """Write how many member OUSs have their listing resolved: an absolute number, so a retry
+    rewrites it rather than adding to it. Read by the request page while it polls."""
+    DownloadRequest.objects.filter(pk=request.pk).update(mous_prepared=prepared)
+
+
+def _ensure_catalogue(mouses: list[MemberOUS], request: DownloadRequest) -> None:
+    """Fetch DataLink listings for member OUSs the mirror has no files for (the slow part of a
+    preparation), recording progress after each one."""
     catalogued = set(
         ArchiveFile.objects.filter(member_ous__in=mouses)
         .order_by()
@@ -130,10 +137,11 @@ def _ensure_catalogue(mouses: list[MemberOUS]) -> None:
         .distinct()
     )
     missing = [m for m in mouses if m.pk not in catalogued]
+    _record_progress(request, len(mouses) - len(missing))
     if not missing:
         return
     client = get_client()
-    for mous in missing:
+    for done, mous in enumerate(missing, start=1):
         for entry in client.datalink(mous.uid):
             if entry.access_url and not entry.service_def and not entry.error_message:
                 store_file(
@@ -144,6 +152,7 @@ def _ensure_catalogue(mouses: list[MemberOUS]) -> None:
                     semantics=entry.semantics,
                     content_type=entry.content_type,
                 )
+        _record_progress(request, len(mouses) - len(missing) + done)
 
 
 def prepare_request(request_id: str) -> None:
@@ -163,7 +172,7 @@ def _prepare(request: DownloadRequest) -> None:
         .select_related("project", "group_ous__science_goal")
         .order_by("uid")
     )
-    _ensure_catalogue(mouses)
+    _ensure_catalogue(mouses, request)
     decisions = access.decide_many(request.owner, mouses, surface="request-prepare")
     # One query for the files of every allowed member OUS, whatever their number.
     files: dict[int, list[ArchiveFile]] = {}
@@ -201,6 +210,7 @@ def _prepare(request: DownloadRequest) -> None:
             row.request = current
         RequestFile.objects.bulk_create(rows)
         current.file_count = len(rows)
+        current.mous_prepared = len(current.member_ous_uids)
         current.total_size = sum(r.size or 0 for r in rows)
         current.denied_summary = denied
         current.expires_at = clock.now() + timedelta(hours=settings.DOWNLOADS_REQUEST_TTL_HOURS)

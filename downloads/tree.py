@@ -97,6 +97,29 @@ class Tree:
     def denied(self) -> list[MousNode]:
         return [m for m in self.mous_nodes if not m.decision.allowed]
 
+    @property
+    def by_category(self) -> list[ClassTotal]:
+        """Count and size per file class, over the files the member may download (a denied
+        member OUS holds none), in the catalogue's class order; they add up to ``total``."""
+        counts: dict[str, int] = {}
+        sizes: dict[str, int] = {}
+        for node in self.mous_nodes:
+            for f in node.files:
+                counts[f.category] = counts.get(f.category, 0) + 1
+                sizes[f.category] = sizes.get(f.category, 0) + (f.size or 0)
+        return [
+            ClassTotal(FileCategory(c).label, counts[c], sizes[c])
+            for c in CATEGORY_ORDER
+            if c in counts
+        ]
+
+
+@dataclass(frozen=True)
+class ClassTotal:
+    label: str
+    count: int
+    size: int
+
 
 def selected_mouses(*, mous_uids=(), project_codes=()):
     return (
@@ -122,7 +145,12 @@ def _empty_groups(goal_ids: set[int]) -> dict[int, list[str]]:
     return empty
 
 
-def build_tree(user, mouses, *, categories, surface: str = "request-page") -> Tree:
+def build_tree(
+    user, mouses, *, categories, surface: str = "request-page", request_files=None
+) -> Tree:
+    """The tree for ``user``. ``request_files`` (a prepared request's ``RequestFile`` rows) are
+    the files to show instead of the catalogue's: what the request holds, still filtered by the
+    access decision taken now."""
     mouses = list(mouses)
     # Callers may pass member OUSs without their hierarchy: fetch it once for all of them.
     prefetch_related_objects(mouses, "project", "group_ous__science_goal")
@@ -131,17 +159,25 @@ def build_tree(user, mouses, *, categories, surface: str = "request-page") -> Tr
     )
     decisions = access.decide_many(user, mouses, surface=surface)
     allowed_ids = [m.pk for m in mouses if decisions[m.uid].allowed]
-    files: dict[int, list[ArchiveFile]] = {}
-    catalogued = set(
-        ArchiveFile.objects.filter(member_ous_id__in=[m.pk for m in mouses])
-        .order_by()  # the model's ordering would make DISTINCT return every file
-        .values_list("member_ous_id", flat=True)
-        .distinct()
-    )
-    for f in ArchiveFile.objects.filter(
-        member_ous_id__in=allowed_ids, category__in=categories
-    ).order_by("category", "name"):
-        files.setdefault(f.member_ous_id, []).append(f)
+    files: dict[int, list] = {}
+    if request_files is not None:
+        # A prepared request: every member OUS was listed when it was prepared.
+        catalogued = {m.pk for m in mouses}
+        pk_of = {m.uid: m.pk for m in mouses if decisions[m.uid].allowed}
+        for f in sorted(request_files, key=lambda f: (CATEGORY_ORDER.index(f.category), f.name)):
+            if f.member_ous_uid in pk_of:
+                files.setdefault(pk_of[f.member_ous_uid], []).append(f)
+    else:
+        catalogued = set(
+            ArchiveFile.objects.filter(member_ous_id__in=[m.pk for m in mouses])
+            .order_by()  # the model's ordering would make DISTINCT return every file
+            .values_list("member_ous_id", flat=True)
+            .distinct()
+        )
+        for f in ArchiveFile.objects.filter(
+            member_ous_id__in=allowed_ids, category__in=categories
+        ).order_by("category", "name"):
+            files.setdefault(f.member_ous_id, []).append(f)
     blocks: dict[int, list[str]] = {}
     for eb in ExecutionBlock.objects.filter(member_ous_id__in=[m.pk for m in mouses]):
         blocks.setdefault(eb.member_ous_id, []).append(eb.asdm_uid)

@@ -85,17 +85,31 @@ def _own_request(request: HttpRequest, pk) -> DownloadRequest:
 
 
 def request_detail(request: HttpRequest, pk) -> HttpResponse:
-    """The request's page; its status partial polls while a worker prepares it, and a finished
-    request reloads the whole page (htmx ends the polling with it)."""
+    """The request's page; its status partial polls while a worker prepares it (showing how many
+    member OUSs are listed so far), and a finished request reloads the whole page (htmx ends the
+    polling with it). A ready request shows its tree and its sizes per file class, built from the
+    files it holds and the access decision taken now: what the viewer may no longer download
+    contributes no name, size or count."""
     found = _own_request(request, pk)
     state = services.status(found)
     if request.htmx and state in ("ready", "failed", "expired"):
         return HttpResponseClientRefresh()
-    context = {"req": found, "state": state, "links": None}
+    context = {
+        "req": found,
+        "state": state,
+        "links": None,
+        "mous_total": len(found.member_ous_uids),
+    }
     if state == "ready":
+        built = tree.build_tree(
+            request.user,
+            tree.selected_mouses(mous_uids=found.member_ous_uids),
+            categories=found.categories,
+            request_files=found.files.all(),
+        )
         context["links"] = request_links(found)
-        context["files"], context["notes"] = services.current_files(found, request.user)
-        context["total"] = script.human_size(sum(f.size or 0 for f in context["files"]))
+        context["tree"] = built
+        context["notes"] = [f"{m.mous.uid}: {m.decision.message}" for m in built.denied]
     return render_page_or_partial(
         request,
         page="downloads/request_detail.html",
