@@ -409,12 +409,3 @@ def projects_page(
             )
         )
     return rows, Page(number, size, total)
-
-
-def export_rows(q: Q, *, limit: int) -> tuple[list[dict], bool]:
-    """Every column of the matching observations, up to ``limit``; True when cut."""
-    names = [c.name for c in cols.COLUMNS]
-    rows = list(
-        Observation.objects.filter(q).order_by("proposal_id", "obs_id").values(*names)[: limit + 1]
-    )
-    return rows[:limit], len(rows) > limit
