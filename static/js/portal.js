@@ -52,3 +52,36 @@
   }, true);
   document.addEventListener("DOMContentLoaded", function () { restore(document); });
 })();
+
+// Result tables: "tick every row on this page" in the header, and how many distinct member
+// OUSs (or projects) are ticked, beside the request button.
+(function () {
+  "use strict";
+  function update(form) {
+    var boxes = form.querySelectorAll('tbody input[type="checkbox"]');
+    var ticked = new Set();
+    var all = boxes.length > 0;
+    boxes.forEach(function (box) {
+      if (box.checked) ticked.add(box.value); else all = false;
+    });
+    var header = form.querySelector("input.tick-page");
+    if (header) {
+      header.checked = all;
+      header.indeterminate = !all && ticked.size > 0;
+    }
+    var count = document.getElementById("ticked-count");
+    if (count) {
+      var unit = count.getAttribute("data-unit") || "row";
+      count.textContent = ticked.size ? ticked.size + " " + unit + (ticked.size === 1 ? "" : "s") + " ticked" : "none ticked";
+    }
+  }
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest && event.target.closest("#request-form");
+    if (!form || event.target.type !== "checkbox") return;
+    if (event.target.classList.contains("tick-page")) {
+      var on = event.target.checked;
+      form.querySelectorAll('tbody input[type="checkbox"]').forEach(function (box) { box.checked = on; });
+    }
+    update(form);
+  });
+})();

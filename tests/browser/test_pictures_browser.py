@@ -2,6 +2,8 @@
 spectral view; every row of the page has its footprint, hovering one marks its row and clicking
 it ticks the row's checkbox; the line finder's line is drawn."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -56,3 +58,24 @@ def test_the_line_finder_draws_its_line_over_the_windows(page, sample):
     expect(page.locator("#spectrum .spec-line")).to_have_count(1)
     expect(page.locator("#spectrum")).to_contain_text("CO(1-0)")
     expect(page.locator("#adql")).to_contain_text("em_min <=")
+
+
+def test_tick_every_row_of_a_page_and_see_how_many_member_ouss_that_is(page, sample):
+    UserFactory(username="alice")
+    browser_login(page, "alice", DEFAULT_PASSWORD)
+
+    page.goto(PERMALINK)
+    expect(page.locator("#ticked-count")).to_have_text("none ticked")
+    page.locator("#raw-table thead input.tick-page").check()
+    rows = page.locator("#raw-table tbody input[type=checkbox]")
+    assert rows.count() > 1
+    assert all(rows.nth(i).is_checked() for i in range(rows.count()))
+    distinct = len(set(rows.evaluate_all("boxes => boxes.map(b => b.value)")))
+    expect(page.locator("#ticked-count")).to_have_text(
+        f"{distinct} member OUS{'s' if distinct != 1 else ''} ticked"
+    )
+    rows.first.uncheck()
+    assert not page.locator("#raw-table thead input.tick-page").is_checked()
+    # The request builder receives every ticked member OUS.
+    page.click("#request-download")
+    expect(page).to_have_url(re.compile(r"/requests/new/\?.*mous="))
