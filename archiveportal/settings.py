@@ -364,6 +364,8 @@ QUERIES_PAGE_SIZE = env.int("QUERIES_PAGE_SIZE", default=50)
 # many) and the rest of the result, up to QUERIES_SKY_MAX_CENTRES rows, as centres.
 QUERIES_SKY_MAX_FOOTPRINTS = env.int("QUERIES_SKY_MAX_FOOTPRINTS", default=200)
 QUERIES_SKY_MAX_CENTRES = env.int("QUERIES_SKY_MAX_CENTRES", default=2000)
+# Member OUSs a basket may hold (and a whole result may add at once).
+DOWNLOADS_BASKET_MAX = env.int("DOWNLOADS_BASKET_MAX", default=5000)
 QUERIES_RESOLVER_ONLINE = env.bool("QUERIES_RESOLVER_ONLINE", default=not EMBEDDED)
 # The most targets one uploaded target list may hold (each is resolved and searched).
 TARGETS_MAX_ROWS = env.int("TARGETS_MAX_ROWS", default=1000)

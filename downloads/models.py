@@ -217,3 +217,28 @@ class Outbox(Job):
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.request_id} ({self.phase})"
+
+
+class BasketItem(models.Model):
+    """A member OUS a member keeps for a later request, across searches (``downloads.basket``).
+
+    Metadata only: what the basket holds says nothing about files; the request made from it
+    goes through the builder and the access decider like any other.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="basket_items"
+    )
+    member_ous = models.ForeignKey(
+        "queries.MemberOUS", on_delete=models.CASCADE, related_name="basket_items"
+    )
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["added_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "member_ous"], name="unique_basket_item")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.member_ous_id}"

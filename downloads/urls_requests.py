@@ -2,10 +2,15 @@
 
 from django.urls import path
 
+from downloads import views_basket
 from downloads import views_requests as views
 
 urlpatterns = [
     path("requests/", views.request_list, name="requests"),
+    path("basket/", views_basket.basket_page, name="basket"),
+    path("basket/add/", views_basket.basket_add, name="basket-add"),
+    path("basket/add-result/", views_basket.basket_add_result, name="basket-add-result"),
+    path("basket/remove/", views_basket.basket_remove, name="basket-remove"),
     path("requests/new/", views.new_request, name="request-new"),
     path("requests/<uuid:pk>/", views.request_detail, name="request"),
     path("requests/<uuid:pk>/script", views.request_script, name="request-script"),

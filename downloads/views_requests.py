@@ -19,7 +19,17 @@ from django_htmx.http import HttpResponseClientRefresh
 from apitokens.authentication import user_for
 from apitokens.models import Scope
 from archiveportal.htmx import render_page_or_partial
-from downloads import access, filelist, script, services, serving, tar_contents, tree, visibility
+from downloads import (
+    access,
+    basket,
+    filelist,
+    script,
+    services,
+    serving,
+    tar_contents,
+    tree,
+    visibility,
+)
 from downloads.datalink_service import render_datalink
 from downloads.models import DownloadRequest
 from downloads.notifications import request_links
@@ -35,7 +45,9 @@ def _categories(request: HttpRequest) -> list[str]:
 
 def new_request(request: HttpRequest) -> HttpResponse:
     data = request.POST if request.method == "POST" else request.GET
-    mous_uids = data.getlist("mous")
+    from_basket = data.get("basket") == "1"
+    mous_uids = basket.uids(request.user) if from_basket and request.method == "GET" else []
+    mous_uids += data.getlist("mous")
     projects = data.getlist("project")
     categories = _categories(request)
     mouses = tree.selected_mouses(mous_uids=mous_uids, project_codes=projects)
@@ -57,6 +69,8 @@ def new_request(request: HttpRequest) -> HttpResponse:
             messages.error(request, str(exc))
             status = 400
         else:
+            if from_basket:  # the request took them: the basket lets them go
+                basket.remove(request.user, [m.uid for m in mouses])
             return redirect("downloads:request", pk=created.pk)
     built = tree.build_tree(request.user, mouses, categories=categories)
     context = {
@@ -67,6 +81,7 @@ def new_request(request: HttpRequest) -> HttpResponse:
         "mous_uids": [m.uid for m in mouses],
         "empty": not mouses,
         "idempotency_key": idempotency_key,
+        "from_basket": from_basket,
     }
     return render_page_or_partial(
         request,

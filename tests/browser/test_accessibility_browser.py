@@ -18,6 +18,7 @@ PAGES = [
     "/aq/",
     "/saved/",
     "/requests/",
+    "/basket/",
     "/access/",
     "/access/token/",
     "/watches/",
