@@ -12,7 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from queries.units import display_scale, display_unit, is_placeholder_release, mjd_to_datetime
+from queries.units import (
+    SPEED_OF_LIGHT_KM_S,
+    display_scale,
+    display_unit,
+    is_placeholder_release,
+    mjd_to_datetime,
+)
 
 
 def _fixed(digits: int) -> Callable[[object], str]:
@@ -108,3 +114,54 @@ def display(column: Column, value: object) -> str:
     if value is not None and scale != 1.0:
         value = float(value) / scale
     return column.show(value)
+
+
+# --- A member's display choices: sexagesimal or degrees, frequency or wavelength -------------
+
+COORDINATES = ("degrees", "sexagesimal")
+SPECTRAL = ("frequency", "wavelength")
+
+
+def ra_hms(value: object) -> str:
+    """Degrees -> ``hh:mm:ss.ss`` (plain arithmetic, rounded once: 50 rows cost nothing)."""
+    if value is None:
+        return ""
+    total = round((float(value) % 360.0) / 15.0 * 3600.0, 2)
+    if total >= 86400.0:
+        total -= 86400.0
+    hours, rest = divmod(total, 3600.0)
+    minutes, seconds = divmod(rest, 60.0)
+    return f"{int(hours):02d}:{int(minutes):02d}:{seconds:05.2f}"
+
+
+def dec_dms(value: object) -> str:
+    """Degrees -> ``±dd:mm:ss.s``."""
+    if value is None:
+        return ""
+    sign = "-" if float(value) < 0 else "+"
+    total = round(abs(float(value)) * 3600.0, 1)
+    degrees, rest = divmod(total, 3600.0)
+    minutes, seconds = divmod(rest, 60.0)
+    return f"{sign}{int(degrees):02d}:{int(minutes):02d}:{seconds:04.1f}"
+
+
+def _mm_of_ghz(value: object) -> str:
+    # c / f: km/s over GHz is 1e-6 m, i.e. 1e-3 mm.
+    return "" if not value else f"{SPEED_OF_LIGHT_KM_S / float(value) * 1e-3:.4f}"
+
+
+_SEXAGESIMAL = {
+    "s_ra": Column("s_ra", "RA", ra_hms, True, unit="h:m:s"),
+    "s_dec": Column("s_dec", "Dec", dec_dms, True, unit="d:m:s"),
+}
+_WAVELENGTH = {"frequency": Column("frequency", "Wavelength", _mm_of_ghz, True, unit="mm")}
+
+
+def displayed(names: list[str], *, coordinates: str, spectral: str) -> list[Column]:
+    """The chosen columns as a member reads them: positions in degrees or sexagesimal, the
+    frequency as frequency or wavelength (stored values and sorting are unchanged)."""
+    swaps = {
+        **(_SEXAGESIMAL if coordinates == "sexagesimal" else {}),
+        **(_WAVELENGTH if spectral == "wavelength" else {}),
+    }
+    return [swaps.get(name, BY_NAME[name]) for name in names]

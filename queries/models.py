@@ -453,12 +453,23 @@ class SavedSearch(models.Model):
 
 
 class ColumnPreference(models.Model):
-    """The raw-view columns a member chose, kept between sessions."""
+    """The raw-view columns a member chose and how they read, kept between sessions."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="column_preference"
     )
     columns = models.JSONField(default=list)
+    # How positions and the spectral axis read (``queries.columns.displayed``).
+    coordinates = models.CharField(
+        max_length=12,
+        default="degrees",
+        choices=[("degrees", "degrees"), ("sexagesimal", "sexagesimal")],
+    )
+    spectral = models.CharField(
+        max_length=12,
+        default="frequency",
+        choices=[("frequency", "frequency"), ("wavelength", "wavelength")],
+    )
 
     def __str__(self) -> str:
         return f"columns of {self.user}"

@@ -34,9 +34,12 @@ from queries.filters import observation_filter
 from queries.models import ColumnPreference, MemberOUS, Project, SavedSearch, Search
 
 
-def _user_columns(request: HttpRequest) -> list[str]:
+def _user_columns(request: HttpRequest) -> tuple[list[str], str, str]:
+    """The member's columns and how positions and the spectral axis read."""
     pref = ColumnPreference.objects.filter(user=request.user).first()
-    return cols.valid_columns(pref.columns if pref else cols.DEFAULT_COLUMNS)
+    if pref is None:
+        return cols.valid_columns(cols.DEFAULT_COLUMNS), "degrees", "frequency"
+    return cols.valid_columns(pref.columns), pref.coordinates, pref.spectral
 
 
 def _link(params: dict, **changes) -> str:
@@ -134,11 +137,12 @@ def search_page(request: HttpRequest) -> HttpResponse:
             }
         )
     else:
-        chosen = _user_columns(request)
+        chosen, coordinates, spectral = _user_columns(request)
         rows, page_info, projects = selectors.observations_page(
             q, sort=sort, page=page, size=size, columns=chosen
         )
-        shown = [cols.BY_NAME[c] for c in chosen]
+        shown = cols.displayed(chosen, coordinates=coordinates, spectral=spectral)
+        context["display"] = {"coordinates": coordinates, "spectral": spectral}
         targets = tables.target_labels(parsed, [row["obs_id"] for row in rows])
         sort_links = {
             c.name: _link(base, sort=f"-{c.name}" if sort == c.name else c.name, page=1)
@@ -272,7 +276,12 @@ def search_status(request: HttpRequest, pk) -> HttpResponse:
 @require_POST
 def save_columns(request: HttpRequest) -> HttpResponse:
     chosen = cols.valid_columns(request.POST.getlist("columns"))
-    ColumnPreference.objects.update_or_create(user=request.user, defaults={"columns": chosen})
+    defaults: dict[str, object] = {"columns": chosen}
+    if request.POST.get("coordinates") in cols.COORDINATES:
+        defaults["coordinates"] = request.POST["coordinates"]
+    if request.POST.get("spectral") in cols.SPECTRAL:
+        defaults["spectral"] = request.POST["spectral"]
+    ColumnPreference.objects.update_or_create(user=request.user, defaults=defaults)
     search = reverse("queries:search")
     back = request.POST.get("next", search)
     return redirect(back if back.startswith(search) else search)
