@@ -58,14 +58,20 @@ def sky(q: Q, rows: list[dict]) -> tuple[SafeString, dict]:
 
 def spectrum(parsed: ParsedQuery, rows: list[dict]) -> SafeString:
     """One track per row with its spectral windows; the line field's lines drawn."""
-    keys = [r["obs_id"] for r in rows]
+    # Two index lookups (obs_id -> id, then the windows by their foreign key): a join on
+    # obs_id let the planner hash all four million windows (80 ms on 1M rows).
+    keys = dict(
+        Observation.objects.filter(obs_id__in=[r["obs_id"] for r in rows]).values_list(
+            "pk", "obs_id"
+        )
+    )
     by_row: dict[str, list[Window]] = defaultdict(list)
-    for obs_id, lo, hi, channel in (
-        SpectralWindow.objects.filter(observation__obs_id__in=keys)
-        .order_by("observation__obs_id", "lo_ghz")
-        .values_list("observation__obs_id", "lo_ghz", "hi_ghz", "channel_hz")
+    for pk, lo, hi, channel in sorted(
+        SpectralWindow.objects.filter(observation_id__in=list(keys)).values_list(
+            "observation_id", "lo_ghz", "hi_ghz", "channel_hz"
+        )
     ):
-        by_row[obs_id].append(Window(lo, hi, channel or 0.0))
+        by_row[keys[pk]].append(Window(lo, hi, channel or 0.0))
     tracks = [
         Track(r["obs_id"], f"{r['obs_id']}  {r['target_name']}", tuple(by_row[r["obs_id"]]))
         for r in rows

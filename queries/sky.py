@@ -66,19 +66,18 @@ def _radec(points: Sequence[Vec]) -> tuple[np.ndarray, np.ndarray]:
     return ra, dec
 
 
-def _circle_points(circle: Circle) -> list[Vec]:
-    c = circle.center
-    helper = (0.0, 0.0, 1.0) if abs(c[2]) < 0.9 else (1.0, 0.0, 0.0)
-    e1 = norm(np.cross(helper, c).tolist())
-    e2 = tuple(np.cross(c, e1).tolist())
-    cr, sr = math.cos(circle.radius), math.sin(circle.radius)
-    out = []
-    for i in range(CIRCLE_POINTS):
-        t = 2 * math.pi * i / CIRCLE_POINTS
-        out.append(
-            tuple(cr * c[k] + sr * (math.cos(t) * e1[k] + math.sin(t) * e2[k]) for k in range(3))
-        )
-    return out
+_ANGLES = np.linspace(0.0, 2 * math.pi, CIRCLE_POINTS, endpoint=False)
+_COS, _SIN = np.cos(_ANGLES)[:, None], np.sin(_ANGLES)[:, None]
+
+
+def _circle_points(circle: Circle) -> np.ndarray:
+    """``CIRCLE_POINTS`` unit vectors on the small circle, as an (n, 3) array."""
+    c = np.asarray(circle.center)
+    helper = np.array([0.0, 0.0, 1.0]) if abs(c[2]) < 0.9 else np.array([1.0, 0.0, 0.0])
+    e1 = np.cross(helper, c)
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(c, e1)
+    return math.cos(circle.radius) * c + math.sin(circle.radius) * (_COS * e1 + _SIN * e2)
 
 
 def _polygon_points(polygon: Polygon, sampled: bool) -> list[Vec]:
@@ -111,7 +110,7 @@ def _rings(footprint: Footprint, sampled: bool) -> list[list[Vec]]:
     for shape, holes in region.parts:
         rings.append(_outline(shape, sampled))
         rings.extend(_outline(hole, sampled) for hole in holes)
-    return [ring for ring in rings if ring]
+    return [ring for ring in rings if len(ring)]
 
 
 def _projection(points: np.ndarray, width: int, height: int) -> Projection:
@@ -255,10 +254,13 @@ def render(
         cx, cy = projection.xy(
             np.array([ra for ra, _ in centres]), np.array([dec for _, dec in centres])
         )
-        context = format_html_join(
-            "",
-            '<circle class="sky-context" cx="{}" cy="{}" r="1.2"/>',
-            ((f"{a:.1f}", f"{b:.1f}") for a, b in zip(cx, cy, strict=True)),
+        # Numbers this function computed, nothing from a row's text: no escaping to do.
+        context = mark_safe(
+            "".join(
+                f'<circle class="sky-context" cx="{a:.1f}" cy="{b:.1f}" r="1.2"/>'
+                for a, b in zip(cx.tolist(), cy.tolist(), strict=True)
+                if math.isfinite(a + b)
+            )
         )
     caption = (
         f"{len(footprints)} footprint{'s' if len(footprints) != 1 else ''}"
