@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
@@ -21,6 +22,25 @@ SERVICE_VARS = (
     "SECRET_KEY",
     "DJANGO_SETTINGS_MODULE",
 )
+
+
+def manage_in(env: dict[str, str]) -> Callable[..., str]:
+    """``manage(*args)``: run ``manage.py`` with ``env`` (configuration in the environment,
+    never on the command line) and return its output; a failure fails the test with stderr."""
+
+    def manage(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout
+
+    return manage
 
 
 def start_runserver(env: dict[str, str], port: int, ready_path: str) -> subprocess.Popen:

@@ -7,15 +7,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.portal_process import SERVICE_VARS
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.portal_process import SERVICE_VARS, manage_in
 
 
 @pytest.fixture
@@ -24,17 +20,7 @@ def embedded(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARS}
     env.update(DATA_DIR=str(tmp_path), DEBUG="1", HARVEST_PAGE_ROWS="100")
 
-    def manage(*args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert done.returncode == 0, done.stderr[-3000:]
-        return done.stdout
+    manage = manage_in(env)
 
     manage("migrate", "--no-input", "-v", "0")
     return manage, tmp_path / "archiveportal.sqlite3"

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 
-from tests.portal_process import start_runserver, stop
+from tests.portal_process import manage_in, start_runserver, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN_SCRIPT = (
@@ -88,17 +86,7 @@ def start_upstream(settings_dict: dict, data_dir: Path):
         HARVEST_SCHEDULE_ENABLED="0",
     )
 
-    def manage(*args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert done.returncode == 0, done.stderr[-3000:]
-        return done.stdout
+    manage = manage_in(env)
 
     manage("migrate", "--no-input", "-v", "0")
     manage("load_sample")

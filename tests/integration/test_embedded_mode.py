@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.portal_process import SERVICE_VARS, start_runserver, stop
+from tests.portal_process import SERVICE_VARS, manage_in, start_runserver, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,17 +34,7 @@ def embedded_portal(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARS}
     env.update(DATA_DIR=str(data_dir), DEBUG="1", DEMO_PASSWORD="smoke-test-pw")
 
-    def manage(*args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert done.returncode == 0, done.stderr[-3000:]
-        return done.stdout
+    manage = manage_in(env)
 
     manage("migrate", "--no-input", "-v", "0")
     load_output = manage("load_sample")
