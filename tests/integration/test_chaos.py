@@ -509,61 +509,6 @@ def test_a_pool_process_killed_mid_search_loses_nothing(stack):
     assert worker.poll() is None
 
 
-def test_a_worker_killed_mid_harvest_resumes_from_its_cursor_with_nothing_twice(stack):
-    mirror_before = stack.pg.query("SELECT count(*) FROM queries_observation")[0][0]
-    # The sample's 417 real ALMA rows, each modified upstream since (a reprocessing campaign).
-    upstream = load_obscore_union()
-    campaign = datetime(2026, 11, 30, tzinfo=UTC)
-    for i, row in enumerate(upstream):
-        row["lastModified"] = (campaign + timedelta(milliseconds=i)).isoformat(
-            timespec="milliseconds"
-        )[:-6]
-    stack.archive.obscore = upstream
-    stack.archive.set_mode("slow", slow_seconds=0.5)  # every page takes a while to arrive
-    worker = live_worker_of(stack)
-    started = stack.manage(
-        "shell", "-c", "from harvest.tasks import scheduled_harvest; print(scheduled_harvest())"
-    )
-    run_id = started.strip().splitlines()[-1]  # after the shell's own notices
-
-    def rows_seen() -> int:
-        ((seen,),) = stack.pg.query(
-            "SELECT rows_seen FROM harvest_harvestrun WHERE id = %s", run_id
-        )
-        return seen
-
-    until(lambda: rows_seen() >= 100, "two pages of the harvest to be applied")
-    stack.kill_worker(worker)  # SIGKILL between or inside pages: no clean-up at all
-    killed_at = rows_seen()
-    assert 0 < killed_at < len(upstream)
-    stack.archive.set_mode("normal")
-    stack.start_worker()
-    stack.wait_done("harvest_harvestrun", run_id, timeout=90)
-    try:
-        ((attempts, seen, new, changed),) = stack.pg.query(
-            "SELECT attempts, rows_seen, new_count, changed_count FROM harvest_harvestrun "
-            "WHERE id = %s",
-            run_id,
-        )
-        assert attempts >= 2 and (seen, new, changed) == (len(upstream), 0, len(upstream))
-        # Each row changed once in the journal, though pages before the kill were applied by
-        # the first worker and the rest by the second.
-        assert stack.pg.query(
-            "SELECT count(*), count(DISTINCT obs_id) FROM harvest_observationchange "
-            "WHERE run_id = %s",
-            run_id,
-        ) == [(len(upstream), len(upstream))]
-        assert stack.pg.query("SELECT count(*) FROM queries_observation")[0][0] == mirror_before
-        assert stack.pg.query(
-            "SELECT count(*) FROM queries_observation WHERE last_modified >= %s", campaign
-        ) == [(len(upstream),)]
-        assert stack.pg.query(
-            "SELECT count(*) FROM queries_observation WHERE member_ous_id IS NULL"
-        ) == [(0,)]
-    finally:
-        stack.archive.obscore = None
-
-
 def test_thirty_seconds_without_redis_lose_nothing_and_pages_say_so(stack):
     member = stack.session("member")
     staff = stack.session("ops")
@@ -645,3 +590,58 @@ def test_a_postgresql_restart_under_load_loses_nothing(stack):
     ) == [(0,)]
     assert stack.pg.query("SELECT count(*) FROM queries_search WHERE phase <> 'done'") == [(0,)]
     assert stack.pg.query("SELECT count(*) FROM downloads_outbox WHERE phase <> 'done'") == [(0,)]
+
+
+def test_a_worker_killed_mid_harvest_resumes_from_its_cursor_with_nothing_twice(stack):
+    mirror_before = stack.pg.query("SELECT count(*) FROM queries_observation")[0][0]
+    # The sample's 417 real ALMA rows, each modified upstream since (a reprocessing campaign).
+    upstream = load_obscore_union()
+    campaign = datetime(2026, 11, 30, tzinfo=UTC)
+    for i, row in enumerate(upstream):
+        row["lastModified"] = (campaign + timedelta(milliseconds=i)).isoformat(
+            timespec="milliseconds"
+        )[:-6]
+    stack.archive.obscore = upstream
+    stack.archive.set_mode("slow", slow_seconds=0.5)  # every page takes a while to arrive
+    worker = live_worker_of(stack)
+    started = stack.manage(
+        "shell", "-c", "from harvest.tasks import scheduled_harvest; print(scheduled_harvest())"
+    )
+    run_id = started.strip().splitlines()[-1]  # after the shell's own notices
+
+    def rows_seen() -> int:
+        ((seen,),) = stack.pg.query(
+            "SELECT rows_seen FROM harvest_harvestrun WHERE id = %s", run_id
+        )
+        return seen
+
+    until(lambda: rows_seen() >= 100, "two pages of the harvest to be applied")
+    stack.kill_worker(worker)  # SIGKILL between or inside pages: no clean-up at all
+    killed_at = rows_seen()
+    assert 0 < killed_at < len(upstream)
+    stack.archive.set_mode("normal")
+    stack.start_worker()
+    stack.wait_done("harvest_harvestrun", run_id, timeout=90)
+    try:
+        ((attempts, seen, new, changed),) = stack.pg.query(
+            "SELECT attempts, rows_seen, new_count, changed_count FROM harvest_harvestrun "
+            "WHERE id = %s",
+            run_id,
+        )
+        assert attempts >= 2 and (seen, new, changed) == (len(upstream), 0, len(upstream))
+        # Each row changed once in the journal, though pages before the kill were applied by
+        # the first worker and the rest by the second.
+        assert stack.pg.query(
+            "SELECT count(*), count(DISTINCT obs_id) FROM harvest_observationchange "
+            "WHERE run_id = %s",
+            run_id,
+        ) == [(len(upstream), len(upstream))]
+        assert stack.pg.query("SELECT count(*) FROM queries_observation")[0][0] == mirror_before
+        assert stack.pg.query(
+            "SELECT count(*) FROM queries_observation WHERE last_modified >= %s", campaign
+        ) == [(len(upstream),)]
+        assert stack.pg.query(
+            "SELECT count(*) FROM queries_observation WHERE member_ous_id IS NULL"
+        ) == [(0,)]
+    finally:
+        stack.archive.obscore = None
