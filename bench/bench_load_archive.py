@@ -19,25 +19,13 @@ import os
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from bench_harvest import NOT_UPSTREAM, recreate
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE_URL = "postgres://postgres@127.0.0.1:5432/ap_bench"
 TARGET_URL = "postgres://postgres@127.0.0.1:5432/ap_bench_load"
 TARGET_ROWS_PER_S = 20_000
-# Mirror columns the loader derives itself: an archive's ObsCore table never has them.
-NOT_OBSCORE = (
-    "id",
-    "project_id",
-    "member_ous_id",
-    "s_x",
-    "s_y",
-    "s_z",
-    "band_mask",
-    "target_name_key",
-    "extra",
-    "source_file",
-)
 
 
 def parse_args() -> argparse.Namespace:
@@ -69,7 +57,7 @@ def write_csv(url: str, rows: int, path: Path) -> None:
         select = ", ".join(
             'last_modified AS "lastModified"' if c == "last_modified" else c
             for c in names
-            if c not in NOT_OBSCORE
+            if c not in NOT_UPSTREAM
         )
         partial = path.with_suffix(".partial")
         with conn.cursor() as cursor, partial.open("wb") as out:
@@ -81,17 +69,6 @@ def write_csv(url: str, rows: int, path: Path) -> None:
                 for block in copy:
                     out.write(block)
         partial.rename(path)
-
-
-def recreate(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def main() -> int:
