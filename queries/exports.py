@@ -8,7 +8,10 @@ values, so an empty result still has its numbers as ``double`` and its text as `
 An export is never held whole in memory: rows come from a server-side (named) cursor on
 PostgreSQL, declared inside the transaction opened here so nothing is materialised on the
 server either, ``CHUNK_ROWS`` at a time (``QuerySet.iterator`` elsewhere), and leave as byte
-chunks while the next ones are read. There is no row cap but ``QUERIES_EXPORT_MAX_ROWS``
+chunks while the next ones are read. CSV and TSV without a target column are written by
+PostgreSQL itself (``COPY (SELECT ...) TO STDOUT``, ``copied``): the server formats the text the
+Python writer would (instants in ISO 8601, empty nulls, shortest round-trip numbers), and Python
+only passes the bytes on. There is no row cap but ``QUERIES_EXPORT_MAX_ROWS``
 (default none). Exports are metadata, which every member may read (``downloads.access``):
 the same rows the result pages list, and nothing of the files. A search over a target list
 ends with its ``target`` column (``labelled``), computed per chunk from the rows' own positions.
@@ -27,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection, models, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import CharField, F, Func, Q, QuerySet
 
 from archiveportal import votable
 from queries.models import Observation
@@ -41,6 +44,7 @@ CONTENT_TYPES = {
 EXTENSIONS = {"csv": "csv", "tsv": "tsv", "votable": "xml"}
 ORDER = ("proposal_id", "obs_id")
 CHUNK_ROWS = 2000  # rows per fetch from the cursor and per chunk of delimited text
+COPY_CHUNK_BYTES = 256 * 1024  # bytes of PostgreSQL's COPY output gathered per chunk sent
 TARGET = "target"  # the column a target list adds (not an Observation field)
 POSITION = ("obs_id", "s_ra", "s_dec", "s_fov")  # what its labels are computed from
 # Model field -> VOTable datatype; anything else (text, dates as ISO 8601) is char.
@@ -238,6 +242,56 @@ def labelled(
     yield from flush()
 
 
+class _IsoInstant(Func):
+    """An instant as ``datetime.isoformat`` writes Django's aware UTC values:
+    ``2024-03-01T12:30:00+00:00``, with ``.ffffff`` only when there are microseconds."""
+
+    template = (
+        "(replace(to_char(%(expressions)s AT TIME ZONE 'UTC', "
+        "'YYYY-MM-DD\"T\"HH24:MI:SS.US'), '.000000', '') || '+00:00')"
+    )
+    output_field = CharField()
+
+
+def copied(
+    q: Q, names: Sequence[str], *, delimiter: str, max_rows: int | None = None
+) -> Iterator[bytes]:
+    """CSV/TSV of the matching observations, header included, written by PostgreSQL's COPY.
+
+    Why: on 1M rows the Python writer cost 11-14 s of CPU on top of the fetch; COPY formats in
+    the server while the rows are read, and Python forwards ``COPY_CHUNK_BYTES`` blocks. The
+    cells equal ``stream_delimited``'s (a test compares both): instants through
+    ``_IsoInstant``, numbers in shortest round-trip form (``extra_float_digits = 1``, so a
+    whole double reads ``5``, not ``5.0``), nulls as empty fields. Run inside a transaction,
+    so that a client gone mid-export ends the COPY with it (the connection cancels it).
+    """
+    instants = {names[i] for i in _instants(names)}
+    columns = {f"c{i}": (_IsoInstant(F(n)) if n in instants else F(n)) for i, n in enumerate(names)}
+    queryset = (
+        Observation.objects.filter(q).order_by(*ORDER).annotate(**columns).values_list(*columns)
+    )
+    if max_rows is not None:
+        queryset = queryset[:max_rows]
+    sql, params = queryset.query.sql_with_params()
+    options = "FORMAT csv" + (", DELIMITER E'\\t'" if delimiter == "\t" else "")
+    head = io.StringIO()
+    csv.writer(head, delimiter=delimiter, lineterminator="\n").writerow(header(names))
+    yield head.getvalue().encode()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL extra_float_digits = 1")
+        with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH ({options})", params) as copy:
+            pending: list[bytes] = []
+            size = 0
+            for block in copy:
+                pending.append(bytes(block))
+                size += len(block)
+                if size >= COPY_CHUNK_BYTES:
+                    yield b"".join(pending)
+                    pending, size = [], 0
+            if pending:
+                yield b"".join(pending)
+
+
 def export(
     q: Q,
     names: Sequence[str],
@@ -248,11 +302,12 @@ def export(
 ) -> Export:
     """The export of the observations matching ``q`` in ``fmt``; rows are read only as the
     chunks are consumed. With ``labeller`` (``target_labeller``) a last ``target`` column."""
+    truncated = is_cut(q, max_rows=max_rows)
+    if fmt in ("csv", "tsv") and labeller is None and connection.vendor == "postgresql":
+        delimiter = "\t" if fmt == "tsv" else ","
+        return Export(copied(q, names, delimiter=delimiter, max_rows=max_rows), truncated)
     values: Iterable[Sequence[object]] = rows(q, names, max_rows=max_rows)
     if labeller is not None:
         values = labelled(values, names, labeller)
         names = [*names, TARGET]
-    return Export(
-        chunks=stream(values, names, fmt),
-        truncated=is_cut(q, max_rows=max_rows),
-    )
+    return Export(chunks=stream(values, names, fmt), truncated=truncated)

@@ -13,6 +13,7 @@ from django.db import connection
 from django.db.models import Q
 from pyvo.dal import DALResults
 
+from archiveportal import votable
 from queries import exports
 from tests.factories import MemberOUSFactory, ObservationFactory, UserFactory
 
@@ -69,6 +70,7 @@ def test_an_export_streams_every_row_in_chunks_when_no_cap_is_set(
 ):
     settings.QUERIES_EXPORT_MAX_ROWS = None
     monkeypatch.setattr(exports, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(exports, "COPY_CHUNK_BYTES", 1)
     client.force_login(UserFactory())
     response = client.get("/aq/", {"project_code": "2099.1.00042.S", "format": "csv"})
     assert response.streaming
@@ -132,37 +134,84 @@ def test_a_large_votable_export_reads_back_whole_with_astropy(client, settings, 
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="server-side cursors: PostgreSQL")
-def test_on_postgresql_rows_come_from_a_server_side_cursor_inside_a_transaction(
+def test_on_postgresql_votable_rows_come_from_a_server_side_cursor_inside_a_transaction(
     client, five_rows, monkeypatch
 ):
     """While the export streams, the session holds a declared cursor, and not WITH HOLD
     (which would copy the whole result on the server at the first commit)."""
     monkeypatch.setattr(exports, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(votable, "BATCH_ROWS", 1)
     client.force_login(UserFactory())
-    response = client.get("/aq/", {"project_code": "2099.1.00042.S", "format": "csv"})
+    response = client.get("/aq/", {"project_code": "2099.1.00042.S", "format": "votable"})
     chunks = iter(response.streaming_content)
-    first = next(chunks)
+    first = b""
+    while b"<TR>" not in first:  # the document's head, then the first row: the cursor is open
+        first += next(chunks)
     with connection.cursor() as cursor:
         cursor.execute("SELECT is_holdable FROM pg_cursors WHERE statement ILIKE '%%DECLARE%%'")
         assert cursor.fetchall() == [(False,)]
-    assert (first + b"".join(chunks)).count(b"\n") == 1 + 5
+    assert (first + b"".join(chunks)).count(b"<TR>") == 5
+
+
+TRICKY_TEXTS = ['a, "quoted" name', "tab\there", "two\nlines", "", "  ", "plain", "Orion KL"]
+TRICKY_NUMBERS = [0.1 + 0.2, 5.0, 1e15, 1e-7, -0.0, None, 123456.789]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY: PostgreSQL")
+@pytest.mark.parametrize("delimiter", [",", "\t"])
+def test_postgresql_writes_the_same_cells_as_the_python_writer(delimiter):
+    """``copied`` (the server formats) and ``stream_delimited`` (Python formats, SQLite and
+    target lists) are two writers of one format: the parsed cells must agree, so a reader
+    cannot tell which one wrote an export. Numbers agree as numbers (``5`` and ``5.0``)."""
+    for i, (text, number) in enumerate(zip(TRICKY_TEXTS, TRICKY_NUMBERS, strict=True)):
+        mous = MemberOUSFactory(
+            project__code="2099.1.00042.S",
+            release_date=datetime(2024, 3, 1, 12, 30, 0, 250000 * (i % 2), tzinfo=UTC),
+        )
+        ObservationFactory(member_ous=mous, target_name=text, frequency=number, pwv=number)
+    names = ["obs_id", "target_name", "frequency", "pwv", "obs_release_date", "s_ra"]
+    q = Q(proposal_id="2099.1.00042.S")
+
+    def parsed(chunks) -> list[list[str]]:
+        return list(csv.reader(io.StringIO(b"".join(chunks).decode()), delimiter=delimiter))
+
+    by_server = parsed(exports.copied(q, names, delimiter=delimiter))
+    by_python = parsed(exports.stream_delimited(exports.rows(q, names), names, delimiter=delimiter))
+    assert len(by_server) == 1 + len(TRICKY_TEXTS)
+    assert by_server[0] == by_python[0]
+    for server_row, python_row in zip(by_server[1:], by_python[1:], strict=True):
+        for name, server, python in zip(names, server_row, python_row, strict=True):
+            if name in ("frequency", "pwv", "s_ra") and python:
+                assert float(server) == float(python), name
+            else:
+                assert server == python, name
+    instants = {row[4] for row in by_server[1:]}
+    assert instants == {"2024-03-01T12:30:00+00:00", "2024-03-01T12:30:00.250000+00:00"}
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="server-side cursors: PostgreSQL")
-def test_a_client_gone_mid_export_leaves_no_cursor_or_transaction_open(five_rows, monkeypatch):
-    """The server closes the body's iterator when the client hangs up."""
+@pytest.mark.parametrize("fmt", ["csv", "votable"])
+def test_a_client_gone_mid_export_leaves_no_cursor_or_transaction_open(five_rows, monkeypatch, fmt):
+    """The server closes the body's iterator when the client hangs up, mid-COPY (CSV) or
+    mid-cursor (VOTable); the connection then serves the next query."""
     monkeypatch.setattr(exports, "CHUNK_ROWS", 1)
+    monkeypatch.setattr(exports, "COPY_CHUNK_BYTES", 1)
+    monkeypatch.setattr(votable, "BATCH_ROWS", 1)
     names = ["proposal_id", "obs_id", "frequency"]
     q = Q(proposal_id="2099.1.00042.S")
     blocks = len(connection.atomic_blocks)
-    body = exports.export(q, names, "csv", max_rows=None).chunks
-    assert next(body).count(b"\n") == 1 + 1  # the header and the first row: rows are being read
+    body = exports.export(q, names, fmt, max_rows=None).chunks
+    first, last = (f(o.obs_id for o in five_rows).encode() for f in (min, max))
+    started = b""
+    while first not in started:  # until rows are being read
+        started += next(body)
+    assert last not in started
     assert len(connection.atomic_blocks) == blocks + 1  # the export's transaction
     body.close()
+    assert len(connection.atomic_blocks) == blocks
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_cursors WHERE statement ILIKE '%%DECLARE%%'")
         assert cursor.fetchone() == (0,)
-    assert len(connection.atomic_blocks) == blocks
 
 
 def test_pyvo_reads_a_votable_export_as_a_successful_result(client, five_rows):
