@@ -53,7 +53,8 @@ def test_a_large_synthetic_archive_ends_with_every_index_and_key_it_had(defer_ev
     assert any(
         definition.endswith(
             "obs_sky_zone ON public.queries_observation USING btree "
-            "(floor((s_dec * (2)::double precision)), s_ra) true"
+            "(floor((s_dec * (2)::double precision)), s_ra) INCLUDE (s_dec, s_x, s_y, s_z, "
+            "s_fov, band_mask, member_ous_id, project_id, id, obs_id, frequency) true"
         )
         for _, definition in before
     )

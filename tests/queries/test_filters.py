@@ -74,6 +74,20 @@ def test_cone_near_the_pole_and_across_ra_zero():
     assert across_zero.obs_id in search(ra_dec="0.01 0, 0.05")
 
 
+@pytest.mark.parametrize("dec0", [-5.25, -0.25, 0.0, 0.25, 44.75])
+def test_a_cone_finds_rows_on_both_sides_of_every_zone_edge_it_spans(dec0):
+    """``zones_q`` names half-degree declination zones (floor(2 dec), so -0.01 is zone -1):
+    rows just either side of each edge, and on it, are found exactly as the distance says."""
+    from queries.filters import forget_max_fov
+
+    decs = [dec0 + step for step in (-0.51, -0.5, -0.49, -0.01, 0.0, 0.01, 0.49, 0.5, 0.51)]
+    edges = [ObservationFactory(s_ra=150.0, s_dec=round(d, 6), s_fov=0.0) for d in decs]
+    forget_max_fov()
+    found = search(ra_dec=f"150 {dec0}, 0.505")
+    assert found == {o.obs_id for o in edges if abs(o.s_dec - dec0) <= 0.505}
+    assert len(found) == 7
+
+
 def _degrees(low: float, high: float):
     """Degrees written with 6 decimals, as a member would type them (and the text is the truth:
     the expected answer is computed from the value parsed back)."""
