@@ -9,14 +9,13 @@ observations, then aggregated from their member OUS rows (never by scanning obse
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import BooleanField, ExpressionWrapper, F, Model, Q, QuerySet, Value
+from django.db.models import BooleanField, Count, F, Model, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Left
 
@@ -306,21 +305,18 @@ def _projects_of_matches(
 def _sources_per_project(q: Q, mous_ids: list[int]) -> dict[int, int]:
     """{project id: distinct source names among the rows matching ``q``} for these member
     OUSs' rows. The rows are found by member OUS (its index: a few hundred rows for a page)
-    with the search's test as a selected column, not in the WHERE clause: there the planner
-    took it as a reason to AND in a scan of the search's own index (7-17 ms for a cone)."""
+    and counted in the database with the search's test as the aggregate's FILTER, not in the
+    WHERE clause: there the planner took it as a reason to AND in a scan of the search's own
+    index (7-17 ms for a cone); and fetching the rows to count them in Python cost ~2 ms of
+    CPU for the Orion cone's page (1,600 rows)."""
     if not mous_ids:
         return {}
-    rows = Observation.objects.filter(_in(Observation, "member_ous_id", mous_ids))
-    if q:
-        found = rows.annotate(hit=ExpressionWrapper(q, output_field=BooleanField()))
-        triples = found.values_list("project_id", "target_name", "hit")
-    else:
-        triples = rows.annotate(hit=Value(True)).values_list("project_id", "target_name", "hit")
-    names: dict[int, set[str]] = defaultdict(set)
-    for project_id, name, hit in triples:
-        if hit:
-            names[project_id].add(name)
-    return {project_id: len(found) for project_id, found in names.items()}
+    rows = Observation.objects.filter(_in(Observation, "member_ous_id", mous_ids)).order_by()
+    names = (
+        Count("target_name", distinct=True, filter=q) if q else Count("target_name", distinct=True)
+    )
+    counts = rows.values("project_id").annotate(n=names).values_list("project_id", "n")
+    return {project_id: n for project_id, n in counts if n}
 
 
 def projects_page(
