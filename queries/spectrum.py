@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.html import escape, format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
 from queries.spectral import BAND_RANGES_GHZ, Window
 
@@ -81,27 +81,17 @@ def render(
     )
     bars = []
     for row, track in enumerate(tracks):
-        y = AXIS + row * TRACK
-        rects = format_html_join(
-            "",
-            '<rect class="spec-window" x="{}" y="{}" width="{}" height="{}">'
-            "<title>{}: {} - {} GHz, channel {}{}</title></rect>",
-            (
-                (
-                    x(win.lo_ghz),
-                    f"{y + 1:.1f}",
-                    w(win.lo_ghz, win.hi_ghz),
-                    TRACK - 2,
-                    track.label,
-                    f"{win.lo_ghz:.3f}",
-                    f"{win.hi_ghz:.3f}",
-                    _channel(win.channel_hz),
-                    _resolution(win, lines),
-                )
-                for win in track.windows
-            ),
+        y = f"{AXIS + row * TRACK + 1:.1f}"
+        # The label escaped once per track; everything else is a number formatted here.
+        label = escape(track.label)
+        rects = "".join(
+            f'<rect class="spec-window" x="{x(win.lo_ghz)}" y="{y}" '
+            f'width="{w(win.lo_ghz, win.hi_ghz)}" height="{TRACK - 2}"><title>{label}: '
+            f"{win.lo_ghz:.3f} - {win.hi_ghz:.3f} GHz, channel {_channel(win.channel_hz)}"
+            f"{escape(_resolution(win, lines))}</title></rect>"
+            for win in track.windows
         )
-        bars.append(format_html('<g class="spec-track" data-row="{}">{}</g>', track.key, rects))
+        bars.append(f'<g class="spec-track" data-row="{escape(track.key)}">{rects}</g>')
     line_marks = format_html_join(
         "",
         '<line class="spec-line" x1="{0}" x2="{0}" y1="{1}" y2="{2}"/>'
@@ -126,7 +116,7 @@ def render(
         h=height,
         aria=f"Spectral coverage of {len(tracks)} rows, {lo:.1f} to {hi:.1f} GHz",
         bands=band_marks,
-        bars=format_html_join("", "{}", ((b,) for b in bars)),
+        bars=mark_safe("".join(bars)),  # built above: every text in it escaped
         lines=line_marks,
         axis=axis,
         unit_x=width - LEFT - 18,
