@@ -203,6 +203,9 @@ _hips_origin = (
     "/".join(QUERIES_SKY_HIPS_URL.split("/")[:3]) if "://" in QUERIES_SKY_HIPS_URL else ""
 )
 _csp["DIRECTIVES"]["script-src"].append("'wasm-unsafe-eval'")
+# ... and fetches its WebAssembly from a data: URL inside aladin.js (without this the view
+# stops with "Failed to fetch"; tests/browser/test_pictures_browser.py starts it).
+_csp["DIRECTIVES"]["connect-src"].append("data:")
 if _hips_origin:
     _csp["DIRECTIVES"]["img-src"].append(_hips_origin)
     _csp["DIRECTIVES"]["connect-src"].append(_hips_origin)

@@ -82,7 +82,10 @@ class Context:
 
 
 def _handover_key(user_id: int | None, values: Mapping[str, str], sort: str, page: int) -> str:
-    search = json.dumps([user_id, sorted(values.items()), sort, page], separators=(",", ":"))
+    search = json.dumps(
+        [user_id, sorted(values.items()), sort, page, settings.QUERIES_PAGE_SIZE],
+        separators=(",", ":"),
+    )
     return "queries:pictures:" + hashlib.sha256(search.encode()).hexdigest()
 
 
