@@ -140,7 +140,7 @@ def first_rows(q: Q, size: int) -> list[dict]:
     what the pictures draw in project view, whose table lists projects, not rows (none when
     they take longer than ``QUERIES_SKY_CONTEXT_MS``)."""
     query = Observation.objects.filter(q).values(*ROW_FIELDS)[:size]
-    return _within(settings.QUERIES_SKY_CONTEXT_MS, query) or []
+    return fetch_within(settings.QUERIES_SKY_CONTEXT_MS, query) or []
 
 
 def context(q: Q, rows: list[dict], total: int | None) -> Context:
@@ -158,14 +158,14 @@ def context(q: Q, rows: list[dict], total: int | None) -> Context:
         .exclude(pk__in=[r["pk"] for r in rows])
         .values_list("s_ra", "s_dec")[:limit]
     )
-    centres = _within(settings.QUERIES_SKY_CONTEXT_MS, query)
+    centres = fetch_within(settings.QUERIES_SKY_CONTEXT_MS, query)
     if centres is None:
         return Context([], others, complete=False)
     complete = len(centres) < limit or len(centres) == others
     return Context(centres, others, complete=complete)
 
 
-def _within(timeout_ms: int, query) -> list | None:
+def fetch_within(timeout_ms: int, query) -> list | None:
     """The query's rows, or None when PostgreSQL stops it after ``timeout_ms`` (elsewhere it
     runs to the end: SQLite mirrors are small)."""
     if connection.vendor != "postgresql":

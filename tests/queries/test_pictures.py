@@ -7,12 +7,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from queries.fields import parse_form
 from queries.filters import observation_filter
 from queries.models import Observation
-from queries.pictures import Context
+from queries.pictures import Context, fetch_within
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -166,3 +167,28 @@ def test_the_result_page_asks_for_both_pictures_of_its_rows(member_client, sampl
     html = page.content.decode()
     assert 'hx-get="/aq/sky/?' in html and 'hx-get="/aq/spectrum/?' in html
     assert "sort=-frequency" in re.search(r'hx-get="(/aq/sky/\?[^"]+)"', html).group(1)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="statement_timeout is PostgreSQL's")
+def test_a_context_query_that_outlasts_its_time_is_stopped_and_the_timeout_put_back():
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        before = cursor.fetchone()[0]
+    slow = Observation.objects.raw("SELECT 1 AS id FROM pg_sleep(0.5)")
+    fast = Observation.objects.raw("SELECT 1 AS id")
+
+    assert fetch_within(20, slow) is None
+    assert len(fetch_within(2000, fast)) == 1
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == before
+        cursor.execute("SELECT pg_sleep(0.05)")  # the request's later queries are not cut short
+
+
+def test_centres_sharing_a_pixel_are_one_dot_and_every_row_is_counted():
+    from queries.sky import Footprint, render
+
+    centres = [(150.0, 2.0)] * 40 + [(150.2, 2.1)] * 2
+    svg = str(render([Footprint("a", "A", "", 150.1, 2.05)], centres=centres, max_footprints=5))
+
+    assert 'data-rows="42"' in svg and 'data-points="2"' in svg
