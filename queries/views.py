@@ -170,17 +170,18 @@ def search_page(request: HttpRequest) -> HttpResponse:
     context["view_links"] = {v: _link(values, result_view=v) for v in ("raw", "project")}
     # The pictures draw the rows of this page, handed over so they need not search again; in
     # project view, where the table lists projects, the result's first rows.
-    if view == "raw":
-        context["pictures_qs"] = _link(values, sort=sort, page=page_info.number)
-        pictures.remember_page(
-            request.user.pk,
-            values,
-            sort=sort[:40],
-            page=page_info.number,
-            page_keys=pictures.PageKeys([row["obs_id"] for row in rows], page_info.total),
-        )
-    else:
+    if view == "project":
         context["pictures_qs"] = _link(values, result_view="project")
+    else:
+        context["pictures_qs"] = _link(values, sort=sort, page=page_info.number)
+        if page_info.total:  # an empty result asks for no picture
+            pictures.remember_page(
+                request.user.pk,
+                values,
+                sort=sort,
+                page=page_info.number,
+                page_keys=pictures.PageKeys([row["obs_id"] for row in rows], page_info.total),
+            )
     return _render_search(request, context)
 
 
