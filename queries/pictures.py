@@ -31,6 +31,7 @@ from django.core.cache import cache
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.utils.safestring import SafeString
+from redis.exceptions import RedisError
 
 from queries.fields import ParsedQuery
 from queries.models import Observation, SpectralWindow
@@ -93,19 +94,27 @@ def remember_page(
     user_id: int | None, values: Mapping[str, str], *, sort: str, page: int, page_keys: PageKeys
 ) -> None:
     """Hand the page's rows over to its pictures (``values`` as ``fields.query_params`` gives
-    them, ``page`` the number the page really shows)."""
-    cache.set(
-        _handover_key(user_id, values, sort, page),
-        {"keys": page_keys.keys, "total": page_keys.total},
-        HANDOVER_SECONDS,
-    )
+    them, ``page`` the number the page really shows). Best effort: with the cache down the page
+    still answers and its pictures page the search themselves."""
+    try:
+        cache.set(
+            _handover_key(user_id, values, sort, page),
+            {"keys": page_keys.keys, "total": page_keys.total},
+            HANDOVER_SECONDS,
+        )
+    except RedisError as error:
+        log.warning("pictures: no hand-over, the cache is unavailable (%s)", type(error).__name__)
 
 
 def handed_page(
     user_id: int | None, values: Mapping[str, str], *, sort: str, page: int
 ) -> PageKeys | None:
     """The page's rows as the page handed them over, or None (then page the search)."""
-    found = cache.get(_handover_key(user_id, values, sort, page))
+    try:
+        found = cache.get(_handover_key(user_id, values, sort, page))
+    except RedisError as error:
+        log.warning("pictures: no hand-over, the cache is unavailable (%s)", type(error).__name__)
+        return None
     if not found:
         return None
     return PageKeys(list(found["keys"]), int(found["total"]))

@@ -13,7 +13,7 @@ from django.urls import reverse
 from queries.fields import parse_form
 from queries.filters import observation_filter
 from queries.models import Observation
-from queries.pictures import Context, fetch_within
+from queries.pictures import Context, PageKeys, fetch_within, handed_page, remember_page
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -192,3 +192,17 @@ def test_centres_sharing_a_pixel_are_one_dot_and_every_row_is_counted():
     svg = str(render([Footprint("a", "A", "", 150.1, 2.05)], centres=centres, max_footprints=5))
 
     assert 'data-rows="42"' in svg and 'data-points="2"' in svg
+
+
+def test_with_the_cache_down_the_hand_over_is_skipped_not_an_error(settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+        }
+    }
+    keys = PageKeys(["uid://A001/X1/X1.source.M83.spw.1"], 1)
+
+    remember_page(7, CONE, sort="", page=1, page_keys=keys)
+
+    assert handed_page(7, CONE, sort="", page=1) is None
