@@ -1,5 +1,5 @@
 // The result's pictures (sky plot, spectral view) and the table, tied by row key: hovering a
-// footprint or a spectral track highlights its table row and the other picture's shape;
+// footprint or a spectral track highlights its table row and the other pictures' shapes;
 // clicking one ticks the row's checkbox. "Interactive view" loads the vendored Aladin Lite on
 // demand and draws the same footprints over the lab's HiPS survey; if it cannot start, the
 // SVG stays and the reason is shown. No framework, no CDN, no inline script (CSP).
@@ -15,6 +15,15 @@
     document.querySelectorAll(selector).forEach(function (element) {
       element.classList.toggle("linked-hover", on);
     });
+    // The interactive view's shapes of the row, once it is open (Aladin redraws them).
+    var view = document.getElementById("aladin-view");
+    if (view && view.footprints) {
+      view.footprints.overlayItems.forEach(function (shape) {
+        if (shape.portalRow !== key) return;
+        if (on && !shape.isHovered) shape.hover();
+        if (!on && shape.isHovered) shape.unhover();
+      });
+    }
   }
 
   function keyOf(target) {

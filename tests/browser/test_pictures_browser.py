@@ -146,3 +146,11 @@ def test_the_interactive_view_draws_one_footprint_per_row_and_ties_it_to_the_tab
     expect(row.locator("input[type=checkbox]")).to_be_checked()
     page.mouse.move(box["x"] + 2, box["y"] + 2)
     expect(row).not_to_have_class("linked-hover")
+
+    # And back: the pointer on the table row lights the row's shapes in the interactive view.
+    hovered = """([view, key]) => view.footprints.overlayItems
+        .filter(s => s.portalRow === key).every(s => s.isHovered)"""
+    row.locator("td").last.hover()
+    page.wait_for_function(hovered, arg=[view.element_handle(), key])
+    page.mouse.move(0, 0)
+    assert not page.evaluate(hovered, [view.element_handle(), key])
