@@ -27,6 +27,7 @@ from vo.sphere import Circle, Polygon, Region, Shape, Vec, cross, norm, parse_st
 TAN_LIMIT_DEG = 40.0
 CIRCLE_POINTS = 48
 EDGE_SAMPLES = 12  # per polygon edge, in the all-sky projection only
+MIN_MARK_PX = 5.0  # a footprint smaller than this on the plot is ringed at this size
 # Grid spacings people expect, in degrees: arcseconds to tens of degrees.
 STEPS_DEG = (
     1 / 3600, 2 / 3600, 5 / 3600, 10 / 3600, 20 / 3600, 30 / 3600,
@@ -234,26 +235,45 @@ def _points(x: np.ndarray, y: np.ndarray) -> str:
     )
 
 
-def _paths(projection: Projection, rings_per_row: list[list[np.ndarray]]) -> list[str]:
-    """The SVG path of each row's rings: every point of every row projected in one WCS call."""
+def _paths(
+    projection: Projection, rings_per_row: list[list[np.ndarray]], centres: np.ndarray
+) -> list[str]:
+    """The SVG path of each row's rings: every point of every row projected in one WCS call.
+
+    A footprint smaller than ``MIN_MARK_PX`` on the plot (an ALMA field on the whole sky) gets
+    a ring of that size around its centre (``centres``: unit vectors) in the same path, so every
+    row can still be seen, hovered and clicked."""
     rings = [ring for rings in rings_per_row for ring in rings]
-    if not rings:
-        return ["" for _ in rings_per_row]
-    x, y = projection.xy(*_radec(np.concatenate(rings)))
+    points = np.concatenate([*rings, centres]) if rings else centres
+    x, y = projection.xy(*_radec(points))
     xs, ys = x.tolist(), y.tolist()
+    mid_x, mid_y = xs[len(xs) - len(centres) :], ys[len(ys) - len(centres) :]
     out, start = [], 0
-    for rings_of_row in rings_per_row:
+    for row, rings_of_row in enumerate(rings_per_row):
         parts = []
+        low_x = low_y = math.inf
+        high_x = high_y = -math.inf
         for ring in rings_of_row:
             end = start + len(ring)
-            coords = " L".join(
-                f"{a:.1f},{b:.1f}"
+            finite = [
+                (a, b)
                 for a, b in zip(xs[start:end], ys[start:end], strict=True)
                 if math.isfinite(a + b)
-            )
-            if coords:
-                parts.append(f"M{coords} Z")
+            ]
+            if finite:
+                parts.append("M" + " L".join(f"{a:.1f},{b:.1f}" for a, b in finite) + " Z")
+                low_x = min(low_x, *(a for a, _ in finite))
+                high_x = max(high_x, *(a for a, _ in finite))
+                low_y = min(low_y, *(b for _, b in finite))
+                high_y = max(high_y, *(b for _, b in finite))
             start = end
+        cx, cy = mid_x[row], mid_y[row]
+        if max(high_x - low_x, high_y - low_y) < MIN_MARK_PX and math.isfinite(cx + cy):
+            r = MIN_MARK_PX / 2
+            parts.append(
+                f"M{cx - r:.1f},{cy:.1f} a{r:g},{r:g} 0 1,0 {2 * r:g},0 "
+                f"a{r:g},{r:g} 0 1,0 {-2 * r:g},0 Z"
+            )
         out.append(" ".join(parts))
     return out
 
@@ -325,7 +345,7 @@ def plot(
             "<title>{}</title></path>",
             (
                 (f.key, path, f.label)
-                for f, path in zip(footprints, _paths(projection, rings), strict=True)
+                for f, path in zip(footprints, _paths(projection, rings, row_points), strict=True)
             ),
         )
     else:

@@ -20,6 +20,7 @@ from queries.spectral import BAND_RANGES_GHZ, Window
 TRACK = 9  # px per row
 AXIS = 34  # px for the band labels above and the frequency axis below
 LEFT = 8
+BAND_LABEL_PX = 40  # the width "Band 10" takes at the label's size
 
 
 @dataclass(frozen=True)
@@ -73,11 +74,19 @@ def render(
     bands = [
         (n, max(a, lo), min(b, hi)) for n, (a, b) in BAND_RANGES_GHZ.items() if b > lo and a < hi
     ]
-    band_marks = format_html_join(
-        "",
-        '<rect class="spec-band" x="{}" y="{}" width="{}" height="{}"/>'
-        '<text class="spec-band-label" x="{}" y="{}">Band {}</text>',
-        ((x(a), AXIS, w(a, b), height - 2 * AXIS, x(a), AXIS - 6, n) for n, a, b in bands),
+    # Numbers only: no escaping to do. A band too narrow on the plot for its label (one just
+    # touching the view's edge) is shaded without one, so labels never overprint each other.
+    band_marks = mark_safe(
+        "".join(
+            f'<rect class="spec-band" x="{x(a)}" y="{AXIS}" width="{w(a, b)}" '
+            f'height="{height - 2 * AXIS}"/>'
+            + (
+                f'<text class="spec-band-label" x="{x(a)}" y="{AXIS - 6}">Band {n}</text>'
+                if float(w(a, b)) >= BAND_LABEL_PX
+                else ""
+            )
+            for n, a, b in bands
+        )
     )
     bars = []
     for row, track in enumerate(tracks):
