@@ -6,8 +6,11 @@ Each footprint is ALMA's ``s_region`` (``vo.sphere.parse_stcs``: polygons, circl
 holes) projected with astropy's WCS: gnomonic (TAN) around the result's centre when the result
 fits in a cap of ``TAN_LIMIT_DEG``, where great-circle edges are straight lines and a polygon's
 vertices are all it takes; Hammer-Aitoff of the whole sky otherwise, with edges sampled. Above
-``max_footprints`` rows only the centres are drawn. Every drawn shape carries the row's key
-(``data-row``), so the page's script can tie a footprint to its table row.
+``max_footprints`` rows only the centres are drawn; a footprint too small to see is ringed at
+``MIN_MARK_PX``. Every drawn shape carries the row's key (``data-row``), so the page's script
+can tie a footprint to its table row. The rest of the result comes as centres, drawn as one path
+of one dot per pixel. Every point is projected by one WCS call over numpy arrays: per-point
+calls and numpy scalars formatted one by one were a third of the plot's time.
 """
 
 from __future__ import annotations
