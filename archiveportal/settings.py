@@ -203,6 +203,9 @@ _hips_origin = (
     "/".join(QUERIES_SKY_HIPS_URL.split("/")[:3]) if "://" in QUERIES_SKY_HIPS_URL else ""
 )
 _csp["DIRECTIVES"]["script-src"].append("'wasm-unsafe-eval'")
+# ... and fetches its WebAssembly from a data: URL inside aladin.js (without this the view
+# stops with "Failed to fetch"; tests/browser/test_pictures_browser.py starts it).
+_csp["DIRECTIVES"]["connect-src"].append("data:")
 if _hips_origin:
     _csp["DIRECTIVES"]["img-src"].append(_hips_origin)
     _csp["DIRECTIVES"]["connect-src"].append(_hips_origin)
@@ -363,7 +366,10 @@ QUERIES_PAGE_SIZE = env.int("QUERIES_PAGE_SIZE", default=50)
 # The sky plot draws the page's rows as footprints (all of them while there are at most this
 # many) and the rest of the result, up to QUERIES_SKY_MAX_CENTRES rows, as centres.
 QUERIES_SKY_MAX_FOOTPRINTS = env.int("QUERIES_SKY_MAX_FOOTPRINTS", default=200)
-QUERIES_SKY_MAX_CENTRES = env.int("QUERIES_SKY_MAX_CENTRES", default=2000)
+QUERIES_SKY_MAX_CENTRES = env.int("QUERIES_SKY_MAX_CENTRES", default=1000)
+# ... fetched within this many ms (PostgreSQL's statement_timeout), else the plot says they are
+# not drawn: the picture stays within the page's budget whatever the filter (bench_pictures.py).
+QUERIES_SKY_CONTEXT_MS = env.int("QUERIES_SKY_CONTEXT_MS", default=8)
 # Member OUSs a basket may hold (and a whole result may add at once).
 DOWNLOADS_BASKET_MAX = env.int("DOWNLOADS_BASKET_MAX", default=5000)
 QUERIES_RESOLVER_ONLINE = env.bool("QUERIES_RESOLVER_ONLINE", default=not EMBEDDED)

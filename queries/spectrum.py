@@ -12,14 +12,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.html import escape, format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
 from queries.spectral import BAND_RANGES_GHZ, Window
 
 TRACK = 9  # px per row
 AXIS = 34  # px for the band labels above and the frequency axis below
 LEFT = 8
+BAND_LABEL_PX = 40  # the width "Band 10" takes at the label's size
 
 
 @dataclass(frozen=True)
@@ -73,35 +74,33 @@ def render(
     bands = [
         (n, max(a, lo), min(b, hi)) for n, (a, b) in BAND_RANGES_GHZ.items() if b > lo and a < hi
     ]
-    band_marks = format_html_join(
-        "",
-        '<rect class="spec-band" x="{}" y="{}" width="{}" height="{}"/>'
-        '<text class="spec-band-label" x="{}" y="{}">Band {}</text>',
-        ((x(a), AXIS, w(a, b), height - 2 * AXIS, x(a), AXIS - 6, n) for n, a, b in bands),
+    # Numbers only: no escaping to do. A band too narrow on the plot for its label (one just
+    # touching the view's edge) is shaded without one, so labels never overprint each other.
+    band_marks = mark_safe(
+        "".join(
+            f'<rect class="spec-band" x="{x(a)}" y="{AXIS}" width="{w(a, b)}" '
+            f'height="{height - 2 * AXIS}"/>'
+            + (
+                f'<text class="spec-band-label" x="{x(a)}" y="{AXIS - 6}">Band {n}</text>'
+                if float(w(a, b)) >= BAND_LABEL_PX
+                else ""
+            )
+            for n, a, b in bands
+        )
     )
     bars = []
     for row, track in enumerate(tracks):
-        y = AXIS + row * TRACK
-        rects = format_html_join(
-            "",
-            '<rect class="spec-window" x="{}" y="{}" width="{}" height="{}">'
-            "<title>{}: {} - {} GHz, channel {}{}</title></rect>",
-            (
-                (
-                    x(win.lo_ghz),
-                    f"{y + 1:.1f}",
-                    w(win.lo_ghz, win.hi_ghz),
-                    TRACK - 2,
-                    track.label,
-                    f"{win.lo_ghz:.3f}",
-                    f"{win.hi_ghz:.3f}",
-                    _channel(win.channel_hz),
-                    _resolution(win, lines),
-                )
-                for win in track.windows
-            ),
+        y = f"{AXIS + row * TRACK + 1:.1f}"
+        # The label escaped once per track; everything else is a number formatted here.
+        label = escape(track.label)
+        rects = "".join(
+            f'<rect class="spec-window" x="{x(win.lo_ghz)}" y="{y}" '
+            f'width="{w(win.lo_ghz, win.hi_ghz)}" height="{TRACK - 2}"><title>{label}: '
+            f"{win.lo_ghz:.3f} - {win.hi_ghz:.3f} GHz, channel {_channel(win.channel_hz)}"
+            f"{escape(_resolution(win, lines))}</title></rect>"
+            for win in track.windows
         )
-        bars.append(format_html('<g class="spec-track" data-row="{}">{}</g>', track.key, rects))
+        bars.append(f'<g class="spec-track" data-row="{escape(track.key)}">{rects}</g>')
     line_marks = format_html_join(
         "",
         '<line class="spec-line" x1="{0}" x2="{0}" y1="{1}" y2="{2}"/>'
@@ -126,7 +125,7 @@ def render(
         h=height,
         aria=f"Spectral coverage of {len(tracks)} rows, {lo:.1f} to {hi:.1f} GHz",
         bands=band_marks,
-        bars=format_html_join("", "{}", ((b,) for b in bars)),
+        bars=mark_safe("".join(bars)),  # built above: every text in it escaped
         lines=line_marks,
         axis=axis,
         unit_x=width - LEFT - 18,

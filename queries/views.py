@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -29,7 +30,7 @@ from queries import columns as cols
 from queries import exports, pictures, search_form, selectors, services, tables
 from queries.adql import astroquery_snippet, to_adql
 from queries.errors import QueryInputErrors
-from queries.fields import BY_NAME, parse_form, query_params
+from queries.fields import BY_NAME, ParsedQuery, parse_form, query_params
 from queries.filters import observation_filter
 from queries.models import ColumnPreference, MemberOUS, Project, SavedSearch, Search
 
@@ -167,25 +168,42 @@ def search_page(request: HttpRequest) -> HttpResponse:
         "next": _link(base, page=page_info.number + 1) if page_info.has_next else None,
     }
     context["view_links"] = {v: _link(values, result_view=v) for v in ("raw", "project")}
-    # The pictures draw the raw rows of this page (page 1 of them in project view).
-    context["pictures_qs"] = _link(
-        values, sort=sort if view == "raw" else "", page=page_info.number if view == "raw" else 1
-    )
+    # The pictures draw the rows of this page, handed over so they need not search again; in
+    # project view, where the table lists projects, the result's first rows.
+    if view == "project":
+        context["pictures_qs"] = _link(values, result_view="project")
+    else:
+        context["pictures_qs"] = _link(values, sort=sort, page=page_info.number)
+        if page_info.total:  # an empty result asks for no picture
+            pictures.remember_page(
+                request.user.pk,
+                values,
+                sort=sort,
+                page=page_info.number,
+                page_keys=pictures.PageKeys([row["obs_id"] for row in rows], page_info.total),
+            )
     return _render_search(request, context)
 
 
-def _picture_rows(request: HttpRequest):
-    """(parsed query, its Q, the rows of the raw page the request names) for a picture."""
-    parsed = parse_form(query_params(request.GET))
+def _picture_rows(request: HttpRequest) -> tuple[ParsedQuery, Q, list[dict], int | None]:
+    """(parsed query, its Q, the rows to draw, the result's size or None when unknown) for a
+    picture: the raw page's rows as the page handed them over (``pictures.remember_page``),
+    or, that gone, paged again; in project view the result's first rows."""
+    values = query_params(request.GET)
+    parsed = parse_form(values)
     q = observation_filter(parsed)
-    rows, _, _ = selectors.observations_page(
-        q,
-        sort=request.GET.get("sort", "")[:40],
-        page=selectors.page_number(request.GET.get("page")),
-        size=settings.QUERIES_PAGE_SIZE,
-        columns=pictures.ROW_COLUMNS,
-    )
-    return parsed, q, rows
+    size = settings.QUERIES_PAGE_SIZE
+    if request.GET.get("result_view") == "project":
+        return parsed, q, pictures.first_rows(q, size), None
+    sort = request.GET.get("sort", "")[:40]
+    number = selectors.page_number(request.GET.get("page"))
+    page_keys = pictures.handed_page(request.user.pk, values, sort=sort, page=number)
+    if page_keys is None:
+        rows, page_info, _ = selectors.observations_page(
+            q, sort=sort, page=number, size=size, columns=[]
+        )
+        page_keys = pictures.PageKeys([row["obs_id"] for row in rows], page_info.total)
+    return parsed, q, pictures.page_rows(page_keys), page_keys.total
 
 
 def _picture_refused(exc: QueryInputErrors) -> HttpResponse:
@@ -199,21 +217,34 @@ def _picture_refused(exc: QueryInputErrors) -> HttpResponse:
 def sky_fragment(request: HttpRequest) -> HttpResponse:
     """The sky plot of the rows of a result page (``partials/sky.html``)."""
     try:
-        _, q, rows = _picture_rows(request)
+        _, q, rows, total = _picture_rows(request)
     except QueryInputErrors as exc:
         return _picture_refused(exc)
-    svg, data = pictures.sky(q, rows)
-    return render(request, "queries/partials/sky.html", {"svg": svg, "sky_data": data})
+    svg, data, caption = pictures.sky(q, rows, total)
+    return render(
+        request,
+        "queries/partials/sky.html",
+        {
+            "svg": svg,
+            "sky_data": data,
+            "context_caption": caption,
+            "project_view": request.GET.get("result_view") == "project",
+        },
+    )
 
 
 def spectrum_fragment(request: HttpRequest) -> HttpResponse:
     """The spectral view of the rows of a result page (``partials/spectrum.html``)."""
     try:
-        parsed, _, rows = _picture_rows(request)
+        parsed, _, rows, _ = _picture_rows(request)
     except QueryInputErrors as exc:
         return _picture_refused(exc)
     svg = pictures.spectrum(parsed, rows)
-    return render(request, "queries/partials/spectrum.html", {"svg": svg})
+    return render(
+        request,
+        "queries/partials/spectrum.html",
+        {"svg": svg, "project_view": request.GET.get("result_view") == "project"},
+    )
 
 
 def _uuid(text: str) -> str | None:

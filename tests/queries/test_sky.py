@@ -89,3 +89,15 @@ def test_a_field_near_a_pole_or_the_equator_gets_a_grid(dec):
         render([Footprint("p", "P", f"Circle ICRS 30 {dec} 0.01", 30, dec)], max_footprints=5)
     )
     assert svg.count('class="sky-grid"') >= 2
+
+
+def test_a_field_too_small_to_see_on_the_whole_sky_is_ringed_so_it_can_be_found():
+    far_apart = [
+        Footprint("a", "A", "Circle ICRS 10 -30 0.003", 10, -30),
+        Footprint("b", "B", "Circle ICRS 200 40 0.003", 200, 40),
+    ]
+    svg = str(render(far_apart, max_footprints=5))
+    assert 'data-projection="AIT"' in svg
+    for path in paths(svg).values():
+        # The field's own outline, then a ring of MIN_MARK_PX around its centre.
+        assert path.count("M") == 2 and " a2.5,2.5 0 1,0 5,0 " in path

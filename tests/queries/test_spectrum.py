@@ -39,3 +39,10 @@ def test_a_chosen_line_is_drawn_and_a_window_covering_it_gives_its_resolution():
 def test_row_labels_are_escaped():
     svg = str(render([Track('"><script>', "<b>x</b>", tuple(TWO_SIDEBANDS))]))
     assert "<script>" not in svg and "<b>" not in svg
+
+
+def test_a_band_barely_in_view_is_shaded_without_a_label_that_would_overprint():
+    # Band 5 ends at 211 GHz where Band 6 begins: only a sliver of it is in view.
+    svg = str(render([Track("a", "a", (windows("[211.20..230.00GHz,976.56kHz]")[0],))]))
+    assert svg.count('class="spec-band"') == 2
+    assert "Band 6" in svg and "Band 5" not in svg
