@@ -309,6 +309,15 @@ class Targets(Resolver):
 
         return target_labels(node, positions)
 
+    def project_labels(
+        self, spec: FieldSpec, node: TargetCones, others: Q, codes: list[str]
+    ) -> dict[str, str]:
+        """Project code -> the labels of the targets whose result rows are in that project (a
+        project view page's ``target`` column); ``others`` is the rest of the search."""
+        from targets.selectors import project_labels
+
+        return project_labels(node, others, codes)
+
 
 @dataclass(frozen=True)
 class Bands(Kind):

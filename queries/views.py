@@ -127,9 +127,11 @@ def search_page(request: HttpRequest) -> HttpResponse:
         project_rows, page_info = selectors.projects_page(
             q, sort=sort, page=page, size=size, mous_q=selectors.member_ous_filter(parsed)
         )
+        project_targets = tables.project_target_labels(parsed, [p.code for p in project_rows])
         context.update(
             {
-                "project_body": tables.project_body(project_rows),
+                "project_body": tables.project_body(project_rows, project_targets),
+                "project_targets": project_targets is not None,
                 "page_info": page_info,
                 "sort_links": {
                     "code": _link(base, sort="-code" if sort == "code" else "code", page=1)

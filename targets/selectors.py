@@ -4,6 +4,7 @@ uses, and which targets each shown result row matches."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -113,20 +114,55 @@ def target_labels(node, positions) -> dict[str, str]:
     (obs_id, s_ra, s_dec, s_fov). The cone test is ``queries.filters.cone_q``'s (centre within
     radius + s_fov/2) as one matrix product, so its cost hardly grows with the list's length.
     """
+    return {
+        obs_id: "; ".join(node.labels[j] for j in hits) for obs_id, hits in _hits(node, positions)
+    }
+
+
+LABEL_CHUNK = 2000  # rows per matrix product: 2,000 rows x 1,000 cones = 16 MB of doubles
+
+
+def _hits(node, positions) -> Iterator[tuple[str, list[int]]]:
+    """(obs_id, indexes of the cones it is in) for each row of ``positions`` in any cone, the
+    rows taken ``LABEL_CHUNK`` at a time so a long result never builds one huge matrix."""
     positions = [p for p in positions if p[1] is not None and p[2] is not None]
     if not positions or not node.alternatives:
-        return {}
-    rows = np.array([unit_vector(ra, dec) for _, ra, dec, _ in positions])
-    half_fov = np.array([(fov or 0.0) / 2 for *_, fov in positions])
+        return
     centres = np.array([unit_vector(c.ra, c.dec) for c in node.alternatives])
     radii = np.array([c.radius for c in node.alternatives])
-    hits = rows @ centres.T >= np.cos(np.radians(half_fov[:, None] + radii[None, :])) - 1e-12
-    labels: dict[str, str] = {}
-    for i, (obs_id, *_) in enumerate(positions):
-        matched = [node.labels[j] for j in np.flatnonzero(hits[i])]
-        if matched:
-            labels[obs_id] = "; ".join(matched)
-    return labels
+    for start in range(0, len(positions), LABEL_CHUNK):
+        chunk = positions[start : start + LABEL_CHUNK]
+        rows = np.array([unit_vector(ra, dec) for _, ra, dec, _ in chunk])
+        half_fov = np.array([(fov or 0.0) / 2 for *_, fov in chunk])
+        hits = rows @ centres.T >= np.cos(np.radians(half_fov[:, None] + radii[None, :])) - 1e-12
+        for i, (obs_id, *_) in enumerate(chunk):
+            found = np.flatnonzero(hits[i])
+            if len(found):
+                yield obs_id, found.tolist()
+
+
+def project_labels(node, others: Q, codes: list[str]) -> dict[str, str]:
+    """Project code -> the labels of the targets whose rows of the result fall in that project,
+    sorted and joined by '; ' as the raw rows' labels are (a label from a line of coordinates
+    holds a comma) (a project view page's ``target`` column).
+
+    ``others`` is the search without its target list: the rows of these projects that pass it
+    and lie in one of the list's cones are exactly the result's rows there (the cone test is
+    ``cones_q``'s), so one query on the project code index gives them without joining the
+    mirror with the list's cones again.
+    """
+    if not codes:
+        return {}
+    rows = list(
+        Observation.objects.filter(others, proposal_id__in=codes).values_list(
+            "proposal_id", "obs_id", "s_ra", "s_dec", "s_fov"
+        )
+    )
+    project_of = {obs_id: code for code, obs_id, *_ in rows}
+    found: dict[str, set[str]] = {}
+    for obs_id, hits in _hits(node, [row[1:] for row in rows]):
+        found.setdefault(project_of[obs_id], set()).update(node.labels[j] for j in hits)
+    return {code: "; ".join(sorted(labels)) for code, labels in found.items()}
 
 
 def page_labels(node, obs_ids: list[str]) -> dict[str, str]:

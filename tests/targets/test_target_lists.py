@@ -289,3 +289,88 @@ def test_a_target_label_reaches_every_page_as_text(client, sample, owner):
         page = client.get(url, params).text
         assert hostile not in page
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def project_cells(html: str) -> dict[str, str]:
+    """project code -> the text of its target cell, for each row of a project view page."""
+    return dict(
+        re.findall(
+            r'name="project" value="([^"]+)"[^>]*></td><td class="target">([^<]*)</td>', html
+        )
+    )
+
+
+def expected_project_labels(targets: dict[str, str], **others) -> dict[str, str]:
+    """code -> the sorted labels of the targets with a row in that project, computed cone by
+    cone through the ordinary position search (not the target-list code)."""
+    found: dict[str, set[str]] = {}
+    for label, cone in targets.items():
+        rows = ids(ra_dec=cone, **others)
+        for code in Observation.objects.filter(obs_id__in=rows).values_list(
+            "proposal_id", flat=True
+        ):
+            found.setdefault(code, set()).add(label)
+    return {code: "; ".join(sorted(labels)) for code, labels in found.items()}
+
+
+@pytest.mark.parametrize("others", [{}, {"band_list": "3"}], ids=["list alone", "with band 3"])
+def test_the_project_view_names_the_targets_whose_rows_fall_in_each_project(
+    client, sample, owner, others
+):
+    target_list = TargetListFactory(owner=owner)
+    cones = {"M83 wide": "204.25 -29.87, 0.2", "M83 core": "204.25 -29.87, 0.01"}
+    cones["Antennae"] = ANTENNAE
+    for number, (label, cone) in enumerate(cones.items(), start=1):
+        position, radius = cone.split(", ")
+        ra, dec = map(float, position.split())
+        TargetRowFactory(
+            target_list=target_list,
+            number=number,
+            label=label,
+            ra=ra,
+            dec=dec,
+            radius=float(radius),
+        )
+    expected = expected_project_labels(cones, **others)
+    # The sample tells the cases apart: projects with different targets, and a band that
+    # leaves some projects' rows out.
+    assert len(set(expected_project_labels(cones).values())) > 1
+    assert expected_project_labels(cones, band_list="3") != expected_project_labels(cones)
+
+    page = client.get(
+        "/aq/", {"target_list": str(target_list.pk), "result_view": "project", **others}
+    )
+
+    assert page.status_code == 200
+    assert '<th scope="col">Target</th>' in page.text
+    assert project_cells(page.text) == expected
+
+
+def test_the_project_view_of_a_search_without_a_list_has_no_target_column(client, sample, owner):
+    page = client.get("/aq/", {"band_list": "3", "result_view": "project"})
+    assert 'name="project"' in page.text
+    assert '<th scope="col">Target</th>' not in page.text and 'class="target"' not in page.text
+
+
+def test_the_api_labels_each_row_with_the_targets_it_matched(client, sample, offline, owner):
+    target_list = searched(owner)
+    token = token_for(owner, "read")
+    expected = {
+        **dict.fromkeys(ids(ra_dec="204.2538 -29.8658, 0.05"), "M83"),
+        **dict.fromkeys(ids(ra_dec=ANTENNAE), ANTENNAE),
+    }
+
+    answer = client.get(
+        "/api/observations/",
+        {"target_list": str(target_list.pk)},
+        HTTP_AUTHORIZATION=f"Token {token}",
+    ).json()
+
+    assert answer["count"] == len(expected)
+    assert {row["obs_id"]: row["target"] for row in answer["results"]} == {
+        row["obs_id"]: expected[row["obs_id"]] for row in answer["results"]
+    }
+    plain = client.get(
+        "/api/observations/", {"band_list": "3"}, HTTP_AUTHORIZATION=f"Token {token}"
+    ).json()
+    assert plain["results"] and all("target" not in row for row in plain["results"])
