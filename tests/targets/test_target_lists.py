@@ -18,9 +18,11 @@ from harvest.models import ChangeKind
 from queries.fields import parse_form
 from queries.filters import observation_filter
 from queries.models import Observation, SavedSearch
+from queries.units import unit_vector
 from targets import services
-from targets.models import RowStatus, TargetList
+from targets.models import RowStatus, TargetList, TargetMatch
 from tests.factories import (
+    ObservationFactory,
     ResolvedNameFactory,
     SavedSearchFactory,
     TargetListFactory,
@@ -251,8 +253,9 @@ def _queries(client, **params) -> int:
 
 
 def test_the_result_page_of_a_list_runs_a_fixed_number_of_queries(client, sample, owner):
-    """However long the list and however many rows match: the list, its cones and the shown
-    rows' positions are one query each on top of the plain page's."""
+    """However long the list and however many rows match: the list, its cones, the mirror's
+    stamp and the shown rows' positions are one query each on top of the plain page's (once
+    the list's matches are stored: the first search after a change of the mirror stores them)."""
     small, large = TargetListFactory(owner=owner), TargetListFactory(owner=owner)
     TargetRowFactory(target_list=small, ra=204.25, dec=-29.87)
     for i in range(40):
@@ -260,8 +263,10 @@ def test_the_result_page_of_a_list_runs_a_fixed_number_of_queries(client, sample
     TargetRowFactory(target_list=large, ra=40.669, dec=-0.0133, radius=0.1)
     client.get("/aq/", {"band_list": "3"})  # the session and the cached mirror facts
     plain = _queries(client, ra_dec="204.25 -29.87, 0.05")
+    for target_list in (small, large):
+        client.get("/aq/", {"target_list": str(target_list.pk)})  # stores its matches
     counts = {_queries(client, target_list=str(t.pk)) for t in (small, large)}
-    assert counts == {plain + 3}, (plain, counts)
+    assert counts == {plain + 4}, (plain, counts)
 
 
 @pytest.mark.parametrize("text", ["12", "my list", "(((\x01"])
@@ -374,3 +379,31 @@ def test_the_api_labels_each_row_with_the_targets_it_matched(client, sample, off
         "/api/observations/", {"band_list": "3"}, HTTP_AUTHORIZATION=f"Token {token}"
     ).json()
     assert plain["results"] and all("target" not in row for row in plain["results"])
+
+
+def test_the_worker_stores_the_lists_matches_and_a_changed_mirror_refreshes_them(
+    sample, offline, owner
+):
+    target_list = searched(owner)
+    expected = ids(ra_dec="204.2538 -29.8658, 0.05") | ids(ra_dec=ANTENNAE)
+    stored = set(
+        Observation.objects.filter(
+            pk__in=TargetMatch.objects.filter(target_list=target_list).values("observation_id")
+        ).values_list("obs_id", flat=True)
+    )
+    assert stored == expected and target_list.matched_stamp
+
+    # A new observation in M83's cone: the next search over the list finds it.
+    near = Observation.objects.get(obs_id=sorted(ids(ra_dec="204.2538 -29.8658, 0.05"))[0])
+    ObservationFactory(
+        obs_id="uid://A001/Xnew/X1.source.M83.spw.1", s_ra=near.s_ra, s_dec=near.s_dec
+    )
+    assert ids(target_list=str(target_list.pk)) == expected | {
+        "uid://A001/Xnew/X1.source.M83.spw.1"
+    }
+
+    # A row the archive moved out of every cone, journalled by the harvest, leaves the result.
+    x, y, z = unit_vector(10.0, 10.0)
+    Observation.objects.filter(pk=near.pk).update(s_ra=10.0, s_dec=10.0, s_x=x, s_y=y, s_z=z)
+    record(near, ChangeKind.CHANGED)
+    assert near.obs_id not in ids(target_list=str(target_list.pk))
