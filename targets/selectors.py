@@ -208,9 +208,10 @@ def list_q(node) -> Q:
     """
     from targets.services import refresh_matches  # services import this module
 
+    if not node.list_id:
+        return cones_q(node.alternatives)
     stamp = mirror_stamp()
-    current = node.list_id and node.matched_stamp == stamp
-    if current or (node.list_id and refresh_matches(node.list_id, node.alternatives, stamp=stamp)):
+    if node.matched_stamp == stamp or refresh_matches(node.list_id, node.alternatives, stamp=stamp):
         return Q(
             pk__in=TargetMatch.objects.filter(target_list_id=node.list_id).values("observation_id")
         )
