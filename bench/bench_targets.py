@@ -49,12 +49,15 @@ def bench_list(n: int):
     from archiveportal.jobs import Phase
     from queries.models import Observation
     from targets.models import RowStatus, TargetList, TargetRow
+    from targets.selectors import mirror_stamp
 
     owner, _ = get_user_model().objects.get_or_create(username=OWNER)
-    found = TargetList.objects.filter(owner=owner, name=LIST_NAME).first()
+    # Named after the mirror it was drawn from: a reloaded mirror gets a new list.
+    name = f"{LIST_NAME} ({Observation.objects.count():,} rows, newest {mirror_stamp()})"
+    found = TargetList.objects.filter(owner=owner, name=name).first()
     if found is not None and found.rows.count() == n:
         return owner, found
-    TargetList.objects.filter(owner=owner, name=LIST_NAME).delete()
+    TargetList.objects.filter(owner=owner).delete()
     rng = random.Random(SEED)
     positions = list(
         Observation.objects.filter(s_ra__isnull=False, s_dec__isnull=False)
@@ -62,7 +65,7 @@ def bench_list(n: int):
         .values_list("s_ra", "s_dec")
     )
     on_sky = rng.sample(positions, k=min(len(positions), (2 * n) // 3))
-    target_list = TargetList.objects.create(owner=owner, name=LIST_NAME, phase=Phase.DONE)
+    target_list = TargetList.objects.create(owner=owner, name=name, phase=Phase.DONE)
     rows = []
     for number in range(1, n + 1):
         if number <= len(on_sky):
