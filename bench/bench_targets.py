@@ -3,12 +3,14 @@
 
     .venv/bin/python bench/bench_targets.py --database-url postgres://postgres@127.0.0.1:5432/ap_bench_b
     .venv/bin/python bench/bench_targets.py --targets 200 --runs 10 --profile
+    .venv/bin/python bench/bench_targets.py --radii 5,10,20     # a list of compact sources
 
 Loads nothing itself: run ``bench/bench_mirror.py`` on the same database first. It then keeps
 one target list of ``--targets`` rows (default ``TARGETS_MAX_ROWS``, the longest a member may
 upload) owned by ``bench-targets``, already searched, as the worker leaves it: two thirds of the
 rows on the position of an observation of the mirror (seeded, so every run asks the same), the
-rest on empty sky, radii from 5 arcsec to 2 arcmin. A list of another length is rebuilt.
+rest on empty sky, radii from 5 arcsec to 2 arcmin (``--radii``). A list of another length is
+rebuilt.
 
 Each case calls the view a browser's request (or an API client's) calls, for the list's owner,
 after two warm-ups, and prints p50/p95 in ms over ``--runs`` runs, the SQL statements the call
@@ -42,7 +44,10 @@ def percentile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
-def bench_list(n: int):
+RADII_ARCSEC = (5, 30, 60, 120)
+
+
+def bench_list(n: int, radii: tuple[float, ...] = RADII_ARCSEC):
     """The bench's target list of ``n`` searched rows (rebuilt when its length differs)."""
     from django.contrib.auth import get_user_model
 
@@ -53,11 +58,14 @@ def bench_list(n: int):
 
     owner, _ = get_user_model().objects.get_or_create(username=OWNER)
     # Named after the mirror it was drawn from: a reloaded mirror gets a new list.
-    name = f"{LIST_NAME} ({Observation.objects.count():,} rows, newest {mirror_stamp()})"
+    name = (
+        f"{LIST_NAME} ({Observation.objects.count():,} rows, newest {mirror_stamp()}, "
+        f"radii {'/'.join(f'{r:g}' for r in radii)} arcsec)"
+    )
     found = TargetList.objects.filter(owner=owner, name=name).first()
     if found is not None and found.rows.count() == n:
         return owner, found
-    TargetList.objects.filter(owner=owner).delete()
+    TargetList.objects.filter(owner=owner, name=name).delete()
     rng = random.Random(SEED)
     positions = list(
         Observation.objects.filter(s_ra__isnull=False, s_dec__isnull=False)
@@ -72,7 +80,7 @@ def bench_list(n: int):
             ra, dec = on_sky[number - 1]
         else:
             ra, dec = rng.uniform(0, 360), rng.uniform(-80, 40)
-        radius = rng.choice((5 / 3600, 30 / 3600, 1 / 60, 2 / 60))
+        radius = rng.choice(radii) / 3600
         rows.append(
             TargetRow(
                 target_list=target_list,
@@ -98,6 +106,11 @@ def main() -> int:
     parser.add_argument("--targets", type=int, default=None, help="rows (TARGETS_MAX_ROWS)")
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--profile", action="store_true", help="cProfile one call of each case")
+    parser.add_argument(
+        "--radii",
+        default=",".join(str(r) for r in RADII_ARCSEC),
+        help="the targets' radii in arcsec, drawn at random (default 5,30,60,120)",
+    )
     args = parser.parse_args()
     django_setup.setup(args.database_url)
 
@@ -115,7 +128,7 @@ def main() -> int:
     from targets.models import TargetList, TargetMatch
 
     n = args.targets or settings.TARGETS_MAX_ROWS
-    owner, target_list = bench_list(n)
+    owner, target_list = bench_list(n, tuple(float(r) for r in args.radii.split(",")))
     list_id = str(target_list.pk)
     # What the worker does last, once per list and again after each change of the mirror.
     TargetList.objects.filter(pk=list_id).update(matched_stamp="")

@@ -50,6 +50,7 @@ def observations(request):
         page=selectors.page_number(request.query_params.get("page")),
         size=settings.QUERIES_PAGE_SIZE,
         columns=names,
+        total=tables.known_count(parsed),
     )
     # A search over a target list labels each row with the targets it matched, as the page's
     # and the export's ``target`` column do (only when the search has a list).

@@ -298,6 +298,13 @@ class Targets(Resolver):
 
         return list_q(node)
 
+    def count(self, spec: FieldSpec, node: TargetCones) -> int | None:
+        """How many observations the list alone matches, from its stored matches when they
+        are current, else None (``targets.selectors.match_count``)."""
+        from targets.selectors import match_count
+
+        return match_count(node)
+
     def row_labels(self, spec: FieldSpec, node: TargetCones, obs_ids: list[str]) -> dict:
         """``obs_id`` -> the labels of the targets each of these rows matches (a result page's
         ``target`` column: one query for the rows' positions)."""

@@ -75,6 +75,19 @@ def target_labels(parsed: ParsedQuery, obs_ids: list[str]) -> dict[str, str] | N
     return None
 
 
+def known_count(parsed: ParsedQuery) -> int | None:
+    """The number of matching observations when the search is one field that keeps count of
+    its own matches (a target list alone: ``kinds.Targets.count``), else None (count them).
+    Counting a list's 100,000 matches through the mirror took ~90 ms on 1M rows."""
+    if len(parsed.constraints) != 1:
+        return None
+    for spec, node in parsed.items():
+        count = getattr(spec.kind, "count", None)
+        if count is not None:
+            return count(spec, node)
+    return None
+
+
 def project_target_labels(parsed: ParsedQuery, codes: list[str]) -> dict[str, str] | None:
     """The project view's ``target`` column for the shown projects (code -> labels), when a
     field of the search labels the rows it matched (``kinds.Targets.project_labels``), else

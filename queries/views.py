@@ -141,7 +141,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
     else:
         chosen, coordinates, spectral = _user_columns(request)
         rows, page_info, projects = selectors.observations_page(
-            q, sort=sort, page=page, size=size, columns=chosen
+            q, sort=sort, page=page, size=size, columns=chosen, total=tables.known_count(parsed)
         )
         shown = cols.displayed(chosen, coordinates=coordinates, spectral=spectral)
         context["display"] = {"coordinates": coordinates, "spectral": spectral}

@@ -4,6 +4,7 @@ uses, and which targets each shown result row matches."""
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -182,18 +183,22 @@ def page_labels(node, obs_ids: list[str]) -> dict[str, str]:
     return target_labels(node, list(positions))
 
 
+def _stamp_sql() -> str:
+    quote = connection.ops.quote_name
+    return (
+        f"CAST(COALESCE((SELECT MAX(id) FROM {quote(Observation._meta.db_table)}), 0) AS TEXT)"
+        f" || '.' || CAST(COALESCE((SELECT MAX(id) FROM "
+        f"{quote(ObservationChange._meta.db_table)}), 0) AS TEXT)"
+    )
+
+
 def mirror_stamp() -> str:
     """The mirror's state as far as a list's matches care: the newest observation id and the
     newest entry of the harvest's change journal (a row updated in place, e.g. a position the
-    archive corrected, is journalled). One statement, two index probes."""
-    quote = connection.ops.quote_name
+    archive corrected, is journalled; so is a removed one). One statement, two index probes."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT (SELECT MAX(id) FROM {quote(Observation._meta.db_table)}), "
-            f"(SELECT MAX(id) FROM {quote(ObservationChange._meta.db_table)})"
-        )
-        newest, changed = cursor.fetchone()
-    return f"{newest or 0}.{changed or 0}"
+        cursor.execute(f"SELECT {_stamp_sql()}")
+        return cursor.fetchone()[0]
 
 
 def list_q(node) -> Q:
@@ -216,6 +221,26 @@ def list_q(node) -> Q:
             pk__in=TargetMatch.objects.filter(target_list_id=node.list_id).values("observation_id")
         )
     return cones_q(node.alternatives)
+
+
+def match_count(node) -> int | None:
+    """The number of the list's stored matches when they are current for the mirror, else
+    None; one statement. Current matches are observations of the mirror, each once: an
+    observation removed since would be in the harvest's journal and have moved the stamp."""
+    if not node.list_id:
+        return None
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT l.matched_stamp = {_stamp_sql()}, (SELECT COUNT(*) FROM "
+            f"{quote(TargetMatch._meta.db_table)} m WHERE m.target_list_id = l.id) "
+            f"FROM {quote(TargetList._meta.db_table)} l WHERE l.id = %s",
+            [TargetList._meta.pk.get_db_prep_value(uuid.UUID(node.list_id), connection)],
+        )
+        found = cursor.fetchone()
+    if found is None or not found[0]:
+        return None
+    return found[1]
 
 
 def cones_q(cones) -> Q:
