@@ -57,7 +57,12 @@ OBSERVATION_PAGE = inline_serializer(
         "page": serializers.IntegerField(),
         "pages": serializers.IntegerField(),
         "results": serializers.ListField(
-            child=serializers.DictField(), help_text="ObsCore rows, the columns of the raw view."
+            child=serializers.DictField(),
+            help_text=(
+                "ObsCore rows, the columns of the raw view; a search over a target list "
+                "(`target_list`) adds `target`, the labels of the list's targets each row "
+                "matched, joined by '; '."
+            ),
         ),
     },
 )

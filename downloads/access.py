@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import QuerySet, prefetch_related_objects
+from django.db.models import Q, QuerySet, prefetch_related_objects
 
 from archiveportal import clock
 from downloads.delegations import delegated_projects
@@ -58,6 +58,24 @@ def is_public(mous: MemberOUS, *, now: datetime | None = None) -> bool:
     """Public = released: the member OUS's own rule (``MemberOUS.is_released``), which the
     search's "public data only", the project view and the pages call too."""
     return mous.is_released(now or clock.now())
+
+
+def downloadable_q(user, *, now: datetime | None = None, prefix: str = "") -> Q:
+    """The rule of ``decide_many`` as a filter on member OUSs (``prefix`` reaches them from
+    another model), for counting and summing over a whole result in one query: released
+    (``MemberOUS.released_q``), or of a project ``user`` is PI of or holds by a live
+    delegation (the same ``pi_projects`` and ``delegated_projects``, as subqueries). It decides
+    nothing alone and logs nothing: files are handed out only after ``decide_many``."""
+    now = now or clock.now()
+    allowed = MemberOUS.released_q(now, prefix=prefix)
+    if user is None or not user.is_authenticated:
+        return allowed
+    projects = f"{prefix}project_id__in"
+    return (
+        allowed
+        | Q(**{projects: pi_projects(user).values("pk")})
+        | Q(**{projects: delegated_projects(user, now=now).values("pk")})
+    )
 
 
 def _rights(user, project_ids: set[int], now: datetime) -> tuple[set[int], set[int]]:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("basket/", views_basket.basket_page, name="basket"),
     path("basket/add/", views_basket.basket_add, name="basket-add"),
     path("basket/add-result/", views_basket.basket_add_result, name="basket-add-result"),
+    path("basket/offer/", views_basket.basket_offer, name="basket-offer"),
     path("basket/remove/", views_basket.basket_remove, name="basket-remove"),
     path("requests/new/", views.new_request, name="request-new"),
     path("requests/<uuid:pk>/", views.request_detail, name="request"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -44,16 +45,48 @@ def basket_add(request: HttpRequest) -> HttpResponse:
     return _back(request)
 
 
+def basket_offer(request: HttpRequest) -> HttpResponse:
+    """The "tick all results" control of a result page (``partials/basket_offer.html``): how
+    many member OUSs of the whole result the member may download, their size, how many
+    proprietary ones are withheld, and whether they fit in the basket. Loaded by the result
+    page after it is shown, so the page itself never waits for the aggregate."""
+    try:
+        q = observation_filter(parse_form(query_params(request.GET)))
+    except QueryInputErrors:
+        return HttpResponse(status=204)  # the result page shows the field's message
+    found = basket.offer(request.user, q)
+    return render(
+        request,
+        "downloads/partials/basket_offer.html",
+        {
+            "offer": found,
+            "size": human_size(found.downloadable_bytes),
+            "basket_max": settings.DOWNLOADS_BASKET_MAX,
+        },
+    )
+
+
 @require_POST
 def basket_add_result(request: HttpRequest) -> HttpResponse:
-    """Every member OUS of the search the posted parameters describe."""
+    """Every member OUS of the search the posted parameters describe that the member may
+    download, all or none (the basket's bound)."""
     try:
         q = observation_filter(parse_form(query_params(request.POST)))
     except QueryInputErrors as exc:
         messages.error(request, "; ".join(str(e) for e in exc.errors.values()))
         return _back(request)
-    added, _ = basket.add_result(request.user, q)
-    messages.success(request, _said(request, added))
+    try:
+        added, found = basket.add_result(request.user, q)
+    except basket.BasketFull as exc:
+        messages.error(request, str(exc))
+        return _back(request)
+    said = _said(request, added)
+    if found.withheld:
+        said += (
+            f" {found.withheld} proprietary member OUS{'s' if found.withheld != 1 else ''} of "
+            "the result you may not download were left out."
+        )
+    messages.success(request, said)
     return _back(request)
 
 

@@ -15,7 +15,7 @@ from apitokens.models import Scope
 from apitokens.permissions import requires_scope
 from archiveportal import openapi
 from queries import columns as cols
-from queries import selectors, services
+from queries import selectors, services, tables
 from queries.errors import QueryInputErrors
 from queries.fields import parse_form, query_params
 from queries.filters import observation_filter
@@ -50,7 +50,13 @@ def observations(request):
         page=selectors.page_number(request.query_params.get("page")),
         size=settings.QUERIES_PAGE_SIZE,
         columns=names,
+        total=tables.known_count(parsed),
     )
+    # A search over a target list labels each row with the targets it matched, as the page's
+    # and the export's ``target`` column do (only when the search has a list).
+    targets = tables.target_labels(parsed, [row["obs_id"] for row in rows])
+    if targets is not None:
+        rows = [{**row, "target": targets.get(row["obs_id"], "")} for row in rows]
     return Response(
         {"count": info.total, "page": info.number, "pages": info.pages, "results": rows}
     )

@@ -258,6 +258,7 @@ class TargetCones(syntax.AnyPosition):
 
     list_id: str = ""
     labels: tuple[str, ...] = ()
+    matched_stamp: str = ""  # the mirror state the list's stored matches are of
 
 
 @dataclass(frozen=True)
@@ -283,17 +284,26 @@ class Targets(Resolver):
         if isinstance(found, str):
             raise self.reject(spec, text, found)
         return TargetCones(
-            tuple(target.cone for target in found),
+            tuple(target.cone for target in found.targets),
             list_id=list_id,
-            labels=tuple(target.label for target in found),
+            labels=tuple(target.label for target in found.targets),
+            matched_stamp=found.matched_stamp,
         )
 
     def q(self, spec: FieldSpec, node, *, now: datetime | None = None) -> Q:
-        """The cone test of ``filters.cone_q``, as one join (``targets.selectors.cones_q``
-        says why: a list of 1,000 ORed cones took seconds)."""
-        from targets.selectors import cones_q
+        """The cone test of ``filters.cone_q``: the list's stored matches while they are
+        current for the mirror, else one join (``targets.selectors.list_q`` and ``cones_q``
+        say why: a list of 1,000 ORed cones took seconds)."""
+        from targets.selectors import list_q
 
-        return cones_q(node.alternatives)
+        return list_q(node)
+
+    def count(self, spec: FieldSpec, node: TargetCones) -> int | None:
+        """How many observations the list alone matches, from its stored matches when they
+        are current, else None (``targets.selectors.match_count``)."""
+        from targets.selectors import match_count
+
+        return match_count(node)
 
     def row_labels(self, spec: FieldSpec, node: TargetCones, obs_ids: list[str]) -> dict:
         """``obs_id`` -> the labels of the targets each of these rows matches (a result page's
@@ -308,6 +318,15 @@ class Targets(Resolver):
         from targets.selectors import target_labels
 
         return target_labels(node, positions)
+
+    def project_labels(
+        self, spec: FieldSpec, node: TargetCones, others: Q, codes: list[str]
+    ) -> dict[str, str]:
+        """Project code -> the labels of the targets whose result rows are in that project (a
+        project view page's ``target`` column); ``others`` is the rest of the search."""
+        from targets.selectors import project_labels
+
+        return project_labels(node, others, codes)
 
 
 @dataclass(frozen=True)

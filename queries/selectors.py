@@ -89,7 +89,7 @@ def _abstract_head(prefix: str = "") -> Left:
 
 
 def observations_page(
-    q: Q, *, sort: str, page: int, size: int, columns: list[str]
+    q: Q, *, sort: str, page: int, size: int, columns: list[str], total: int | None = None
 ) -> tuple[list[dict], Page, dict[str, dict]]:
     """Rows of the raw view (only ``columns``, the ids a row links to and the hover's project
     title and abstract head), the page, and {code: {title, abstract_short}} for the hover.
@@ -102,13 +102,18 @@ def observations_page(
     twice. Larger results are counted first (index-only) and take the plain
     ``ORDER BY ... LIMIT``, whose first 50 matches come quickly. A wrong estimate costs one
     bounded statement, never a wrong page: the one-statement plan stops at the limit.
+
+    ``total``, when the caller knows the count already (a search field that keeps its own
+    matches: ``tables.known_count``), skips counting a large result.
     """
     # Default order: obs_id, which the sky indexes cover, so cutting a page needs no table reads.
     name, descending = parse_sort(sort, set(cols.BY_NAME), "obs_id")
     queryset = Observation.objects.filter(q)
-    few = _page_of_few(queryset, name, descending, page=page, size=size, estimate=True)
+    few = None
+    if total is None or total <= COUNT_FIRST_LIMIT:
+        few = _page_of_few(queryset, name, descending, page=page, size=size, estimate=True)
     if few is None:
-        total = queryset.count()
+        total = queryset.count() if total is None else total
         if total <= COUNT_FIRST_LIMIT:  # the estimate was too high
             few = _page_of_few(queryset, name, descending, page=page, size=size)
     fields = list(dict.fromkeys([*columns, "obs_id", "proposal_id", "member_ous_uid"]))

@@ -29,6 +29,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from queries import columns as cols
 from queries.fields import ParsedQuery
+from queries.filters import observation_filter
 from queries.selectors import ProjectRow, shorten
 from queries.units import display_scale
 
@@ -71,6 +72,34 @@ def target_labels(parsed: ParsedQuery, obs_ids: list[str]) -> dict[str, str] | N
         labels = getattr(spec.kind, "row_labels", None)
         if labels is not None:
             return labels(spec, node, obs_ids)
+    return None
+
+
+def known_count(parsed: ParsedQuery) -> int | None:
+    """The number of matching observations when the search is one field that keeps count of
+    its own matches (a target list alone: ``kinds.Targets.count``), else None (count them).
+    Counting a list's 100,000 matches through the mirror took ~90 ms on 1M rows."""
+    if len(parsed.constraints) != 1:
+        return None
+    for spec, node in parsed.items():
+        count = getattr(spec.kind, "count", None)
+        if count is not None:
+            return count(spec, node)
+    return None
+
+
+def project_target_labels(parsed: ParsedQuery, codes: list[str]) -> dict[str, str] | None:
+    """The project view's ``target`` column for the shown projects (code -> labels), when a
+    field of the search labels the rows it matched (``kinds.Targets.project_labels``), else
+    None (no column). The field is given the rest of the search as a filter, so it reads only
+    the rows of these projects."""
+    for spec, node in parsed.items():
+        labels = getattr(spec.kind, "project_labels", None)
+        if labels is not None:
+            others = ParsedQuery(
+                {name: value for name, value in parsed.constraints.items() if name != spec.name}
+            )
+            return labels(spec, node, observation_filter(others), codes)
     return None
 
 
@@ -162,10 +191,16 @@ def raw_body(
     )
 
 
-def project_body(rows: list[ProjectRow]) -> SafeString:
+def project_body(rows: list[ProjectRow], targets: dict[str, str] | None = None) -> SafeString:
     """One ``<tr>`` per project: checkbox, code (abstract on hover), title, PI, bands, counts,
-    integration, release status and the next release date; every text through ``escape``."""
+    integration, release status and the next release date; every text through ``escape``.
+    ``targets`` (``project_target_labels``) adds the ``target`` cell after the checkbox."""
     project_url = url_maker("queries:project")
+
+    def target(p: ProjectRow) -> str:
+        if targets is None:
+            return ""
+        return f'<td class="target">{escape(targets.get(p.code, ""))}</td>'
 
     def escape(value: object) -> str:
         return html_escape(str(value))
@@ -180,7 +215,8 @@ def project_body(rows: list[ProjectRow]) -> SafeString:
         return (
             f'<tr><td><input type="checkbox" name="project" value="{code}" '
             f'aria-label="Tick project {code}"></td>'
-            f'<td><a href="{escape(project_url(p.code))}" title="{escape(p.abstract)}">{code}'
+            + target(p)
+            + f'<td><a href="{escape(project_url(p.code))}" title="{escape(p.abstract)}">{code}'
             f"</a></td><td>{escape(shorten(p.title, TITLE_CHARS))}</td>"
             f"<td>{escape(p.pi_name)}</td><td>{' '.join(str(b) for b in p.bands)}</td>"
             f'<td class="num">{p.n_mous}</td><td class="num">{p.n_sources}</td>'

@@ -128,9 +128,11 @@ def search_page(request: HttpRequest) -> HttpResponse:
         project_rows, page_info = selectors.projects_page(
             q, sort=sort, page=page, size=size, mous_q=selectors.member_ous_filter(parsed)
         )
+        project_targets = tables.project_target_labels(parsed, [p.code for p in project_rows])
         context.update(
             {
-                "project_body": tables.project_body(project_rows),
+                "project_body": tables.project_body(project_rows, project_targets),
+                "project_targets": project_targets is not None,
                 "page_info": page_info,
                 "sort_links": {
                     "code": _link(base, sort="-code" if sort == "code" else "code", page=1)
@@ -140,7 +142,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
     else:
         chosen, coordinates, spectral = _user_columns(request)
         rows, page_info, projects = selectors.observations_page(
-            q, sort=sort, page=page, size=size, columns=chosen
+            q, sort=sort, page=page, size=size, columns=chosen, total=tables.known_count(parsed)
         )
         shown = cols.displayed(chosen, coordinates=coordinates, spectral=spectral)
         context["display"] = {"coordinates": coordinates, "spectral": spectral}

@@ -22,6 +22,9 @@ class TargetList(Job):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="target_lists"
     )
     name = models.CharField(max_length=200)
+    # The mirror state its TargetMatch rows were computed at (``selectors.mirror_stamp``);
+    # empty until they are.
+    matched_stamp = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["-created_at"]
@@ -60,3 +63,26 @@ class TargetRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.target_list_id}:{self.number} {self.label}"
+
+
+class TargetMatch(models.Model):
+    """An observation of the mirror in one of a list's cones (``TargetList.matched_stamp``).
+
+    ``observation_id`` is a plain column, not a foreign key: the mirror's writers (loader,
+    harvest) delete observations in bulk SQL that knows nothing of target lists, and a match
+    whose observation is gone simply finds no row."""
+
+    target_list = models.ForeignKey(
+        TargetList, on_delete=models.CASCADE, related_name="matches", db_index=False
+    )
+    observation_id = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["target_list", "observation_id"], name="unique_target_match"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target_list_id}:{self.observation_id}"

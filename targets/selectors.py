@@ -4,6 +4,8 @@ uses, and which targets each shown result row matches."""
 from __future__ import annotations
 
 import math
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,13 +14,14 @@ from django.db import connection
 from django.db.models import Count, Q
 from django.db.models.expressions import RawSQL
 
+from harvest.models import ObservationChange
 from queries import syntax
 from queries.filters import max_half_fov
 from queries.models import Observation
 from queries.units import galactic_to_icrs, unit_vector
 from targets import access
 from targets.access import may_read
-from targets.models import RowStatus, TargetList, TargetRow
+from targets.models import RowStatus, TargetList, TargetMatch, TargetRow
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,13 @@ def searched_targets(list_id: str) -> list[Target]:
 NOT_READABLE = "is not one of your target lists, nor one shared with the lab."
 
 
-def list_for_search(list_id: str) -> list[Target] | str:
+@dataclass(frozen=True)
+class SearchableList:
+    targets: list[Target]
+    matched_stamp: str  # the mirror state its stored matches are of ("" for none yet)
+
+
+def list_for_search(list_id: str) -> SearchableList | str:
     """A list's searched targets for the ``target_list`` search field, or why it cannot be
     used: unknown and unreadable lists get the same answer (nothing to probe), a list still
     being searched says how far it is."""
@@ -103,7 +112,7 @@ def list_for_search(list_id: str) -> list[Target] | str:
     targets = searched_targets(list_id)
     if not targets:
         return "has no target that could be searched; its page lists the reasons."
-    return targets
+    return SearchableList(targets, target_list.matched_stamp)
 
 
 def target_labels(node, positions) -> dict[str, str]:
@@ -113,20 +122,55 @@ def target_labels(node, positions) -> dict[str, str]:
     (obs_id, s_ra, s_dec, s_fov). The cone test is ``queries.filters.cone_q``'s (centre within
     radius + s_fov/2) as one matrix product, so its cost hardly grows with the list's length.
     """
+    return {
+        obs_id: "; ".join(node.labels[j] for j in hits) for obs_id, hits in _hits(node, positions)
+    }
+
+
+LABEL_CHUNK = 2000  # rows per matrix product: 2,000 rows x 1,000 cones = 16 MB of doubles
+
+
+def _hits(node, positions) -> Iterator[tuple[str, list[int]]]:
+    """(obs_id, indexes of the cones it is in) for each row of ``positions`` in any cone, the
+    rows taken ``LABEL_CHUNK`` at a time so a long result never builds one huge matrix."""
     positions = [p for p in positions if p[1] is not None and p[2] is not None]
     if not positions or not node.alternatives:
-        return {}
-    rows = np.array([unit_vector(ra, dec) for _, ra, dec, _ in positions])
-    half_fov = np.array([(fov or 0.0) / 2 for *_, fov in positions])
+        return
     centres = np.array([unit_vector(c.ra, c.dec) for c in node.alternatives])
     radii = np.array([c.radius for c in node.alternatives])
-    hits = rows @ centres.T >= np.cos(np.radians(half_fov[:, None] + radii[None, :])) - 1e-12
-    labels: dict[str, str] = {}
-    for i, (obs_id, *_) in enumerate(positions):
-        matched = [node.labels[j] for j in np.flatnonzero(hits[i])]
-        if matched:
-            labels[obs_id] = "; ".join(matched)
-    return labels
+    for start in range(0, len(positions), LABEL_CHUNK):
+        chunk = positions[start : start + LABEL_CHUNK]
+        rows = np.array([unit_vector(ra, dec) for _, ra, dec, _ in chunk])
+        half_fov = np.array([(fov or 0.0) / 2 for *_, fov in chunk])
+        hits = rows @ centres.T >= np.cos(np.radians(half_fov[:, None] + radii[None, :])) - 1e-12
+        for i, (obs_id, *_) in enumerate(chunk):
+            found = np.flatnonzero(hits[i])
+            if len(found):
+                yield obs_id, found.tolist()
+
+
+def project_labels(node, others: Q, codes: list[str]) -> dict[str, str]:
+    """Project code -> the labels of the targets whose rows of the result fall in that project,
+    sorted and joined by '; ' as the raw rows' labels are (a label from a line of coordinates
+    holds a comma) (a project view page's ``target`` column).
+
+    ``others`` is the search without its target list: the rows of these projects that pass it
+    and lie in one of the list's cones are exactly the result's rows there (the cone test is
+    ``cones_q``'s), so one query on the project code index gives them without joining the
+    mirror with the list's cones again.
+    """
+    if not codes:
+        return {}
+    rows = list(
+        Observation.objects.filter(others, proposal_id__in=codes).values_list(
+            "proposal_id", "obs_id", "s_ra", "s_dec", "s_fov"
+        )
+    )
+    project_of = {obs_id: code for code, obs_id, *_ in rows}
+    found: dict[str, set[str]] = {}
+    for obs_id, hits in _hits(node, [row[1:] for row in rows]):
+        found.setdefault(project_of[obs_id], set()).update(node.labels[j] for j in hits)
+    return {code: "; ".join(sorted(labels)) for code, labels in found.items()}
 
 
 def page_labels(node, obs_ids: list[str]) -> dict[str, str]:
@@ -137,6 +181,66 @@ def page_labels(node, obs_ids: list[str]) -> dict[str, str]:
         "obs_id", "s_ra", "s_dec", "s_fov"
     )
     return target_labels(node, list(positions))
+
+
+def _stamp_sql() -> str:
+    quote = connection.ops.quote_name
+    return (
+        f"CAST(COALESCE((SELECT MAX(id) FROM {quote(Observation._meta.db_table)}), 0) AS TEXT)"
+        f" || '.' || CAST(COALESCE((SELECT MAX(id) FROM "
+        f"{quote(ObservationChange._meta.db_table)}), 0) AS TEXT)"
+    )
+
+
+def mirror_stamp() -> str:
+    """The mirror's state as far as a list's matches care: the newest observation id and the
+    newest entry of the harvest's change journal (a row updated in place, e.g. a position the
+    archive corrected, is journalled; so is a removed one). One statement, two index probes."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {_stamp_sql()}")
+        return cursor.fetchone()[0]
+
+
+def list_q(node) -> Q:
+    """The observations of a target-list search: the list's ``TargetMatch`` rows, one indexed
+    lookup, once they are current for the mirror (``services.refresh_matches`` brings them up
+    to date in one statement when the mirror has changed since), else the join of
+    ``cones_q``.
+
+    Why: with 1,000 cones the join probes the sky index 1,000 times on every statement that
+    uses the filter (count, page, project view), 0.5-1 s each on 200,000 rows; and PostgreSQL
+    cannot hash a subquery that large when the project view tests it per row (40 s).
+    """
+    from targets.services import refresh_matches  # services import this module
+
+    if not node.list_id:
+        return cones_q(node.alternatives)
+    stamp = mirror_stamp()
+    if node.matched_stamp == stamp or refresh_matches(node.list_id, node.alternatives, stamp=stamp):
+        return Q(
+            pk__in=TargetMatch.objects.filter(target_list_id=node.list_id).values("observation_id")
+        )
+    return cones_q(node.alternatives)
+
+
+def match_count(node) -> int | None:
+    """The number of the list's stored matches when they are current for the mirror, else
+    None; one statement. Current matches are observations of the mirror, each once: an
+    observation removed since would be in the harvest's journal and have moved the stamp."""
+    if not node.list_id:
+        return None
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT l.matched_stamp = {_stamp_sql()}, (SELECT COUNT(*) FROM "
+            f"{quote(TargetMatch._meta.db_table)} m WHERE m.target_list_id = l.id) "
+            f"FROM {quote(TargetList._meta.db_table)} l WHERE l.id = %s",
+            [TargetList._meta.pk.get_db_prep_value(uuid.UUID(node.list_id), connection)],
+        )
+        found = cursor.fetchone()
+    if found is None or not found[0]:
+        return None
+    return found[1]
 
 
 def cones_q(cones) -> Q:
@@ -150,9 +254,16 @@ def cones_q(cones) -> Q:
     ``(s_dec, s_ra)`` index, as a single cone search is. Values are floats written by ``repr``
     (no text from the upload reaches the SQL).
     """
+    sql = cones_sql(cones)
+    return Q(pk__in=RawSQL(sql, ())) if sql else Q(pk__in=[])
+
+
+def cones_sql(cones) -> str:
+    """The statement of ``cones_q``: the ids of the observations in any of ``cones`` (an id
+    once per cone it is in), or "" for no cone."""
     boxes = [box for cone in cones for box in _boxes(cone)]
     if not boxes:
-        return Q(pk__in=[])
+        return ""
     table = connection.ops.quote_name(Observation._meta.db_table)
     values = ", ".join("(" + ", ".join(repr(float(v)) for v in box) + ")" for box in boxes)
     columns = ("dlo", "dhi", "rlo", "rhi", "x", "y", "z", "r")
@@ -174,7 +285,7 @@ def cones_q(cones) -> Q:
         # A fence: PostgreSQL would otherwise pull the join up and test every mirror row,
         # in result order, against every cone (0.2 s for 100 cones on 100,000 rows).
         sql += " OFFSET 0"
-    return Q(pk__in=RawSQL(sql, ()))
+    return sql
 
 
 def _boxes(cone: syntax.Cone) -> list[tuple[float, ...]]:

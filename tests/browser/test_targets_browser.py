@@ -1,5 +1,6 @@
 """A member in chromium uploads a 20-line target list with two bad lines, watches the worker
-search it row by row, reads the two reasons and opens the merged result with its target column."""
+search it row by row, reads the two reasons and opens the merged result with its target column,
+in the raw view and then in the project view."""
 
 import pytest
 from playwright.sync_api import expect
@@ -76,3 +77,13 @@ def test_a_target_list_with_two_bad_rows_gives_18_searches_and_2_reasons(
     expect(first).not_to_be_empty()
     labels = set(page.locator("tr[data-obs] td.target").all_inner_texts())
     assert labels and all(label for label in labels)
+
+    # A name row is labelled by its name, a position row by its line.
+    good_labels = {"M83", "NGC 1068", *GOOD[2:]}
+    page.click("#view-project")
+    expect(page.locator("#project-table th", has_text="Target")).to_be_visible()
+    cells = page.locator("#project-table tbody td.target")
+    expect(cells.first).not_to_be_empty()
+    for cell in cells.all_inner_texts():  # each project: its targets, sorted, '; ' between
+        names = cell.split("; ")
+        assert names == sorted(names) and set(names) <= good_labels

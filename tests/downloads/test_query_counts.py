@@ -1,5 +1,6 @@
-"""No N+1 on the download side: the access decider, the request tree page, request preparation
-and the script run the same number of SQL queries for a few member OUSs as for many.
+"""No N+1 on the download side: the access decider, the request tree page, request preparation,
+the script and the basket's "tick all results" offer run the same number of SQL queries for a
+few member OUSs as for many.
 
 Each world mixes what makes the code branch: public and proprietary member OUSs, projects the
 member leads (as PI), holds by delegation or neither, science goals with an empty placeholder
@@ -13,11 +14,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
+from django.db.models import Q
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from archiveportal import clock
-from downloads import access, tree
+from downloads import access, basket, tree
 from downloads import services as request_service
 from downloads.models import AlmaIdentity, Delegation, DownloadRequest
 from queries.models import (
@@ -28,7 +30,7 @@ from queries.models import (
     MemberOUS,
     ScienceGoal,
 )
-from tests.factories import MemberOUSFactory, ProjectFactory, UserFactory
+from tests.factories import MemberOUSFactory, ObservationFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -175,3 +177,23 @@ def test_the_script_of_a_ready_request_runs_as_many_queries_for_3_member_ouses_a
     # The preparation is counted too; the test above pins it alone.
     small, large = counts_for(script)
     assert small == large
+
+
+@pytest.mark.parametrize("role", ["pi", "delegate", "member"])
+def test_the_tick_all_offer_runs_as_many_queries_for_3_member_ouses_as_for_24(people, role):
+    """Count, size and withheld of a whole result: one aggregate, plus the rights and the
+    basket's own count, whatever the number of member OUSs."""
+
+    def offer(uids: list[str]) -> None:
+        for mous in MemberOUS.objects.filter(uid__in=uids):
+            ObservationFactory.create_batch(2, member_ous=mous)
+        found = basket.offer(fresh(people[role]), Q(member_ous_uid__in=uids))
+        assert found.downloadable + found.withheld == len(uids)
+        assert found.downloadable_bytes > 0
+
+    def counted(uids: list[str]) -> int:
+        offer(uids)  # the rows are made outside the count
+        return count(lambda: basket.offer(fresh(people[role]), Q(member_ous_uid__in=uids)))
+
+    small, large = build("S", SMALL), build("L", LARGE)
+    assert counted(small) == counted(large)

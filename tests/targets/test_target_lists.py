@@ -18,9 +18,11 @@ from harvest.models import ChangeKind
 from queries.fields import parse_form
 from queries.filters import observation_filter
 from queries.models import Observation, SavedSearch
+from queries.units import unit_vector
 from targets import services
-from targets.models import RowStatus, TargetList
+from targets.models import RowStatus, TargetList, TargetMatch
 from tests.factories import (
+    ObservationFactory,
     ResolvedNameFactory,
     SavedSearchFactory,
     TargetListFactory,
@@ -251,8 +253,10 @@ def _queries(client, **params) -> int:
 
 
 def test_the_result_page_of_a_list_runs_a_fixed_number_of_queries(client, sample, owner):
-    """However long the list and however many rows match: the list, its cones and the shown
-    rows' positions are one query each on top of the plain page's."""
+    """However long the list and however many rows match: the list, its cones, the mirror's
+    stamp, the count of its stored matches and the shown rows' positions are one query each
+    on top of the plain page's (once the list's matches are stored: the first search after a
+    change of the mirror stores them)."""
     small, large = TargetListFactory(owner=owner), TargetListFactory(owner=owner)
     TargetRowFactory(target_list=small, ra=204.25, dec=-29.87)
     for i in range(40):
@@ -260,8 +264,10 @@ def test_the_result_page_of_a_list_runs_a_fixed_number_of_queries(client, sample
     TargetRowFactory(target_list=large, ra=40.669, dec=-0.0133, radius=0.1)
     client.get("/aq/", {"band_list": "3"})  # the session and the cached mirror facts
     plain = _queries(client, ra_dec="204.25 -29.87, 0.05")
+    for target_list in (small, large):
+        client.get("/aq/", {"target_list": str(target_list.pk)})  # stores its matches
     counts = {_queries(client, target_list=str(t.pk)) for t in (small, large)}
-    assert counts == {plain + 3}, (plain, counts)
+    assert counts == {plain + 5}, (plain, counts)
 
 
 @pytest.mark.parametrize("text", ["12", "my list", "(((\x01"])
@@ -289,3 +295,138 @@ def test_a_target_label_reaches_every_page_as_text(client, sample, owner):
         page = client.get(url, params).text
         assert hostile not in page
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def project_cells(html: str) -> dict[str, str]:
+    """project code -> the text of its target cell, for each row of a project view page."""
+    return dict(
+        re.findall(
+            r'name="project" value="([^"]+)"[^>]*></td><td class="target">([^<]*)</td>', html
+        )
+    )
+
+
+def expected_project_labels(targets: dict[str, str], **others) -> dict[str, str]:
+    """code -> the sorted labels of the targets with a row in that project, computed cone by
+    cone through the ordinary position search (not the target-list code)."""
+    found: dict[str, set[str]] = {}
+    for label, cone in targets.items():
+        rows = ids(ra_dec=cone, **others)
+        for code in Observation.objects.filter(obs_id__in=rows).values_list(
+            "proposal_id", flat=True
+        ):
+            found.setdefault(code, set()).add(label)
+    return {code: "; ".join(sorted(labels)) for code, labels in found.items()}
+
+
+@pytest.mark.parametrize("others", [{}, {"band_list": "3"}], ids=["list alone", "with band 3"])
+def test_the_project_view_names_the_targets_whose_rows_fall_in_each_project(
+    client, sample, owner, others
+):
+    target_list = TargetListFactory(owner=owner)
+    cones = {"M83 wide": "204.25 -29.87, 0.2", "M83 core": "204.25 -29.87, 0.01"}
+    cones["Antennae"] = ANTENNAE
+    for number, (label, cone) in enumerate(cones.items(), start=1):
+        position, radius = cone.split(", ")
+        ra, dec = map(float, position.split())
+        TargetRowFactory(
+            target_list=target_list,
+            number=number,
+            label=label,
+            ra=ra,
+            dec=dec,
+            radius=float(radius),
+        )
+    expected = expected_project_labels(cones, **others)
+    # The sample tells the cases apart: projects with different targets, and a band that
+    # leaves some projects' rows out.
+    assert len(set(expected_project_labels(cones).values())) > 1
+    assert expected_project_labels(cones, band_list="3") != expected_project_labels(cones)
+
+    page = client.get(
+        "/aq/", {"target_list": str(target_list.pk), "result_view": "project", **others}
+    )
+
+    assert page.status_code == 200
+    assert '<th scope="col">Target</th>' in page.text
+    assert project_cells(page.text) == expected
+
+
+def test_the_project_view_of_a_search_without_a_list_has_no_target_column(client, sample, owner):
+    page = client.get("/aq/", {"band_list": "3", "result_view": "project"})
+    assert 'name="project"' in page.text
+    assert '<th scope="col">Target</th>' not in page.text and 'class="target"' not in page.text
+
+
+def test_the_api_labels_each_row_with_the_targets_it_matched(client, sample, offline, owner):
+    target_list = searched(owner)
+    token = token_for(owner, "read")
+    expected = {
+        **dict.fromkeys(ids(ra_dec="204.2538 -29.8658, 0.05"), "M83"),
+        **dict.fromkeys(ids(ra_dec=ANTENNAE), ANTENNAE),
+    }
+
+    answer = client.get(
+        "/api/observations/",
+        {"target_list": str(target_list.pk)},
+        HTTP_AUTHORIZATION=f"Token {token}",
+    ).json()
+
+    assert answer["count"] == len(expected)
+    assert {row["obs_id"]: row["target"] for row in answer["results"]} == {
+        row["obs_id"]: expected[row["obs_id"]] for row in answer["results"]
+    }
+    plain = client.get(
+        "/api/observations/", {"band_list": "3"}, HTTP_AUTHORIZATION=f"Token {token}"
+    ).json()
+    assert plain["results"] and all("target" not in row for row in plain["results"])
+
+
+def test_the_worker_stores_the_lists_matches_and_a_changed_mirror_refreshes_them(
+    sample, offline, owner
+):
+    target_list = searched(owner)
+    expected = ids(ra_dec="204.2538 -29.8658, 0.05") | ids(ra_dec=ANTENNAE)
+    stored = set(
+        Observation.objects.filter(
+            pk__in=TargetMatch.objects.filter(target_list=target_list).values("observation_id")
+        ).values_list("obs_id", flat=True)
+    )
+    assert stored == expected and target_list.matched_stamp
+
+    # A new observation in M83's cone: the next search over the list finds it.
+    near = Observation.objects.get(obs_id=sorted(ids(ra_dec="204.2538 -29.8658, 0.05"))[0])
+    ObservationFactory(
+        obs_id="uid://A001/Xnew/X1.source.M83.spw.1", s_ra=near.s_ra, s_dec=near.s_dec
+    )
+    assert ids(target_list=str(target_list.pk)) == expected | {
+        "uid://A001/Xnew/X1.source.M83.spw.1"
+    }
+
+    # A row the archive moved out of every cone, journalled by the harvest, leaves the result.
+    x, y, z = unit_vector(10.0, 10.0)
+    Observation.objects.filter(pk=near.pk).update(s_ra=10.0, s_dec=10.0, s_x=x, s_y=y, s_z=z)
+    record(near, ChangeKind.CHANGED)
+    assert near.obs_id not in ids(target_list=str(target_list.pk))
+
+
+def test_a_list_alone_is_counted_from_its_stored_matches_and_only_while_they_are_current(
+    client, sample, offline, owner
+):
+    from queries.tables import known_count
+
+    target_list = searched(owner)
+    alone = parse_form({"target_list": str(target_list.pk)})
+    expected = len(ids(target_list=str(target_list.pk)))
+
+    assert known_count(alone) == expected
+    assert (
+        f'id="result-count">{expected} '
+        in client.get("/aq/", {"target_list": str(target_list.pk)}).text
+    )
+    assert known_count(parse_form({"target_list": str(target_list.pk), "band_list": "3"})) is None
+
+    ObservationFactory(obs_id="uid://A001/Xnew/X2.source.M83.spw.1", s_ra=204.2538, s_dec=-29.8658)
+    assert known_count(alone) is None  # the mirror moved: the filter refreshes, then counts
+    page = client.get("/aq/", {"target_list": str(target_list.pk)}).text
+    assert f'id="result-count">{expected + 1} ' in page
