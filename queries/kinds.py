@@ -31,7 +31,8 @@ from queries.names import name_key
 from queries.resolver import resolve
 
 if TYPE_CHECKING:
-    from queries.fields import FieldSpec
+    from queries.fields import FieldSpec, ParsedQuery
+    from queries.selectors import KnownMatches
 
 MAX_NAME_LENGTH = 200
 # ObsCore columns that the per-project table holds once per project (``hierarchy.py`` fills
@@ -298,12 +299,22 @@ class Targets(Resolver):
 
         return list_q(node)
 
-    def count(self, spec: FieldSpec, node: TargetCones) -> int | None:
-        """How many observations the list alone matches, from its stored matches when they
-        are current, else None (``targets.selectors.match_count``)."""
+    def count(self, spec: FieldSpec, node: TargetCones, others: ParsedQuery) -> int | None:
+        """How many observations the search (the list and ``others``, the rest of it)
+        matches, from the list's stored matches when they are current and answer ``others``,
+        else None (``targets.selectors.match_count``)."""
         from targets.selectors import match_count
 
-        return match_count(node)
+        return match_count(node, others)
+
+    def project_matches(
+        self, spec: FieldSpec, node: TargetCones, others: ParsedQuery
+    ) -> KnownMatches | None:
+        """The project view's reads from the list's stored matches, or None
+        (``targets.selectors.known_matches``)."""
+        from targets.selectors import known_matches
+
+        return known_matches(node, others)
 
     def row_labels(self, spec: FieldSpec, node: TargetCones, obs_ids: list[str]) -> dict:
         """``obs_id`` -> the labels of the targets each of these rows matches (a result page's

@@ -9,7 +9,7 @@ observations, then aggregated from their member OUS rows (never by scanning obse
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -242,6 +242,17 @@ class ProjectRow:
 PROJECT_SORTS = {"code"}
 
 
+@dataclass(frozen=True)
+class KnownMatches:
+    """A search whose field keeps its own matches (a target list: ``tables.known_matches``),
+    read by ``projects_page`` instead of the mirror: ``pairs`` has the result's distinct
+    (``project_id``, ``member_ous_id``) pairs, ``rows_q(mous_ids)`` selects the result's
+    observations among those member OUSs."""
+
+    pairs: QuerySet
+    rows_q: Callable[[list[int]], Q]
+
+
 def member_ous_filter(parsed: ParsedQuery) -> Q | None:
     """The search as a filter on the member OUS and project aggregates, when a band list alone
     makes it one (their ``band_mask`` is the union of their rows'), else None; for
@@ -332,6 +343,7 @@ def projects_page(
     size: int,
     now: datetime | None = None,
     mous_q: Q | None = None,
+    known: KnownMatches | None = None,
 ) -> tuple[list[ProjectRow], Page]:
     """One row per project, aggregated from the member OUSs the search matched.
 
@@ -342,6 +354,7 @@ def projects_page(
     (``_projects_of_matches``). Then, for the page's 50
     projects only: their matched member OUSs, their distinct sources among the matching rows,
     and their title, PI and the head of the abstract. A fixed number of queries per page.
+    ``known`` (a target list's stored matches) stands for the matches in both reads.
     """
     now = now or clock.now()
     _, descending = parse_sort(sort, PROJECT_SORTS, "code")
@@ -359,7 +372,10 @@ def projects_page(
         mouses = MemberOUS.objects.filter(mous_q, _in(MemberOUS, "project_id", page_ids))
     else:
         page_ids, mous_ids, total, number = _projects_of_matches(
-            matching, descending=descending, page=page, size=size
+            matching if known is None else known.pairs,
+            descending=descending,
+            page=page,
+            size=size,
         )
         mouses = MemberOUS.objects.filter(_in(MemberOUS, "pk", mous_ids))
     # Released or not: the member OUS's own rule at ``now``, the one downloads apply.
@@ -368,7 +384,8 @@ def projects_page(
             "pk", "project_id", "band_mask", "t_exptime", "release_date", "release_passed"
         )
     )
-    sources = _sources_per_project(q, [m["pk"] for m in mous_rows])
+    shown = [m["pk"] for m in mous_rows]
+    sources = _sources_per_project(q if known is None else known.rows_q(shown), shown)
     aggregated: dict[int, dict] = {}
     for m in mous_rows:
         agg = aggregated.setdefault(

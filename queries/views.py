@@ -126,7 +126,12 @@ def search_page(request: HttpRequest) -> HttpResponse:
     search_url = reverse("queries:search")
     if view == "project":
         project_rows, page_info = selectors.projects_page(
-            q, sort=sort, page=page, size=size, mous_q=selectors.member_ous_filter(parsed)
+            q,
+            sort=sort,
+            page=page,
+            size=size,
+            mous_q=selectors.member_ous_filter(parsed),
+            known=tables.known_matches(parsed),
         )
         project_targets = tables.project_target_labels(parsed, [p.code for p in project_rows])
         context.update(

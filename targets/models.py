@@ -25,6 +25,10 @@ class TargetList(Job):
     # The mirror state its TargetMatch rows were computed at (``selectors.mirror_stamp``);
     # empty until they are.
     matched_stamp = models.CharField(max_length=64, blank=True, default="")
+    # Whether every stored match had its project and member OUS when stored: only then do its
+    # ``TargetOUS`` rows stand for the result's (project, member OUS) pairs. A harvest links
+    # new rows to the hierarchy after inserting them, without moving the stamp.
+    matches_linked = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -76,6 +80,12 @@ class TargetMatch(models.Model):
         TargetList, on_delete=models.CASCADE, related_name="matches", db_index=False
     )
     observation_id = models.BigIntegerField()
+    # Copied from the observation when stored (and current with it: a change of any of them is
+    # journalled, which moves the stamp): what a search over the list combined with a band, and
+    # the project view's source counts, read here instead of joining the mirror.
+    project_id = models.BigIntegerField(null=True)
+    member_ous_id = models.BigIntegerField(null=True)
+    band_mask = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -83,6 +93,38 @@ class TargetMatch(models.Model):
                 fields=["target_list", "observation_id"], name="unique_target_match"
             )
         ]
+        indexes = [
+            # A list's count with a band test, read from this index alone.
+            models.Index(fields=["target_list", "band_mask"], name="target_match_band"),
+            models.Index(
+                fields=["target_list", "member_ous_id", "observation_id"], name="target_match_mous"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.target_list_id}:{self.observation_id}"
+
+
+class TargetOUS(models.Model):
+    """A (project, member OUS) pair of a list's matches, with the union of its matched rows'
+    bands: the project view of a search over the list pages projects here (tens of thousands
+    of pairs) instead of reducing the matches (hundreds of thousands of rows) on every page.
+    Written with the matches, under the same stamp."""
+
+    target_list = models.ForeignKey(
+        TargetList, on_delete=models.CASCADE, related_name="ouses", db_index=False
+    )
+    project_id = models.BigIntegerField(null=True)
+    member_ous_id = models.BigIntegerField(null=True)
+    band_mask = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["target_list", "project_id", "member_ous_id", "band_mask"],
+                name="target_ous_pairs",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target_list_id}:{self.project_id}/{self.member_ous_id}"

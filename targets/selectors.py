@@ -16,12 +16,14 @@ from django.db.models.expressions import RawSQL
 
 from harvest.models import ObservationChange
 from queries import syntax
-from queries.filters import max_half_fov
+from queries.fields import ParsedQuery
+from queries.filters import band_bits_q, max_half_fov
 from queries.models import Observation
+from queries.selectors import KnownMatches
 from queries.units import galactic_to_icrs, unit_vector
 from targets import access
 from targets.access import may_read
-from targets.models import RowStatus, TargetList, TargetMatch, TargetRow
+from targets.models import RowStatus, TargetList, TargetMatch, TargetOUS, TargetRow
 
 
 @dataclass(frozen=True)
@@ -223,24 +225,88 @@ def list_q(node) -> Q:
     return cones_q(node.alternatives)
 
 
-def match_count(node) -> int | None:
-    """The number of the list's stored matches when they are current for the mirror, else
-    None; one statement. Current matches are observations of the mirror, each once: an
-    observation removed since would be in the harvest's journal and have moved the stamp."""
-    if not node.list_id:
+def narrow_q(others: ParsedQuery | None, *, per_row: bool = True) -> Q | None:
+    """The rest of a search over a list as a test of the list's stored rows, when the stored
+    columns answer it: nothing (``Q()``), or a band list alone (the bit test of
+    ``band_mask``, which ``queries.filters.bands_q`` applies to observations); else None.
+
+    ``per_row=False`` is for the ``TargetOUS`` pairs, whose mask is the union of their matched
+    rows': "some row has one of these bands" is a test of the union, "no band of these" is not.
+    """
+    if others is None or not others.constraints:
+        return Q()
+    band = others.constraints.get("band_list")
+    if band is None or len(others.constraints) != 1 or (band.negated and not per_row):
         return None
+    return band_bits_q(band)
+
+
+def match_count(node, others: ParsedQuery | None = None) -> int | None:
+    """The number of the search's observations, from the list's stored matches, when they are
+    current for the mirror and the rest of the search (``others``) is one they answer
+    (``narrow_q``), else None; one statement. Current matches are observations of the mirror,
+    each once: an observation removed since would be in the harvest's journal and have moved
+    the stamp; so would one whose band changed."""
+    narrow = narrow_q(others)
+    if not node.list_id or narrow is None:
+        return None
+    list_pk = TargetList._meta.pk.get_db_prep_value(uuid.UUID(node.list_id), connection)
+    # ``band_mask`` selected: the count reads the (list, band) index alone.
+    counted = (
+        TargetMatch.objects.filter(narrow, target_list_id=node.list_id)
+        .order_by()
+        .values("band_mask")
+    )
+    inner, params = counted.query.sql_with_params()
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT l.matched_stamp = {_stamp_sql()}, (SELECT COUNT(*) FROM "
-            f"{quote(TargetMatch._meta.db_table)} m WHERE m.target_list_id = l.id) "
+            f"SELECT l.matched_stamp = {_stamp_sql()}, (SELECT COUNT(*) FROM ({inner}) c) "
             f"FROM {quote(TargetList._meta.db_table)} l WHERE l.id = %s",
-            [TargetList._meta.pk.get_db_prep_value(uuid.UUID(node.list_id), connection)],
+            [*params, list_pk],
         )
         found = cursor.fetchone()
     if found is None or not found[0]:
         return None
     return found[1]
+
+
+def known_matches(node, others: ParsedQuery | None = None) -> KnownMatches | None:
+    """The project view's reads of a search over the list from its stored rows (the distinct
+    (project, member OUS) pairs in ``TargetOUS``, a page's rows in ``TargetMatch``), when they
+    are current for the mirror, were linked to the hierarchy when stored, and answer the rest
+    of the search (``narrow_q``); else None, and the project view reduces the matches through
+    the mirror. One statement.
+
+    Why: the 200,000 matches of a 1,000-target list on a 1M-row mirror reduced to their
+    21,000 pairs through the mirror took 400-900 ms a page; read from the stored pairs, a
+    few ms."""
+    pairs_q = narrow_q(others, per_row=False)
+    if not node.list_id or pairs_q is None:
+        return None
+    rows_q = narrow_q(others)
+    list_pk = TargetList._meta.pk.get_db_prep_value(uuid.UUID(node.list_id), connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT l.matched_stamp = {_stamp_sql()} AND l.matches_linked "
+            f"FROM {connection.ops.quote_name(TargetList._meta.db_table)} l WHERE l.id = %s",
+            [list_pk],
+        )
+        found = cursor.fetchone()
+    if found is None or not found[0]:
+        return None
+    list_id = node.list_id
+
+    def rows_of(mous_ids: list[int]) -> Q:
+        return Q(
+            pk__in=TargetMatch.objects.filter(
+                rows_q, target_list_id=list_id, member_ous_id__in=mous_ids
+            ).values("observation_id")
+        )
+
+    return KnownMatches(
+        pairs=TargetOUS.objects.filter(pairs_q, target_list_id=list_id), rows_q=rows_of
+    )
 
 
 def cones_q(cones) -> Q:

@@ -14,6 +14,7 @@ import logging
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 
 from archiveportal import jobs
 from queries import syntax
@@ -21,7 +22,7 @@ from queries.errors import NameNotResolved
 from queries.filters import cone_q
 from queries.models import Observation
 from queries.resolver import resolve
-from targets.models import RowStatus, TargetList, TargetMatch, TargetRow
+from targets.models import RowStatus, TargetList, TargetMatch, TargetOUS, TargetRow
 from targets.parsing import parse_upload
 from targets.selectors import cones_sql, mirror_stamp, searched_targets
 
@@ -66,8 +67,8 @@ def search_targets(list_id: str) -> None:
 
 
 def refresh_matches(list_id: str, cones, *, stamp: str) -> bool:
-    """Make the list's ``TargetMatch`` rows those of the mirror at ``stamp`` (one INSERT ...
-    SELECT of the ``cones_q`` join) unless they are already; True when they are current.
+    """Make the list's ``TargetMatch`` and ``TargetOUS`` rows those of the mirror at ``stamp``
+    (``_store_matches``) unless they are already; True when they are current.
 
     Under a row lock on the list, so two requests never build them at once: the one that
     finds the row locked is answered False (PostgreSQL's SKIP LOCKED) and searches with the
@@ -84,30 +85,62 @@ def refresh_matches(list_id: str, cones, *, stamp: str) -> bool:
         if target_list.matched_stamp == stamp:
             return True
         TargetMatch.objects.filter(target_list_id=list_id).delete()
+        TargetOUS.objects.filter(target_list_id=list_id).delete()
         sql = cones_sql(cones)
         if sql:
-            table = connection.ops.quote_name(TargetMatch._meta.db_table)
-            list_pk = TargetList._meta.pk.get_db_prep_value(target_list.pk, connection)
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"INSERT INTO {table} (target_list_id, observation_id) "
-                    f"SELECT DISTINCT %s, m.id FROM ({sql}) AS m",
-                    [list_pk],
-                )
+            _store_matches(target_list, sql)
         target_list.matched_stamp = stamp
-        target_list.save(update_fields=["matched_stamp"])
+        target_list.matches_linked = not TargetMatch.objects.filter(
+            Q(project_id__isnull=True) | Q(member_ous_id__isnull=True), target_list_id=list_id
+        ).exists()
+        target_list.save(update_fields=["matched_stamp", "matches_linked"])
     if connection.vendor == "postgresql":
         # Fresh statistics, or the planner takes a list of 40,000 matches for 200 and pages
         # through them by nested loops (0.5 s) instead of walking the page's own index; and,
         # where no transaction is open (the worker), a visibility map, so the list's count is
         # read from the index alone (200,000 matches: 12 ms against 70 ms). Elsewhere
         # autovacuum's insert threshold catches up within a minute.
-        table = connection.ops.quote_name(TargetMatch._meta.db_table)
         command = "ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)"
         with connection.cursor() as cursor:
-            cursor.execute(f"{command} {table}")
+            for model in (TargetMatch, TargetOUS):
+                cursor.execute(f"{command} {connection.ops.quote_name(model._meta.db_table)}")
     log.info("target list %s: matches refreshed at mirror %s", list_id, stamp)
     return True
+
+
+def _store_matches(target_list: TargetList, sql: str) -> None:
+    """The observations of ``sql`` (``cones_sql``) as the list's matches, each once with its
+    project, member OUS and bands, then their distinct (project, member OUS) pairs with the
+    union of their matched rows' bands: two INSERT ... SELECT."""
+    quote = connection.ops.quote_name
+    matches, ouses = quote(TargetMatch._meta.db_table), quote(TargetOUS._meta.db_table)
+    mirror = quote(Observation._meta.db_table)
+    list_pk = TargetList._meta.pk.get_db_prep_value(target_list.pk, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {matches} (target_list_id, observation_id, project_id, member_ous_id, "
+            f"band_mask) SELECT %s, o.id, o.project_id, o.member_ous_id, o.band_mask "
+            f"FROM {mirror} o WHERE o.id IN (SELECT m.id FROM ({sql}) AS m)",
+            [list_pk],
+        )
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"INSERT INTO {ouses} (target_list_id, project_id, member_ous_id, band_mask) "
+                f"SELECT %s, project_id, member_ous_id, BIT_OR(band_mask) FROM {matches} "
+                "WHERE target_list_id = %s GROUP BY project_id, member_ous_id",
+                [list_pk, list_pk],
+            )
+            return
+    # SQLite (embedded mode) has no BIT_OR: the union is taken here.
+    union: dict[tuple, int] = {}
+    for project_id, mous_id, mask in TargetMatch.objects.filter(
+        target_list=target_list
+    ).values_list("project_id", "member_ous_id", "band_mask"):
+        union[project_id, mous_id] = union.get((project_id, mous_id), 0) | mask
+    TargetOUS.objects.bulk_create(
+        TargetOUS(target_list=target_list, project_id=p, member_ous_id=m, band_mask=mask)
+        for (p, m), mask in union.items()
+    )
 
 
 def search_row(row: TargetRow) -> None:
