@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
@@ -245,11 +246,12 @@ PROJECT_SORTS = {"code"}
 @dataclass(frozen=True)
 class KnownMatches:
     """A search whose field keeps its own matches (a target list: ``tables.known_matches``),
-    read by ``projects_page`` instead of the mirror: ``pairs`` has the result's distinct
-    (``project_id``, ``member_ous_id``) pairs, ``rows_q(mous_ids)`` selects the result's
-    observations among those member OUSs."""
+    read by ``projects_page`` instead of the mirror: ``projects(descending=, page=, size=)``
+    answers what ``_projects_of_matches`` does (the page's project ids in code order, their
+    matched member OUS ids, the number of projects, the page number), ``rows_q(mous_ids)``
+    selects the result's observations among those member OUSs."""
 
-    pairs: QuerySet
+    projects: Callable[..., tuple[list[int], list[int], int, int]]
     rows_q: Callable[[list[int]], Q]
 
 
@@ -371,12 +373,8 @@ def projects_page(
         )
         mouses = MemberOUS.objects.filter(mous_q, _in(MemberOUS, "project_id", page_ids))
     else:
-        page_ids, mous_ids, total, number = _projects_of_matches(
-            matching if known is None else known.pairs,
-            descending=descending,
-            page=page,
-            size=size,
-        )
+        read = known.projects if known is not None else partial(_projects_of_matches, matching)
+        page_ids, mous_ids, total, number = read(descending=descending, page=page, size=size)
         mouses = MemberOUS.objects.filter(_in(MemberOUS, "pk", mous_ids))
     # Released or not: the member OUS's own rule at ``now``, the one downloads apply.
     mous_rows = list(

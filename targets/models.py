@@ -115,13 +115,15 @@ class TargetOUS(models.Model):
         TargetList, on_delete=models.CASCADE, related_name="ouses", db_index=False
     )
     project_id = models.BigIntegerField(null=True)
+    # The project's code (a project's code never changes): projects are ranked by it here.
+    project_code = models.CharField(max_length=64, blank=True, default="")
     member_ous_id = models.BigIntegerField(null=True)
     band_mask = models.PositiveIntegerField(default=0)
 
     class Meta:
         indexes = [
             models.Index(
-                fields=["target_list", "project_id", "member_ous_id", "band_mask"],
+                fields=["target_list", "project_code", "project_id", "member_ous_id", "band_mask"],
                 name="target_ous_pairs",
             )
         ]

@@ -20,7 +20,7 @@ from archiveportal import jobs
 from queries import syntax
 from queries.errors import NameNotResolved
 from queries.filters import cone_q
-from queries.models import Observation
+from queries.models import Observation, Project
 from queries.resolver import resolve
 from targets.models import RowStatus, TargetList, TargetMatch, TargetOUS, TargetRow
 from targets.parsing import parse_upload
@@ -111,10 +111,10 @@ def refresh_matches(list_id: str, cones, *, stamp: str) -> bool:
 def _store_matches(target_list: TargetList, sql: str) -> None:
     """The observations of ``sql`` (``cones_sql``) as the list's matches, each once with its
     project, member OUS and bands, then their distinct (project, member OUS) pairs with the
-    union of their matched rows' bands: two INSERT ... SELECT."""
+    project's code and the union of their matched rows' bands: two INSERT ... SELECT."""
     quote = connection.ops.quote_name
     matches, ouses = quote(TargetMatch._meta.db_table), quote(TargetOUS._meta.db_table)
-    mirror = quote(Observation._meta.db_table)
+    mirror, projects = quote(Observation._meta.db_table), quote(Project._meta.db_table)
     list_pk = TargetList._meta.pk.get_db_prep_value(target_list.pk, connection)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -125,9 +125,11 @@ def _store_matches(target_list: TargetList, sql: str) -> None:
         )
         if connection.vendor == "postgresql":
             cursor.execute(
-                f"INSERT INTO {ouses} (target_list_id, project_id, member_ous_id, band_mask) "
-                f"SELECT %s, project_id, member_ous_id, BIT_OR(band_mask) FROM {matches} "
-                "WHERE target_list_id = %s GROUP BY project_id, member_ous_id",
+                f"INSERT INTO {ouses} (target_list_id, project_id, project_code, member_ous_id, "
+                f"band_mask) SELECT %s, m.project_id, COALESCE(p.code, ''), m.member_ous_id, "
+                f"BIT_OR(m.band_mask) FROM {matches} m LEFT JOIN {projects} p "
+                "ON p.id = m.project_id WHERE m.target_list_id = %s "
+                "GROUP BY m.project_id, p.code, m.member_ous_id",
                 [list_pk, list_pk],
             )
             return
@@ -137,8 +139,15 @@ def _store_matches(target_list: TargetList, sql: str) -> None:
         target_list=target_list
     ).values_list("project_id", "member_ous_id", "band_mask"):
         union[project_id, mous_id] = union.get((project_id, mous_id), 0) | mask
+    codes = dict(Project.objects.filter(pk__in={p for p, _ in union}).values_list("pk", "code"))
     TargetOUS.objects.bulk_create(
-        TargetOUS(target_list=target_list, project_id=p, member_ous_id=m, band_mask=mask)
+        TargetOUS(
+            target_list=target_list,
+            project_id=p,
+            project_code=codes.get(p, ""),
+            member_ous_id=m,
+            band_mask=mask,
+        )
         for (p, m), mask in union.items()
     )
 
