@@ -24,7 +24,14 @@ from queries.selectors import KnownMatches, clamp_page
 from queries.units import galactic_to_icrs, unit_vector
 from targets import access
 from targets.access import may_read
-from targets.models import RowStatus, TargetList, TargetMatch, TargetOUS, TargetRow
+from targets.models import (
+    RowStatus,
+    TargetBandCount,
+    TargetList,
+    TargetMatch,
+    TargetOUS,
+    TargetRow,
+)
 
 
 @dataclass(frozen=True)
@@ -280,26 +287,26 @@ def narrow_q(others: ParsedQuery | None, *, per_row: bool = True) -> Q | None:
 
 
 def match_count(node, others: ParsedQuery | None = None) -> int | None:
-    """The number of the search's observations, from the list's stored matches, when they are
-    current for the mirror and the rest of the search (``others``) is one they answer
-    (``narrow_q``), else None; one statement. Current matches are observations of the mirror,
-    each once: an observation removed since would be in the harvest's journal and have moved
-    the stamp; so would one whose band changed."""
+    """The number of the search's observations, from the list's stored count per band mask
+    (``TargetBandCount``), when its matches are current for the mirror and the rest of the
+    search (``others``) is one they answer (``narrow_q``), else None; one statement. Current
+    matches are observations of the mirror, each once: an observation removed since would be
+    in the harvest's journal and have moved the stamp; so would one whose band changed."""
     narrow = narrow_q(others)
     if not node.list_id or narrow is None:
         return None
     list_pk = TargetList._meta.pk.get_db_prep_value(uuid.UUID(node.list_id), connection)
-    # ``band_mask`` selected: the count reads the (list, band) index alone.
     counted = (
-        TargetMatch.objects.filter(narrow, target_list_id=node.list_id)
+        TargetBandCount.objects.filter(narrow, target_list_id=node.list_id)
         .order_by()
-        .values("band_mask")
+        .values("matches")
     )
     inner, params = counted.query.sql_with_params()
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT l.matched_stamp = {_stamp_sql()}, (SELECT COUNT(*) FROM ({inner}) c) "
+            f"SELECT l.matched_stamp = {_stamp_sql()}, "
+            f"(SELECT COALESCE(SUM(c.matches), 0) FROM ({inner}) c) "
             f"FROM {quote(TargetList._meta.db_table)} l WHERE l.id = %s",
             [*params, list_pk],
         )

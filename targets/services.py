@@ -14,7 +14,7 @@ import logging
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 
 from archiveportal import jobs
 from queries import syntax
@@ -22,7 +22,14 @@ from queries.errors import NameNotResolved
 from queries.filters import cone_q
 from queries.models import Observation, Project
 from queries.resolver import resolve
-from targets.models import RowStatus, TargetList, TargetMatch, TargetOUS, TargetRow
+from targets.models import (
+    RowStatus,
+    TargetBandCount,
+    TargetList,
+    TargetMatch,
+    TargetOUS,
+    TargetRow,
+)
 from targets.parsing import parse_upload
 from targets.selectors import cones_sql, mirror_stamp, searched_targets
 
@@ -86,6 +93,7 @@ def refresh_matches(list_id: str, cones, *, stamp: str) -> bool:
             return True
         TargetMatch.objects.filter(target_list_id=list_id).delete()
         TargetOUS.objects.filter(target_list_id=list_id).delete()
+        TargetBandCount.objects.filter(target_list_id=list_id).delete()
         sql = cones_sql(cones)
         if sql:
             _store_matches(target_list, sql)
@@ -111,7 +119,8 @@ def refresh_matches(list_id: str, cones, *, stamp: str) -> bool:
 def _store_matches(target_list: TargetList, sql: str) -> None:
     """The observations of ``sql`` (``cones_sql``) as the list's matches, each once with its
     project, member OUS and bands, then their distinct (project, member OUS) pairs with the
-    project's code and the union of their matched rows' bands: two INSERT ... SELECT."""
+    project's code and the union of their matched rows' bands, and the matches' number per
+    band mask: two INSERT ... SELECT and one grouped read."""
     quote = connection.ops.quote_name
     matches, ouses = quote(TargetMatch._meta.db_table), quote(TargetOUS._meta.db_table)
     mirror, projects = quote(Observation._meta.db_table), quote(Project._meta.db_table)
@@ -132,7 +141,9 @@ def _store_matches(target_list: TargetList, sql: str) -> None:
                 "GROUP BY m.project_id, p.code, m.member_ous_id",
                 [list_pk, list_pk],
             )
+            _count_bands(target_list)
             return
+    _count_bands(target_list)
     # SQLite (embedded mode) has no BIT_OR: the union is taken here.
     union: dict[tuple, int] = {}
     for project_id, mous_id, mask in TargetMatch.objects.filter(
@@ -149,6 +160,17 @@ def _store_matches(target_list: TargetList, sql: str) -> None:
             band_mask=mask,
         )
         for (p, m), mask in union.items()
+    )
+
+
+def _count_bands(target_list: TargetList) -> None:
+    TargetBandCount.objects.bulk_create(
+        TargetBandCount(target_list=target_list, band_mask=mask, matches=n)
+        for mask, n in TargetMatch.objects.filter(target_list=target_list)
+        .order_by()
+        .values("band_mask")
+        .annotate(n=Count("id"))
+        .values_list("band_mask", "n")
     )
 
 
