@@ -189,11 +189,12 @@ def _hits(node, positions) -> Iterator[tuple[str, list[int]]]:
         )
         i, j = i[inside], j[inside]
         order = np.lexsort((j, i))
-        i, j = i[order], j[order]
-        bounds = np.flatnonzero(np.diff(i)) + 1
-        for rows_i, cones_j in zip(np.split(i, bounds), np.split(j, bounds), strict=True):
-            if len(rows_i):
-                yield chunk[rows_i[0]][0], cones_j.tolist()
+        rows_hit, cones_hit = i[order].tolist(), j[order].tolist()
+        first = 0
+        for k in range(1, len(rows_hit) + 1):
+            if k == len(rows_hit) or rows_hit[k] != rows_hit[first]:
+                yield chunk[rows_hit[first]][0], cones_hit[first:k]
+                first = k
 
 
 def project_labels(node, others: Q, codes: list[str]) -> dict[str, str]:
