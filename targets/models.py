@@ -130,6 +130,29 @@ class TargetOUS(models.Model):
         return f"{self.target_list_id}:{self.project_id}/{self.member_ous_id}"
 
 
+class TargetProject(models.Model):
+    """A project with matches of a list, its code, and the union of its matched rows' bands:
+    the project view counts and pages a search over the list here (11,000 rows for a long
+    list) before reading the page's pairs in ``TargetOUS``. Written with the matches."""
+
+    target_list = models.ForeignKey(
+        TargetList, on_delete=models.CASCADE, related_name="projects", db_index=False
+    )
+    project_id = models.BigIntegerField()
+    code = models.CharField(max_length=64)
+    band_mask = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["target_list", "code", "project_id", "band_mask"], name="target_projects"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target_list_id}:{self.code}"
+
+
 class TargetBandCount(models.Model):
     """How many of a list's matches have each ``band_mask``: a search over the list alone or
     with a band list is counted by summing a few of these rows (counting the 200,000 matches

@@ -30,6 +30,7 @@ from targets.models import (
     TargetList,
     TargetMatch,
     TargetOUS,
+    TargetProject,
     TargetRow,
 )
 
@@ -352,49 +353,51 @@ def known_matches(node, others: ParsedQuery | None = None) -> KnownMatches | Non
 
     return KnownMatches(
         projects=partial(
-            _projects_of_list, TargetOUS.objects.filter(pairs_q, target_list_id=list_id)
+            _projects_of_list,
+            TargetProject.objects.filter(pairs_q, target_list_id=list_id),
+            TargetOUS.objects.filter(pairs_q, target_list_id=list_id),
         ),
         rows_q=rows_of,
     )
 
 
 def _projects_of_list(
-    pairs: QuerySet, *, descending: bool, page: int, size: int
+    projects: QuerySet, pairs: QuerySet, *, descending: bool, page: int, size: int
 ) -> tuple[list[int], list[int], int, int]:
-    """``queries.selectors._projects_of_matches`` read from a list's ``TargetOUS`` ``pairs``
-    (the list's rows, with the rest of the search's test): (the page's project ids in code
-    order, their member OUS ids, the number of projects, the page number). One statement on
-    PostgreSQL, from the (list, project code, ...) index alone: its distinct codes counted and
-    cut, then the page's pairs. Ranking 11,000 projects joined with their table took 30 ms."""
-    pairs = pairs.order_by()
+    """``queries.selectors._projects_of_matches`` read from a list's ``TargetProject`` rows
+    (``projects``) and ``TargetOUS`` rows (``pairs``), each with the rest of the search's test:
+    (the page's project ids in code order, their member OUS ids, the number of projects, the
+    page number). One statement on PostgreSQL: the projects counted, the page's cut from the
+    (list, code) index, then its pairs. Ranking 11,000 projects joined with their table took
+    30 ms; the distinct codes of the 21,000 pairs, 7 ms."""
+    projects, pairs = projects.order_by(), pairs.order_by()
+    order = "-code" if descending else "code"
     if connection.vendor != "postgresql":
-        found = list(pairs.values_list("project_code", "project_id", "member_ous_id"))
-        codes = sorted({(c, p) for c, p, _ in found if p is not None}, reverse=descending)
-        number = clamp_page(page, len(codes), size)
-        page_ids = [p for _, p in codes[(number - 1) * size : number * size]]
-        shown = set(page_ids)
-        mouses = sorted(m for _, p, m in found if p in shown and m is not None)
-        return page_ids, mouses, len(codes), number
-    codes_sql, codes_params = (
-        pairs.filter(project_id__isnull=False)
-        .values("project_code", "project_id")
-        .distinct()
-        .query.sql_with_params()
-    )
+        total = projects.count()
+        number = clamp_page(page, total, size)
+        start = (number - 1) * size
+        page_ids = list(
+            projects.order_by(order).values_list("project_id", flat=True)[start : start + size]
+        )
+        mouses = pairs.filter(project_id__in=page_ids, member_ous_id__isnull=False)
+        return page_ids, sorted(set(mouses.values_list("member_ous_id", flat=True))), total, number
+    count_sql, count_params = projects.values("code").query.sql_with_params()
     pairs_sql, pairs_params = pairs.values("project_code", "member_ous_id").query.sql_with_params()
     direction = "DESC" if descending else "ASC"
     number = page
     while True:
+        start = (number - 1) * size
+        shown_sql, shown_params = (
+            projects.order_by(order).values("code", "project_id")[start : start + size]
+        ).query.sql_with_params()
         with connection.cursor() as cursor:
             cursor.execute(
-                f"WITH codes(code, project_id) AS MATERIALIZED ({codes_sql}), "
-                "total AS (SELECT COUNT(*) AS n FROM codes), "
-                f"shown AS (SELECT code, project_id FROM codes ORDER BY code {direction} "
-                f"LIMIT %s OFFSET %s), pairs(code, mous_id) AS ({pairs_sql}) "
+                f"WITH total AS (SELECT COUNT(*) AS n FROM ({count_sql}) c), "
+                f"shown(code, project_id) AS ({shown_sql}), pairs(code, mous_id) AS ({pairs_sql}) "
                 "SELECT total.n, shown.project_id, pairs.mous_id FROM total "
                 "LEFT JOIN shown ON TRUE LEFT JOIN pairs ON pairs.code = shown.code "
                 f"ORDER BY shown.code {direction}, pairs.mous_id",
-                [*codes_params, size, (number - 1) * size, *pairs_params],
+                [*count_params, *shown_params, *pairs_params],
             )
             found = cursor.fetchall()
         total = found[0][0]

@@ -28,6 +28,7 @@ from targets.models import (
     TargetList,
     TargetMatch,
     TargetOUS,
+    TargetProject,
     TargetRow,
 )
 from targets.parsing import parse_upload
@@ -94,6 +95,7 @@ def refresh_matches(list_id: str, cones, *, stamp: str) -> bool:
         TargetMatch.objects.filter(target_list_id=list_id).delete()
         TargetOUS.objects.filter(target_list_id=list_id).delete()
         TargetBandCount.objects.filter(target_list_id=list_id).delete()
+        TargetProject.objects.filter(target_list_id=list_id).delete()
         sql = cones_sql(cones)
         if sql:
             _store_matches(target_list, sql)
@@ -119,8 +121,8 @@ def refresh_matches(list_id: str, cones, *, stamp: str) -> bool:
 def _store_matches(target_list: TargetList, sql: str) -> None:
     """The observations of ``sql`` (``cones_sql``) as the list's matches, each once with its
     project, member OUS and bands, then their distinct (project, member OUS) pairs with the
-    project's code and the union of their matched rows' bands, and the matches' number per
-    band mask: two INSERT ... SELECT and one grouped read."""
+    project's code and the union of their matched rows' bands (two INSERT ... SELECT), then
+    ``_store_summaries``."""
     quote = connection.ops.quote_name
     matches, ouses = quote(TargetMatch._meta.db_table), quote(TargetOUS._meta.db_table)
     mirror, projects = quote(Observation._meta.db_table), quote(Project._meta.db_table)
@@ -141,9 +143,8 @@ def _store_matches(target_list: TargetList, sql: str) -> None:
                 "GROUP BY m.project_id, p.code, m.member_ous_id",
                 [list_pk, list_pk],
             )
-            _count_bands(target_list)
+            _store_summaries(target_list)
             return
-    _count_bands(target_list)
     # SQLite (embedded mode) has no BIT_OR: the union is taken here.
     union: dict[tuple, int] = {}
     for project_id, mous_id, mask in TargetMatch.objects.filter(
@@ -161,9 +162,24 @@ def _store_matches(target_list: TargetList, sql: str) -> None:
         )
         for (p, m), mask in union.items()
     )
+    _store_summaries(target_list)
 
 
-def _count_bands(target_list: TargetList) -> None:
+def _store_summaries(target_list: TargetList) -> None:
+    """The matches' number per band mask (``TargetBandCount``) and their projects with the
+    union of their bands (``TargetProject``), both from the stored pairs and matches."""
+    union: dict[tuple[int, str], int] = {}
+    for project_id, code, mask in TargetOUS.objects.filter(
+        target_list=target_list, project_id__isnull=False
+    ).values_list("project_id", "project_code", "band_mask"):
+        union[project_id, code] = union.get((project_id, code), 0) | mask
+    TargetProject.objects.bulk_create(
+        (
+            TargetProject(target_list=target_list, project_id=p, code=code, band_mask=mask)
+            for (p, code), mask in union.items()
+        ),
+        batch_size=5000,
+    )
     TargetBandCount.objects.bulk_create(
         TargetBandCount(target_list=target_list, band_mask=mask, matches=n)
         for mask, n in TargetMatch.objects.filter(target_list=target_list)
