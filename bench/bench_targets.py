@@ -165,6 +165,12 @@ def main() -> int:
         ("raw page 3", page({"target_list": list_id, "page": "3"})),
         ("project page 1", page({"target_list": list_id, "result_view": "project"})),
         ("raw page 1 + band 6", page({"target_list": list_id, "band_list": "6"})),
+        (
+            "project page 1 + band 6",
+            page({"target_list": list_id, "band_list": "6", "result_view": "project"}),
+        ),
+        # A field the stored matches do not hold: counted and paged through the mirror.
+        ("raw page 1 + 230..250 GHz", page({"target_list": list_id, "frequency": "230..250"})),
         ("API /api/observations/ page 1", api_page({"target_list": list_id})),
     ]
     with connection.cursor() as cursor:
