@@ -40,7 +40,16 @@ from queries.archive.loader import Columns, columns_from_table
 from queries.errors import ArchiveError, ArchiveRejected, LoadError
 from queries.filters import forget_max_fov
 from queries.hierarchy import rebuild_hierarchy
-from queries.models import MemberOUS, Observation, release_passed
+from queries.models import (
+    ExecutionBlock,
+    GroupOUS,
+    MemberOUS,
+    Observation,
+    Project,
+    ProjectSummary,
+    SpectralWindow,
+    release_passed,
+)
 from queries.staging import collection_paused
 
 log = logging.getLogger(__name__)
@@ -319,8 +328,13 @@ def _check_progress(after: Cursor | None, rows: list[dict[str, object]]) -> None
 
 def finalize(run: HarvestRun) -> None:
     """Removals (full sweep), hierarchy and aggregates of touched projects, release changes;
-    one transaction, idempotent. Then the planner statistics."""
-    restore_indexes(run)
+    one transaction, idempotent. Then the indexes a first load deferred, and the planner
+    statistics.
+
+    The hierarchy comes before the deferred indexes: linking a first load's rows to their
+    projects and member OUSs writes each row once more, which would otherwise cost an entry in
+    every index built by then.
+    """
     with transaction.atomic():
         removed = _sweep_removed(run) if run.mode == HarvestMode.FULL else 0
         if not run.dry_run:
@@ -332,6 +346,7 @@ def finalize(run: HarvestRun) -> None:
             ).count(),
         }
         HarvestRun.objects.filter(pk=run.pk).update(**counts)
+    restore_indexes(run)
     if not run.dry_run:
         forget_max_fov()
         analyze()
@@ -434,7 +449,18 @@ def analyze() -> None:
     """Fresh planner statistics for the tables a harvest rewrote (PostgreSQL only)."""
     if connection.vendor != "postgresql":
         return
-    tables = [Observation._meta.db_table, MemberOUS._meta.db_table]
+    tables = [
+        model._meta.db_table
+        for model in (
+            Observation,
+            MemberOUS,
+            Project,
+            GroupOUS,
+            ExecutionBlock,
+            ProjectSummary,
+            SpectralWindow,
+        )
+    ]
     with connection.cursor() as cursor:
         for table in tables:
             cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
