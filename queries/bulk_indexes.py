@@ -109,7 +109,8 @@ def build(definitions: list[str], *, using: str = "default") -> None:
         # CREATE INDEX and ALTER TABLE: run them now, then defer again as Django's keys are.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         try:
-            for definition in definitions:
+            # Keys last: their validation is then the only check left on the rows.
+            for definition in sorted(definitions, key=lambda d: " ADD CONSTRAINT " in d):
                 if " ADD CONSTRAINT " in definition:
                     _add_foreign_key(cursor, definition)
                 elif definition.startswith(_ALTER):  # CLUSTER ON: idempotent
@@ -149,5 +150,4 @@ def deferred(
             table = model._meta.db_table
             definitions += drop(table, with_foreign_keys=with_foreign_keys, using=using)
     yield
-    # Keys last: an index on the referencing column (built first) makes their check a join.
-    build(sorted(definitions, key=lambda d: " ADD CONSTRAINT " in d), using=using)
+    build(definitions, using=using)

@@ -560,7 +560,7 @@ def load_paths(paths: Iterable[Path]) -> LoadResult:
     total = LoadResult()
     with transaction.atomic():
         datalink_tables = []
-        with bulk_indexes.deferred([(Observation, incoming)]):
+        with bulk_indexes.deferred([(Observation, incoming)], with_foreign_keys=True):
             for table, columns in prepared:
                 if columns is None:
                     datalink_tables.append(table)
