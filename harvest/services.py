@@ -408,6 +408,12 @@ def _rebuild_and_record_releases(run: HarvestRun) -> None:
     )
     projects = set(touched.values_list("proposal_id", flat=True).distinct())
     uids = set(touched.values_list("member_ous_uid", flat=True).distinct())
+    if run.deferred_indexes:
+        # A first load into an empty mirror: every row is journaled as new, and its member
+        # OUSs were created empty with the rows (harvest.merge), so none had a release date a
+        # watcher could have seen move.
+        rebuild_hierarchy(projects)
+        return
     before = dict(MemberOUS.objects.filter(uid__in=uids).values_list("uid", "release_date"))
     rebuild_hierarchy(projects)
     # A member OUS whose every row was removed keeps its row (files, requests point at it) but

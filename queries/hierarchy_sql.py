@@ -25,6 +25,8 @@ rows built to hit every rule's corner:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db import connection, transaction
 
 from queries.models import (
@@ -265,6 +267,45 @@ def _link_observations(cursor, codes: list[str] | None) -> None:
         """,
         {"codes": codes},
     )
+
+
+def ids_for(pairs: Iterable[tuple[str, str]]) -> tuple[dict[str, int], dict[str, int]]:
+    """The ids of the projects and member OUSs of rows about to be inserted, by code and by
+    uid, from their ``(proposal_id, member_ous_uid)``: a bulk load writes its rows already
+    linked, so ``rebuild`` later finds their links right and rewrites none of them. A project or
+    member OUS not there yet is created empty (no title, no release date: proprietary, no
+    files) under the first of its codes; ``rebuild`` fills it from the rows."""
+    codes: dict[str, None] = {}
+    uids: dict[str, str] = {}
+    # Every uid the rows name, the empty one too: a row without one links to a member OUS
+    # only if one has that uid, as rebuild links it.
+    named: set[str] = set()
+    for code, uid in pairs:
+        codes[code] = None
+        named.add(uid)
+        if uid and (uid not in uids or code < uids[uid]):
+            uids[uid] = code  # the first code by code point, as rebuild decides later
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {PROJECT} (code, title, abstract, pi_name, pi_userid, "
+            "proposal_authors, science_keyword, scientific_category, is_synthetic) "
+            "SELECT code, '', '', '', '', '', '', '', false FROM unnest(%s::text[]) AS code "
+            "ON CONFLICT (code) DO NOTHING",
+            [list(codes)],
+        )
+        cursor.execute(f"SELECT code, id FROM {PROJECT} WHERE code = ANY(%s)", [list(codes)])
+        project_ids = dict(cursor.fetchall())
+        cursor.execute(
+            f"INSERT INTO {MOUS} (uid, project_id, data_rights, band_mask, n_observations, "
+            "n_sources, target_names, antenna_array) "
+            "SELECT u.uid, p.id, '', 0, 0, 0, '', '' "
+            f"FROM unnest(%s::text[], %s::text[]) AS u(uid, code) JOIN {PROJECT} p "
+            "ON p.code = u.code ON CONFLICT (uid) DO NOTHING",
+            [list(uids), list(uids.values())],
+        )
+        cursor.execute(f"SELECT uid, id FROM {MOUS} WHERE uid = ANY(%s)", [list(named)])
+        mous_ids = dict(cursor.fetchall())
+    return project_ids, mous_ids
 
 
 def rebuild(codes: list[str] | None) -> list[int]:

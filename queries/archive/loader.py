@@ -19,7 +19,7 @@ from pathlib import Path
 
 from django.db import models, transaction
 
-from queries import bulk_indexes, staging, units
+from queries import bulk_indexes, hierarchy_sql, staging, units
 from queries.archive.columns import IGNORED_COLUMNS, LEGACY_COLUMNS, OBSCORE_RENAMES
 from queries.archive.datalink_loader import load_datalink_table
 from queries.archive.formats import ColumnRows, RawTable, read_table
@@ -605,5 +605,13 @@ def _upsert_columns(columns: Columns) -> tuple[int, int]:
         return 0, 0
     if not bulk_indexes.is_postgresql():
         return upsert([Observation(**values) for values in columns.dicts()])
-    staging.stage(staging.prepare(columns))
-    return staging.upsert_staged()
+    # Staged with their links (projects and member OUSs created empty where new), so the
+    # hierarchy rebuild after the load finds them right and rewrites no row.
+    codes, uids = columns.values["proposal_id"], columns.values["member_ous_uid"]
+    projects, mouses = hierarchy_sql.ids_for(set(zip(codes, uids, strict=True)))
+    rows = [
+        (*row, projects[code], mouses.get(uid))
+        for row, code, uid in zip(staging.prepare(columns), codes, uids, strict=True)
+    ]
+    staging.stage(rows, linked=True)
+    return staging.upsert_staged(linked=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.db.models import F
 
 from queries import bulk_indexes
 from queries.archive.formats import read_table
@@ -71,6 +72,21 @@ def test_a_large_file_load_ends_with_every_index_and_key_it_had(defer_every_load
     assert (result.rows, result.created) == (417, 417)
     assert schema(table) == before
     assert Observation.objects.filter(member_ous__isnull=False).count() == 417
+
+
+@postgresql_only
+def test_a_file_load_writes_its_rows_linked_so_the_hierarchy_rewrites_none(defer_every_load):
+    load_paths([UNION])
+
+    with connection.cursor() as cursor:  # this test's transaction: the load and its rebuild
+        cursor.execute(
+            "SELECT n_tup_upd FROM pg_stat_xact_user_tables "
+            "WHERE relid = 'queries_observation'::regclass"
+        )
+        assert cursor.fetchone() == (0,)
+    assert not Observation.objects.filter(member_ous__isnull=True).exists()
+    assert not Observation.objects.exclude(project__code=F("proposal_id")).exists()
+    assert not Observation.objects.exclude(member_ous__uid=F("member_ous_uid")).exists()
 
 
 @postgresql_only
