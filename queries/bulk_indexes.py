@@ -86,14 +86,20 @@ def drop(table: str, *, with_foreign_keys: bool = False, using: str = "default")
     definitions = []
     quoted = connections[using].ops.quote_name(table)
     with connections[using].cursor() as cursor:
-        if with_foreign_keys:
-            for name, statement in foreign_keys(table, using=using):
-                cursor.execute(f"ALTER TABLE {quoted} DROP CONSTRAINT {name}")
-                definitions.append(statement)
-        for name, definition in secondary_indexes(table, using=using):
-            if not definition.startswith(_ALTER):
-                cursor.execute(f"DROP INDEX {name}")
-            definitions.append(definition)
+        # Checks still queued in this transaction (rows deleted just before, as
+        # ``synth_archive --replace`` does) forbid ALTER TABLE: run them now, as build does.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        try:
+            if with_foreign_keys:
+                for name, statement in foreign_keys(table, using=using):
+                    cursor.execute(f"ALTER TABLE {quoted} DROP CONSTRAINT {name}")
+                    definitions.append(statement)
+            for name, definition in secondary_indexes(table, using=using):
+                if not definition.startswith(_ALTER):
+                    cursor.execute(f"DROP INDEX {name}")
+                definitions.append(definition)
+        finally:
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
     return definitions
 
 

@@ -63,6 +63,21 @@ def test_a_large_synthetic_archive_ends_with_every_index_and_key_it_had(defer_ev
 
 
 @postgresql_only
+def test_a_large_synthetic_archive_replaces_the_previous_one_in_one_transaction(
+    defer_every_load,
+):
+    synthesize_archive(300, seed=3)
+    tables = [m._meta.db_table for m in (Observation, ArchiveFile)]
+    before = schema(*tables)
+
+    # The delete's key checks are still queued when the indexes and keys are dropped.
+    synthesize_archive(300, seed=4, replace=True)
+
+    assert schema(*tables) == before
+    assert Observation.objects.count() == 300
+
+
+@postgresql_only
 def test_a_large_file_load_ends_with_every_index_and_key_it_had(defer_every_load):
     table = Observation._meta.db_table
     before = schema(table)
