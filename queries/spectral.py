@@ -166,7 +166,7 @@ _PG_WINDOW = (
 def _rebuild_postgresql(codes: list[str] | None) -> None:
     from django.db import connection
 
-    from queries import bulk_indexes
+    from queries import bulk_indexes, hierarchy_sql
     from queries.models import Observation, SpectralWindow
 
     where = "" if codes is None else "WHERE proposal_id = ANY(%(codes)s)"
@@ -175,6 +175,7 @@ def _rebuild_postgresql(codes: list[str] | None) -> None:
     if codes is not None:
         rows = rows.filter(proposal_id__in=codes)
     with connection.cursor() as cursor:
+        hierarchy_sql.for_large_statements(cursor)
         _delete_windows(cursor, codes, where)
         # As many windows as the table holds (a first load, a rebuild of everything): insert
         # them without the table's indexes and key, built once after (queries.bulk_indexes).
