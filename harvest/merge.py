@@ -81,9 +81,10 @@ _JOURNAL_COLUMNS = [
 
 def _insert_first_load(run: HarvestRun, rows: list[tuple]) -> PageResult | None:
     """A page of a first load (the run deferred the mirror's indexes: the mirror was empty)
-    COPYed straight into the mirror and the journal, every row new: no staging table, no
-    comparison. None, with nothing written, when a row exists already (a row sent twice
-    during the run, or written meanwhile by a live search): the page then takes the merge."""
+    COPYed straight into the mirror, linked to its projects and member OUSs, and into the
+    journal, every row new: no staging table, no comparison. None, with nothing written, when
+    a row exists already (a row sent twice during the run, or written meanwhile by a live
+    search): the page then takes the merge."""
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             # Inserted already linked to their project and member OUS (created empty where

@@ -331,9 +331,9 @@ def finalize(run: HarvestRun) -> None:
     one transaction, idempotent. Then the indexes a first load deferred, and the planner
     statistics.
 
-    The hierarchy comes before the deferred indexes: linking a first load's rows to their
-    projects and member OUSs writes each row once more, which would otherwise cost an entry in
-    every index built by then.
+    The hierarchy comes before the deferred indexes: a first load writes its rows already
+    linked (``harvest.merge``), and any row the hierarchy still has to link (one that took the
+    merge) then costs no entry in the indexes.
     """
     with transaction.atomic():
         removed = _sweep_removed(run) if run.mode == HarvestMode.FULL else 0
