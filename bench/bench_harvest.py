@@ -10,12 +10,12 @@ never written): its rows are streamed in lastModified order with a server-side c
 as a TAP answer is (ObsCore column names, plain values) and handed page by page to
 ``harvest.services.apply_rows``, exactly what a harvest does with each page it fetched. Reading
 the source (the stand-in for the network) is timed apart from the ingest. The target is a
-scratch database (``ap_bench_harvest``, re-created each run). Three passes are timed:
+scratch database (``ap_bench_harvest``, re-created each run). Two passes are timed:
 
-1. first harvest, empty mirror: every row new;
-2. the same rows again: nothing changes (every row compared, none written);
-3. the final step of pass 1 (hierarchy and per-MOUS aggregates of all projects, ANALYZE),
-   which a harvest runs once per run, printed apart.
+1. first harvest, empty mirror: every row new, then the run's final step (hierarchy and
+   per-MOUS aggregates of every project, the secondary indexes the first load deferred,
+   ANALYZE); the rate is over both, and each part is printed;
+2. the same rows again: nothing changes (every row compared, none written).
 """
 
 from __future__ import annotations
@@ -53,7 +53,6 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--source-url", default=os.environ.get("BENCH_DATABASE_URL", SOURCE_URL))
     p.add_argument("--target-url", default=TARGET_URL)
     p.add_argument("--block", type=int, default=100_000, help="rows read before timing")
-    p.add_argument("--skip-final", action="store_true", help="do not time the final step")
     return p.parse_args()
 
 
@@ -137,7 +136,8 @@ def main() -> int:
     django.setup()
     from django.core.management import call_command
 
-    from harvest.bulk import defer_indexes_if_empty, restore_indexes
+    from harvest import services as harvest_services
+    from harvest.bulk import defer_indexes_if_empty
     from harvest.models import HarvestRun
     from harvest.services import finalize
     from queries.models import Observation
@@ -150,34 +150,43 @@ def main() -> int:
     t0 = time.perf_counter()
     defer_indexes_if_empty(first)  # as harvest_pages does on an empty mirror
     n1, ingest1, read1 = timed_pass("pass 1 (all new)", first, pages_of, args.block)
-    restore_indexes(first)  # the final step's first act; counted in pass 1
-    index_build = time.perf_counter() - t0 - ingest1 - read1
-    ingest1 += index_build
+    ingest1 += time.perf_counter() - t0 - ingest1 - read1  # the drop, counted in pass 1
     first.refresh_from_db()
-    final = None
-    if not args.skip_final:
-        t0 = time.perf_counter()
-        finalize(first)
-        final = time.perf_counter() - t0
+    # The final step: hierarchy of every project, then the deferred indexes, then ANALYZE.
+    index_build = [0.0]
+    restore = harvest_services.restore_indexes
+
+    def timed_restore(run) -> None:
+        t = time.perf_counter()
+        restore(run)
+        index_build[0] += time.perf_counter() - t
+
+    harvest_services.restore_indexes = timed_restore  # the final step's call, timed
+    t0 = time.perf_counter()
+    finalize(first)
+    final = time.perf_counter() - t0
+    harvest_services.restore_indexes = restore
     second = HarvestRun.objects.create(archive_url="http://bench.invalid")
     n2, ingest2, read2 = timed_pass("pass 2 (unchanged)", second, pages_of, args.block)
     second.refresh_from_db()
 
     assert Observation.objects.count() == n1 == first.new_count, "every row must be new once"
     assert second.new_count == second.changed_count == 0, "a second pass must change nothing"
-    rate1, rate2 = n1 / ingest1, n2 / ingest2
+    rate1, rate2 = n1 / (ingest1 + final), n2 / ingest2
     print()
     print(f"{'pass':<34}{'rows':>11}{'ingest s':>10}{'rows/s':>10}{'target':>10}  ok")
     for label, n, secs, rate in (
-        ("1: empty mirror, all new +indexes", n1, ingest1, rate1),
+        ("1: empty mirror, + final step", n1, ingest1 + final, rate1),
         ("2: same rows again, no change", n2, ingest2, rate2),
     ):
         ok = "yes" if rate >= TARGET_ROWS_PER_S else "NO"
         print(f"{label:<34}{n:>11,}{secs:>10.1f}{rate:>10,.0f}{TARGET_ROWS_PER_S:>10,}  {ok}")
     print(f"(reading the source, the network's stand-in, untimed: {read1:.1f} s and {read2:.1f} s)")
-    print(f"(pass 1 includes building the deferred indexes once: {index_build:.1f} s)")
-    if final is not None:
-        print(f"final step of pass 1 (hierarchy of every project, ANALYZE): {final:.1f} s")
+    print(
+        f"(pass 1 = pages {ingest1:.1f} s ({n1 / ingest1:,.0f} rows/s) + final step {final:.1f} s: "
+        f"hierarchy of every project {final - index_build[0]:.1f} s incl. ANALYZE, "
+        f"deferred indexes {index_build[0]:.1f} s)"
+    )
     return 0 if min(rate1, rate2) >= TARGET_ROWS_PER_S else 1
 
 

@@ -27,7 +27,9 @@ def defer_indexes_if_empty(run: HarvestRun) -> None:
     if run.rows_seen or Observation.objects.exists():
         return
     with transaction.atomic():
-        run.deferred_indexes = bulk_indexes.drop(TABLE)
+        # Foreign keys too: linking a million new rows to their projects and member OUSs
+        # would otherwise queue two checks a row; added back, each is validated in one join.
+        run.deferred_indexes = bulk_indexes.drop(TABLE, with_foreign_keys=True)
         HarvestRun.objects.filter(pk=run.pk).update(deferred_indexes=run.deferred_indexes)
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, connection, transaction
 
 from harvest.models import ChangeKind, HarvestRun, ObservationChange, SweptObservation
-from queries import staging
+from queries import hierarchy_sql, staging
 from queries.archive.loader import Columns, upsert
 from queries.models import Observation
 
@@ -65,6 +65,8 @@ def _q(name: str) -> str:
 
 _JOURNALED = [staging.NAMES.index(n) for n in ("obs_id", "member_ous_uid", "proposal_id")]
 _RELEASE = staging.NAMES.index("obs_release_date")
+_CODE = staging.NAMES.index("proposal_id")
+_MOUS = staging.NAMES.index("member_ous_uid")
 _JOURNAL_COLUMNS = [
     "run_id",
     "obs_id",
@@ -79,12 +81,18 @@ _JOURNAL_COLUMNS = [
 
 def _insert_first_load(run: HarvestRun, rows: list[tuple]) -> PageResult | None:
     """A page of a first load (the run deferred the mirror's indexes: the mirror was empty)
-    COPYed straight into the mirror and the journal, every row new: no staging table, no
-    comparison. None, with nothing written, when a row exists already (a row sent twice
-    during the run, or written meanwhile by a live search): the page then takes the merge."""
+    COPYed straight into the mirror, linked to its projects and member OUSs, and into the
+    journal, every row new: no staging table, no comparison. None, with nothing written, when
+    a row exists already (a row sent twice during the run, or written meanwhile by a live
+    search): the page then takes the merge."""
     try:
         with transaction.atomic(), connection.cursor() as cursor:
-            staging.copy_binary(cursor, TABLE, [f.column for f in staging.FIELDS], rows)
+            # Inserted already linked to their project and member OUS (created empty where
+            # new), so the final step's hierarchy rewrites none of a first load's rows.
+            projects, mouses = hierarchy_sql.ids_for({(row[_CODE], row[_MOUS]) for row in rows})
+            linked = ((*row, projects[row[_CODE]], mouses.get(row[_MOUS])) for row in rows)
+            columns = [f.column for f in staging.FIELDS] + staging.LINKS
+            staging.copy_binary(cursor, TABLE, columns, linked)
             cursor.execute("SELECT now()")  # what the merge's journal rows record
             (now,) = cursor.fetchone()
             new = ChangeKind.NEW.value

@@ -40,7 +40,16 @@ from queries.archive.loader import Columns, columns_from_table
 from queries.errors import ArchiveError, ArchiveRejected, LoadError
 from queries.filters import forget_max_fov
 from queries.hierarchy import rebuild_hierarchy
-from queries.models import MemberOUS, Observation, release_passed
+from queries.models import (
+    ExecutionBlock,
+    GroupOUS,
+    MemberOUS,
+    Observation,
+    Project,
+    ProjectSummary,
+    SpectralWindow,
+    release_passed,
+)
 from queries.staging import collection_paused
 
 log = logging.getLogger(__name__)
@@ -319,8 +328,13 @@ def _check_progress(after: Cursor | None, rows: list[dict[str, object]]) -> None
 
 def finalize(run: HarvestRun) -> None:
     """Removals (full sweep), hierarchy and aggregates of touched projects, release changes;
-    one transaction, idempotent. Then the planner statistics."""
-    restore_indexes(run)
+    one transaction, idempotent. Then the indexes a first load deferred, and the planner
+    statistics.
+
+    The hierarchy comes before the deferred indexes: a first load writes its rows already
+    linked (``harvest.merge``), and any row the hierarchy still has to link (one that took the
+    merge) then costs no entry in the indexes.
+    """
     with transaction.atomic():
         removed = _sweep_removed(run) if run.mode == HarvestMode.FULL else 0
         if not run.dry_run:
@@ -332,6 +346,7 @@ def finalize(run: HarvestRun) -> None:
             ).count(),
         }
         HarvestRun.objects.filter(pk=run.pk).update(**counts)
+    restore_indexes(run)
     if not run.dry_run:
         forget_max_fov()
         analyze()
@@ -393,6 +408,12 @@ def _rebuild_and_record_releases(run: HarvestRun) -> None:
     )
     projects = set(touched.values_list("proposal_id", flat=True).distinct())
     uids = set(touched.values_list("member_ous_uid", flat=True).distinct())
+    if run.deferred_indexes:
+        # A first load into an empty mirror: every row is journaled as new, and its member
+        # OUSs were created empty with the rows (harvest.merge), so none had a release date a
+        # watcher could have seen move.
+        rebuild_hierarchy(projects)
+        return
     before = dict(MemberOUS.objects.filter(uid__in=uids).values_list("uid", "release_date"))
     rebuild_hierarchy(projects)
     # A member OUS whose every row was removed keeps its row (files, requests point at it) but
@@ -434,7 +455,18 @@ def analyze() -> None:
     """Fresh planner statistics for the tables a harvest rewrote (PostgreSQL only)."""
     if connection.vendor != "postgresql":
         return
-    tables = [Observation._meta.db_table, MemberOUS._meta.db_table]
+    tables = [
+        model._meta.db_table
+        for model in (
+            Observation,
+            MemberOUS,
+            Project,
+            GroupOUS,
+            ExecutionBlock,
+            ProjectSummary,
+            SpectralWindow,
+        )
+    ]
     with connection.cursor() as cursor:
         for table in tables:
             cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")

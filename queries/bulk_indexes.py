@@ -86,14 +86,20 @@ def drop(table: str, *, with_foreign_keys: bool = False, using: str = "default")
     definitions = []
     quoted = connections[using].ops.quote_name(table)
     with connections[using].cursor() as cursor:
-        if with_foreign_keys:
-            for name, statement in foreign_keys(table, using=using):
-                cursor.execute(f"ALTER TABLE {quoted} DROP CONSTRAINT {name}")
-                definitions.append(statement)
-        for name, definition in secondary_indexes(table, using=using):
-            if not definition.startswith(_ALTER):
-                cursor.execute(f"DROP INDEX {name}")
-            definitions.append(definition)
+        # Checks still queued in this transaction (rows deleted just before, as
+        # ``synth_archive --replace`` does) forbid ALTER TABLE: run them now, as build does.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        try:
+            if with_foreign_keys:
+                for name, statement in foreign_keys(table, using=using):
+                    cursor.execute(f"ALTER TABLE {quoted} DROP CONSTRAINT {name}")
+                    definitions.append(statement)
+            for name, definition in secondary_indexes(table, using=using):
+                if not definition.startswith(_ALTER):
+                    cursor.execute(f"DROP INDEX {name}")
+                definitions.append(definition)
+        finally:
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
     return definitions
 
 
@@ -109,7 +115,8 @@ def build(definitions: list[str], *, using: str = "default") -> None:
         # CREATE INDEX and ALTER TABLE: run them now, then defer again as Django's keys are.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         try:
-            for definition in definitions:
+            # Keys last: their validation is then the only check left on the rows.
+            for definition in sorted(definitions, key=lambda d: " ADD CONSTRAINT " in d):
                 if " ADD CONSTRAINT " in definition:
                     _add_foreign_key(cursor, definition)
                 elif definition.startswith(_ALTER):  # CLUSTER ON: idempotent
@@ -149,5 +156,4 @@ def deferred(
             table = model._meta.db_table
             definitions += drop(table, with_foreign_keys=with_foreign_keys, using=using)
     yield
-    # Keys last: an index on the referencing column (built first) makes their check a join.
-    build(sorted(definitions, key=lambda d: " ADD CONSTRAINT " in d), using=using)
+    build(definitions, using=using)

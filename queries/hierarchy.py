@@ -15,9 +15,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db import connection, transaction
+from django.db.models import F, OuterRef, Subquery
+from django.db.models.functions import Collate
 
+from queries import hierarchy_sql
 from queries.models import (
     ExecutionBlock,
     GroupOUS,
@@ -59,13 +61,28 @@ def antenna_array(antenna_arrays: str) -> str:
 
 
 def rebuild_hierarchy(proposal_ids: Iterable[str] | None = None) -> None:
+    """Derive the hierarchy of the projects ``proposal_ids`` (all when None) from their rows:
+    set-based statements on PostgreSQL (``queries.hierarchy_sql``), this module's loop
+    elsewhere; the same rules either way (a test holds the two equal)."""
+    codes = None if proposal_ids is None else sorted(set(proposal_ids))
+    if codes == []:
+        return
+    if connection.vendor == "postgresql":
+        project_ids = hierarchy_sql.rebuild(codes)
+        hierarchy_sql.refresh_summaries(project_ids)
+    else:
+        project_ids = rebuild_in_python(codes)
+        refresh_summaries(project_ids)
+    rebuild_windows(codes)
+
+
+def rebuild_in_python(proposal_ids: list[str] | None) -> list[int]:
+    """The rules of ``queries.hierarchy_sql`` a row at a time, through the ORM (any database);
+    returns the ids of the projects that have rows."""
     rows = Observation.objects.all()
     if proposal_ids is not None:
-        proposal_ids = sorted(set(proposal_ids))
-        if not proposal_ids:
-            return
         rows = rows.filter(proposal_id__in=proposal_ids)
-    rows = rows.order_by("proposal_id", "obs_id").values(
+    rows = rows.order_by(*_by_code_point("proposal_id", "obs_id")).values(
         "proposal_id",
         "group_ous_uid",
         "member_ous_uid",
@@ -133,13 +150,28 @@ def rebuild_hierarchy(proposal_ids: Iterable[str] | None = None) -> None:
     mous_ids = _upsert_mouses(mouses, project_ids, group_ids)
     _upsert_blocks(blocks, mous_ids)
     _link_observations(list(projects))
-    refresh_summaries(project_ids.values())
-    rebuild_windows(proposal_ids)
+    return list(project_ids.values())
+
+
+def _by_code_point(*names: str) -> list:
+    """Ordering by code point on any database: SQLite's default; PostgreSQL's "C" collation
+    (the order ``queries.hierarchy_sql`` uses for "first" and "last")."""
+    if connection.vendor == "postgresql":
+        return [Collate(F(name), "C") for name in names]
+    return list(names)
 
 
 def refresh_summaries(project_ids: Iterable[int] | None = None) -> None:
     """Recompute ``ProjectSummary`` rows (all, or those of ``project_ids``) from the member
     OUSs: one row per project, its bands the union of its member OUSs' bands."""
+    if connection.vendor == "postgresql":
+        hierarchy_sql.refresh_summaries(None if project_ids is None else list(project_ids))
+        return
+    refresh_summaries_in_python(project_ids)
+
+
+def refresh_summaries_in_python(project_ids: Iterable[int] | None = None) -> None:
+    """``refresh_summaries`` through the ORM (any database)."""
     mouses = MemberOUS.objects.all()
     projects = Project.objects.all()
     if project_ids is not None:

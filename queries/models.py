@@ -245,9 +245,11 @@ class Observation(models.Model):
     dataproduct_type = models.CharField(max_length=16, blank=True)
     calib_level = models.IntegerField(null=True, blank=True)
     proposal_id = models.CharField(max_length=64, db_index=True)
-    group_ous_uid = models.CharField(max_length=64, blank=True, db_index=True)
-    member_ous_uid = models.CharField(max_length=64, db_index=True)
-    asdm_uid = models.CharField(max_length=64, blank=True, db_index=True)
+    # Indexed in Meta: a plain btree serves ``=`` and ``IN``; the ``LIKE 'prefix%'`` twin
+    # Django adds to an indexed CharField on PostgreSQL served no search (migration 0007).
+    group_ous_uid = models.CharField(max_length=64, blank=True)
+    member_ous_uid = models.CharField(max_length=64)
+    asdm_uid = models.CharField(max_length=64, blank=True)
     schedblock_name = models.CharField(max_length=128, blank=True)
     project = models.ForeignKey(
         Project, null=True, blank=True, on_delete=models.SET_NULL, related_name="observations"
@@ -347,6 +349,9 @@ class Observation(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["proposal_id", "member_ous_uid"], name="obs_project_mous"),
+            models.Index(fields=["group_ous_uid"], name="obs_group_ous_uid"),
+            models.Index(fields=["member_ous_uid"], name="obs_member_ous_uid"),
+            models.Index(fields=["asdm_uid"], name="obs_asdm_uid"),
         ]
 
     def __str__(self) -> str:

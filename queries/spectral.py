@@ -166,48 +166,72 @@ _PG_WINDOW = (
 def _rebuild_postgresql(codes: list[str] | None) -> None:
     from django.db import connection
 
+    from queries import bulk_indexes, hierarchy_sql
+    from queries.models import Observation, SpectralWindow
+
     where = "" if codes is None else "WHERE proposal_id = ANY(%(codes)s)"
     c_m_s = SPEED_OF_LIGHT_KM_S * 1e3
+    rows = Observation.objects.all()
+    if codes is not None:
+        rows = rows.filter(proposal_id__in=codes)
     with connection.cursor() as cursor:
-        if codes is None:
-            # DELETE, not TRUNCATE: the caller's transaction may hold deferred foreign-key
-            # checks on this table (rows just removed), which TRUNCATE refuses to run past.
-            cursor.execute("DELETE FROM queries_spectralwindow")
-        else:
-            cursor.execute(
-                "DELETE FROM queries_spectralwindow WHERE observation_id IN "
-                f"(SELECT id FROM queries_observation {where})",
-                {"codes": codes},
-            )
+        hierarchy_sql.for_large_statements(cursor)
+        _delete_windows(cursor, codes, where)
+        # As many windows as the table holds (a first load, a rebuild of everything): insert
+        # them without the table's indexes and key, built once after (queries.bulk_indexes).
+        incoming = rows.count() if codes is not None else Observation.objects.count()
+        with bulk_indexes.deferred([(SpectralWindow, incoming)], with_foreign_keys=True):
+            _insert_windows(cursor, codes, where, c_m_s)
+
+
+def _delete_windows(cursor, codes: list[str] | None, where: str) -> None:
+    if codes is None:
+        # DELETE, not TRUNCATE: the caller's transaction may hold deferred foreign-key
+        # checks on this table (rows just removed), which TRUNCATE refuses to run past.
+        cursor.execute("DELETE FROM queries_spectralwindow")
+    else:
         cursor.execute(
-            f"""
-            WITH obs AS (
-                SELECT id, frequency_support, spectral_resolution,
-                       CASE WHEN em_min > 0 AND em_max > 0
-                            THEN %(c)s / em_max / 1e9 END AS row_lo,
-                       CASE WHEN em_min > 0 AND em_max > 0
-                            THEN %(c)s / em_min / 1e9 END AS row_hi
-                FROM queries_observation {where}
-            ), parsed AS (
-                SELECT o.id, o.row_lo, o.row_hi,
-                       LEAST(m[1]::float8, m[2]::float8) AS lo,
-                       GREATEST(m[1]::float8, m[2]::float8) AS hi,
-                       m[3]::float8 * CASE m[4] WHEN 'kHz' THEN 1e3 WHEN 'MHz' THEN 1e6
-                                                 WHEN 'GHz' THEN 1e9 ELSE 1 END AS channel
-                FROM obs o CROSS JOIN LATERAL regexp_matches(o.frequency_support, %(pattern)s, 'g')
-                     AS m
-            ), own AS (
-                SELECT id, lo, hi, channel FROM parsed
-                WHERE row_lo IS NULL
-                   OR (lo >= row_lo - %(tol)s AND hi <= row_hi + %(tol)s)
-            )
-            INSERT INTO queries_spectralwindow (observation_id, lo_ghz, hi_ghz, channel_hz)
-            SELECT id, lo, hi, channel FROM own
-            UNION ALL
-            SELECT o.id, LEAST(o.row_lo, o.row_hi), GREATEST(o.row_lo, o.row_hi),
-                   NULLIF(o.spectral_resolution, 0)
-            FROM obs o
-            WHERE o.row_lo IS NOT NULL AND NOT EXISTS (SELECT 1 FROM own WHERE own.id = o.id)
-            """,
-            {"codes": codes, "c": c_m_s, "pattern": _PG_WINDOW, "tol": EDGE_TOLERANCE_GHZ},
+            "DELETE FROM queries_spectralwindow WHERE observation_id IN "
+            f"(SELECT id FROM queries_observation {where})",
+            {"codes": codes},
         )
+
+
+def _insert_windows(cursor, codes: list[str] | None, where: str, c_m_s: float) -> None:
+    cursor.execute(
+        f"""
+        WITH obs AS (
+            SELECT id, frequency_support, spectral_resolution,
+                   CASE WHEN em_min > 0 AND em_max > 0
+                        THEN %(c)s / em_max / 1e9 END AS row_lo,
+                   CASE WHEN em_min > 0 AND em_max > 0
+                        THEN %(c)s / em_min / 1e9 END AS row_hi
+            FROM queries_observation {where}
+        ), listed AS (
+            -- Each distinct text parsed once: the rows of one tuning (a science goal's, in
+            -- ALMA's data) share it, so there are many times fewer texts than rows.
+            SELECT t.frequency_support,
+                   LEAST(m[1]::float8, m[2]::float8) AS lo,
+                   GREATEST(m[1]::float8, m[2]::float8) AS hi,
+                   m[3]::float8 * CASE m[4] WHEN 'kHz' THEN 1e3 WHEN 'MHz' THEN 1e6
+                                             WHEN 'GHz' THEN 1e9 ELSE 1 END AS channel
+            FROM (SELECT DISTINCT frequency_support FROM obs) t
+            CROSS JOIN LATERAL regexp_matches(t.frequency_support, %(pattern)s, 'g') AS m
+        ), parsed AS (
+            SELECT o.id, o.row_lo, o.row_hi, l.lo, l.hi, l.channel
+            FROM obs o JOIN listed l ON l.frequency_support = o.frequency_support
+        ), own AS (
+            SELECT id, lo, hi, channel FROM parsed
+            WHERE row_lo IS NULL
+               OR (lo >= row_lo - %(tol)s AND hi <= row_hi + %(tol)s)
+        )
+        INSERT INTO queries_spectralwindow (observation_id, lo_ghz, hi_ghz, channel_hz)
+        SELECT id, lo, hi, channel FROM own
+        UNION ALL
+        SELECT o.id, LEAST(o.row_lo, o.row_hi), GREATEST(o.row_lo, o.row_hi),
+               NULLIF(o.spectral_resolution, 0)
+        FROM obs o
+        WHERE o.row_lo IS NOT NULL AND NOT EXISTS (SELECT 1 FROM own WHERE own.id = o.id)
+        """,
+        {"codes": codes, "c": c_m_s, "pattern": _PG_WINDOW, "tol": EDGE_TOLERANCE_GHZ},
+    )

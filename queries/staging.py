@@ -41,8 +41,8 @@ def _q(name: str) -> str:
     return connection.ops.quote_name(name)
 
 
-COLUMNS = ", ".join(_q(f.column) for f in FIELDS)
-STAGED = ", ".join(f"s.{_q(f.column)}" for f in FIELDS)
+# The hierarchy links, which a bulk load may write with the rows (``stage(linked=True)``).
+LINKS = ["project_id", "member_ous_id"]
 
 
 @contextmanager
@@ -110,23 +110,27 @@ def copy_binary(cursor, table: str, columns: list[str], rows: Iterable[tuple]) -
                 copy.write_row(row)
 
 
-def stage(rows: list[tuple]) -> None:
-    """``rows`` (from ``prepare``) COPYed into the temporary ``STAGE``, dropped at commit."""
+def stage(rows: list[tuple], *, linked: bool = False) -> None:
+    """``rows`` (from ``prepare``) COPYed into the temporary ``STAGE``, dropped at commit;
+    ``linked``: each row ends with its ``LINKS`` (project and member OUS ids)."""
+    names = [f.column for f in FIELDS] + (LINKS if linked else [])
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
         cursor.execute(
             f"CREATE TEMP TABLE {STAGE} ON COMMIT DROP AS "
-            f"SELECT {COLUMNS} FROM {TABLE} WITH NO DATA"
+            f"SELECT {', '.join(map(_q, names))} FROM {TABLE} WITH NO DATA"
         )
-        copy_binary(cursor, STAGE, [f.column for f in FIELDS], rows)
+        copy_binary(cursor, STAGE, names, rows)
 
 
-def upsert_staged() -> tuple[int, int]:
+def upsert_staged(*, linked: bool = False) -> tuple[int, int]:
     """Every staged row into the mirror, written whether or not it changed (the loader's
-    rule: a reloaded file is the new truth, source_file included); (created, updated)."""
+    rule: a reloaded file is the new truth, source_file included); (created, updated).
+    ``linked``: the rows were staged with their links, which the mirror's rows take too."""
     with connection.cursor() as cursor:
+        merged = merge_sql(returning="(xmax = 0) AS inserted", linked=linked)
         cursor.execute(
-            f"WITH merged AS ({merge_sql(returning='(xmax = 0) AS inserted')}) "
+            f"WITH merged AS ({merged}) "
             "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) "
             "FROM merged"
         )
@@ -140,16 +144,18 @@ def drop_stage() -> None:
         cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
 
 
-def merge_sql(*, returning: str, unless_same: list | None = None) -> str:
+def merge_sql(*, returning: str, unless_same: list | None = None, linked: bool = False) -> str:
     """The statement taking the staged rows into the mirror by obs_id.
 
     With ``unless_same`` (fields), a staged row equal on those fields to the mirror's row is
     left out before the insert is tried, and a conflicting row is updated only where it
     differs: ``ON CONFLICT DO UPDATE`` locks each conflicting row (a heap write and WAL) even
     when its ``WHERE`` then skips it, so filtering first makes a pass over unchanged data cost
-    reads only. Without it every staged row is written (``load_archive``'s rule).
+    reads only. Without it every staged row is written (``load_archive``'s rule). ``linked``:
+    the staged rows carry ``LINKS`` (see ``stage``), inserted and updated with the rest.
     """
-    updates = ", ".join(f"{_q(f.column)} = EXCLUDED.{_q(f.column)}" for f in FIELDS)
+    names = [f.column for f in FIELDS] + (LINKS if linked else [])
+    updates = ", ".join(f"{_q(name)} = EXCLUDED.{_q(name)}" for name in names)
     where = conflict_where = ""
     if unless_same:
         same = " AND ".join(
@@ -160,7 +166,8 @@ def merge_sql(*, returning: str, unless_same: list | None = None) -> str:
         new = ", ".join(f"EXCLUDED.{_q(f.column)}" for f in unless_same)
         conflict_where = f"WHERE ({old}) IS DISTINCT FROM ({new})"
     return (
-        f"INSERT INTO {TABLE} ({COLUMNS}) SELECT {STAGED} FROM {STAGE} s {where} "
+        f"INSERT INTO {TABLE} ({', '.join(map(_q, names))}) "
+        f"SELECT {', '.join(f's.{_q(name)}' for name in names)} FROM {STAGE} s {where} "
         f"ON CONFLICT (obs_id) DO UPDATE SET {updates} {conflict_where} RETURNING {returning}"
     )
 

@@ -12,6 +12,7 @@ import csv
 import io
 import re
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,7 +34,25 @@ class RawTable:
     kind: str  # "obscore" or "datalink"
     columns: list[str]
     units: dict[str, str] = field(default_factory=dict)
-    rows: list[tuple[int, dict[str, object]]] = field(default_factory=list)
+    rows: Sequence[tuple[int, dict[str, object]]] = field(default_factory=list)
+
+
+class ColumnRows(Sequence):
+    """A table's rows kept a column at a time: ``numbers`` (each row's line) and ``cells``
+    (one list of plain values per column name). The loader normalises columns, so a large
+    delimited file never needs a dict per row; anything that wants rows still gets
+    ``(number, {name: value})`` pairs, built when asked for."""
+
+    def __init__(self, numbers: list[int], names: list[str], cells: dict[str, list]) -> None:
+        self.numbers, self.names, self.cells = numbers, list(dict.fromkeys(names)), cells
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        return self.numbers[index], {name: self.cells[name][index] for name in self.names}
 
 
 def plain(value: object) -> object:
@@ -131,18 +150,30 @@ def _read_ecsv(path: Path) -> RawTable:
 
 
 def _read_delimited(path: Path, delimiter: str) -> RawTable:
+    """A CSV or TSV file, kept a column at a time (``ColumnRows``): a million rows of sixty
+    cells would otherwise be a million dicts. Blank lines are skipped; a line with more or
+    fewer fields than the header fails, naming it."""
     with path.open(newline="", encoding="utf-8", errors="replace") as handle:
         reader = csv.reader(handle, delimiter=delimiter)
         try:
             header = _obscore_header(path, next(reader))
         except StopIteration:
             raise LoadError(path, None, None, "is empty") from None
-        rows = [
-            _row(path, reader.line_num, header, row)
-            for row in reader
-            if any(cell.strip() for cell in row)
-        ]
-    return RawTable(path, "obscore", header, {}, rows)
+        numbers, rows = [], []
+        for row in reader:
+            if not "".join(row).strip():  # no cell has anything but blanks
+                continue
+            if len(row) != len(header):
+                _row(path, reader.line_num, header, row)  # raises, naming the line
+            numbers.append(reader.line_num)
+            rows.append(row)
+    cells: dict[str, list] = {}
+    # zip(*rows) turns rows into columns; with duplicate names the last column wins, as in a
+    # dict built from the row.
+    columns = zip(*rows, strict=True) if rows else [()] * len(header)
+    for name, column in zip(header, columns, strict=True):
+        cells[name] = list(map(plain_text, column))
+    return RawTable(path, "obscore", header, {}, ColumnRows(numbers, header, cells))
 
 
 def _read_whitespace(path: Path) -> RawTable:

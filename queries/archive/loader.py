@@ -19,10 +19,10 @@ from pathlib import Path
 
 from django.db import models, transaction
 
-from queries import bulk_indexes, staging, units
+from queries import bulk_indexes, hierarchy_sql, staging, units
 from queries.archive.columns import IGNORED_COLUMNS, LEGACY_COLUMNS, OBSCORE_RENAMES
 from queries.archive.datalink_loader import load_datalink_table
-from queries.archive.formats import RawTable, read_table
+from queries.archive.formats import ColumnRows, RawTable, read_table
 from queries.errors import LoadError
 from queries.filters import forget_max_fov
 from queries.hierarchy import rebuild_hierarchy
@@ -337,9 +337,13 @@ def _columns_one_to_one(
     taken as it is (what ``_coerce`` would return), the others go through ``_coerce`` value by
     value; derived columns come from each distinct source value once. Same values, same
     LoadError, a fraction of the time of a dict per row on a large page."""
-    numbers = [n for n, _ in table.rows]
-    raws = [raw for _, raw in table.rows]
-    n_rows = len(raws)
+    by_column = table.rows if isinstance(table.rows, ColumnRows) else None
+    if by_column is not None:  # a delimited file: its cells are in columns already
+        numbers, raws = by_column.numbers, None
+    else:
+        numbers = [n for n, _ in table.rows]
+        raws = [raw for _, raw in table.rows]
+    n_rows = len(numbers)
     columns: dict[str, list[object]] = {}
     unknown = []
     for name, (column, unit) in mapping.items():
@@ -347,10 +351,13 @@ def _columns_one_to_one(
             if name.strip().lower() not in IGNORED_COLUMNS:
                 unknown.append(name)
             continue
-        try:
-            cells = list(map(itemgetter(name), raws))
-        except KeyError:  # a row without the column (a ragged file)
-            cells = [raw.get(name) for raw in raws]
+        if by_column is not None:
+            cells = list(by_column.cells[name])
+        else:
+            try:
+                cells = list(map(itemgetter(name), raws))
+            except KeyError:  # a row without the column (a ragged file)
+                cells = [raw.get(name) for raw in raws]
         columns[column] = _coerce_column(column, unit, cells, name, numbers, path)
     _fill_identity_columns(columns, n_rows, numbers=numbers, path=path)
     ra, dec = columns.get("s_ra"), columns.get("s_dec")
@@ -363,7 +370,12 @@ def _columns_one_to_one(
             columns[name] = [v[axis] for v in vectors]
     columns["band_mask"] = _derived(columns.get("band_list"), units.band_mask, n_rows)
     columns["target_name_key"] = _derived(columns.get("target_name"), name_key, n_rows)
-    if unknown:
+    if unknown and by_column is not None:
+        columns["extra"] = [
+            {n: str(v) for n, v in zip(unknown, values, strict=True) if v is not None}
+            for values in zip(*(by_column.cells[n] for n in unknown), strict=True)
+        ]
+    elif unknown:
         columns["extra"] = [
             {
                 n: raw[n] if isinstance(raw[n], int | float | bool) else str(raw[n])
@@ -560,7 +572,7 @@ def load_paths(paths: Iterable[Path]) -> LoadResult:
     total = LoadResult()
     with transaction.atomic():
         datalink_tables = []
-        with bulk_indexes.deferred([(Observation, incoming)]):
+        with bulk_indexes.deferred([(Observation, incoming)], with_foreign_keys=True):
             for table, columns in prepared:
                 if columns is None:
                     datalink_tables.append(table)
@@ -593,5 +605,13 @@ def _upsert_columns(columns: Columns) -> tuple[int, int]:
         return 0, 0
     if not bulk_indexes.is_postgresql():
         return upsert([Observation(**values) for values in columns.dicts()])
-    staging.stage(staging.prepare(columns))
-    return staging.upsert_staged()
+    # Staged with their links (projects and member OUSs created empty where new), so the
+    # hierarchy rebuild after the load finds them right and rewrites no row.
+    codes, uids = columns.values["proposal_id"], columns.values["member_ous_uid"]
+    projects, mouses = hierarchy_sql.ids_for(set(zip(codes, uids, strict=True)))
+    rows = [
+        (*row, projects[code], mouses.get(uid))
+        for row, code, uid in zip(staging.prepare(columns), codes, uids, strict=True)
+    ]
+    staging.stage(rows, linked=True)
+    return staging.upsert_staged(linked=True)

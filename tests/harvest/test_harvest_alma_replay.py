@@ -10,7 +10,9 @@ from django.db import connection
 
 from archiveportal.jobs import Phase
 from harvest.models import ChangeKind, HarvestRun, ObservationChange
+from queries.hierarchy import rebuild_hierarchy
 from queries.models import MemberOUS, Observation, Project
+from tests.hierarchy_tables import scramble, snapshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,6 +51,29 @@ def test_first_harvest_fills_the_mirror_with_every_row_and_its_hierarchy(alma_re
     assert len(pages) == 6
     # Loaded into an empty mirror without its secondary indexes, which are all back.
     assert run.deferred_indexes == [] and mirror_indexes() == indexes
+
+
+def test_a_first_harvest_links_its_rows_as_it_writes_them_and_derives_the_full_hierarchy(
+    alma_replay,
+):
+    run = harvest(alma_replay.url)
+    derived = snapshot()
+
+    # Every observation row is the version its page wrote (with the journal, in the same
+    # transaction): the final step found the links right and rewrote none.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT DISTINCT xmin::text FROM queries_observation")
+        written = {row[0] for row in cursor.fetchall()}
+        cursor.execute(
+            "SELECT DISTINCT xmin::text FROM harvest_observationchange WHERE run_id = %s",
+            [run.pk],
+        )
+        assert written <= {row[0] for row in cursor.fetchall()}
+    # And what it derived is what a rebuild from scratch derives.
+    scramble()
+    rebuild_hierarchy()
+    assert snapshot() == derived
+    assert not Project.objects.filter(title="").exists()  # no project left empty
 
 
 def test_a_second_harvest_changes_nothing(alma_replay):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.db.models import F
 
 from queries import bulk_indexes
 from queries.archive.formats import read_table
@@ -63,6 +64,21 @@ def test_a_large_synthetic_archive_ends_with_every_index_and_key_it_had(defer_ev
 
 
 @postgresql_only
+def test_a_large_synthetic_archive_replaces_the_previous_one_in_one_transaction(
+    defer_every_load,
+):
+    synthesize_archive(300, seed=3)
+    tables = [m._meta.db_table for m in (Observation, ArchiveFile)]
+    before = schema(*tables)
+
+    # The delete's key checks are still queued when the indexes and keys are dropped.
+    synthesize_archive(300, seed=4, replace=True)
+
+    assert schema(*tables) == before
+    assert Observation.objects.count() == 300
+
+
+@postgresql_only
 def test_a_large_file_load_ends_with_every_index_and_key_it_had(defer_every_load):
     table = Observation._meta.db_table
     before = schema(table)
@@ -72,6 +88,21 @@ def test_a_large_file_load_ends_with_every_index_and_key_it_had(defer_every_load
     assert (result.rows, result.created) == (417, 417)
     assert schema(table) == before
     assert Observation.objects.filter(member_ous__isnull=False).count() == 417
+
+
+@postgresql_only
+def test_a_file_load_writes_its_rows_linked_so_the_hierarchy_rewrites_none(defer_every_load):
+    load_paths([UNION])
+
+    with connection.cursor() as cursor:  # this test's transaction: the load and its rebuild
+        cursor.execute(
+            "SELECT n_tup_upd FROM pg_stat_xact_user_tables "
+            "WHERE relid = 'queries_observation'::regclass"
+        )
+        assert cursor.fetchone() == (0,)
+    assert not Observation.objects.filter(member_ous__isnull=True).exists()
+    assert not Observation.objects.exclude(project__code=F("proposal_id")).exists()
+    assert not Observation.objects.exclude(member_ous__uid=F("member_ous_uid")).exists()
 
 
 @postgresql_only
@@ -90,7 +121,7 @@ def test_reloading_into_a_full_mirror_keeps_its_indexes_in_place(defer_every_loa
 def test_deferred_indexes_are_all_but_the_primary_key_and_unique_ones():
     names = {name for name, _ in bulk_indexes.secondary_indexes(Observation._meta.db_table)}
 
-    assert "obs_sky_cover" in names and "obs_title_trgm" in names
+    assert "obs_sky_cover" in names and "obs_target_key_trgm" in names
     assert not any(name.endswith("_pkey") or name.endswith("obs_id_key") for name in names)
 
 

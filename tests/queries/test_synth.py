@@ -291,7 +291,6 @@ SEARCH_INDEXES = {
     "project_pi_name_trgm",
     "obs_target_key_trgm",
     "obs_target_key_upper",
-    "obs_title_trgm",
 }
 
 
