@@ -246,7 +246,7 @@ class Observation(models.Model):
     calib_level = models.IntegerField(null=True, blank=True)
     proposal_id = models.CharField(max_length=64, db_index=True)
     # Indexed in Meta: a plain btree serves ``=`` and ``IN``; the ``LIKE 'prefix%'`` twin
-    # Django adds to an indexed CharField on PostgreSQL served no search (migration 0007).
+    # Django adds to an indexed CharField on PostgreSQL served no search (migration 0008).
     group_ous_uid = models.CharField(max_length=64, blank=True)
     member_ous_uid = models.CharField(max_length=64)
     asdm_uid = models.CharField(max_length=64, blank=True)

@@ -51,7 +51,7 @@ def restore(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("queries", "0006_display_choices")]
+    dependencies = [("queries", "0007_sky_zone_cover")]
 
     operations = [
         migrations.RunPython(drop_unused, restore, elidable=False),
