@@ -183,3 +183,22 @@ def test_api_rows_carry_only_obscore_columns(client, sample, member):
     assert results
     for row in results:
         assert set(row) <= {"id", *(c.name for c in cols.COLUMNS)}, set(row)
+
+
+def test_the_column_chooser_ticks_the_chosen_columns_in_catalogue_order():
+    html = tables.column_chooser(["frequency", "obs_id"])
+    ticks = re.findall(r'name="columns" value="([^"]+)" form="columns-form"( checked)?', html)
+    assert [name for name, _ in ticks] == [c.name for c in cols.COLUMNS]
+    assert {name for name, checked in ticks if checked} == {"frequency", "obs_id"}
+
+
+def test_links_are_what_urlencode_writes():
+    from urllib.parse import urlencode
+
+    from queries.views import _link
+
+    params = {"source_name_alma": "NGC 1068 & <b>", "ra_dec": "83.8 -5.3, 0.2", "page": 3}
+    assert _link(params, sort="-frequency", page=1) == "?" + urlencode(
+        {**params, "sort": "-frequency", "page": 1}
+    )
+    assert _link(params, sort="") == "?" + urlencode(params)
