@@ -38,10 +38,10 @@ from queries.models import ColumnPreference, MemberOUS, Project, SavedSearch, Se
 
 def _user_columns(request: HttpRequest) -> tuple[list[str], str, str]:
     """The member's columns and how positions and the spectral axis read."""
-    pref = ColumnPreference.objects.filter(user=request.user).first()
+    pref = selectors.column_preference(request.user.pk)
     if pref is None:
         return cols.valid_columns(cols.DEFAULT_COLUMNS), "degrees", "frequency"
-    return cols.valid_columns(pref.columns), pref.coordinates, pref.spectral
+    return cols.valid_columns(pref["columns"]), pref["coordinates"], pref["spectral"]
 
 
 def _link(params: dict, **changes) -> str:
