@@ -202,3 +202,24 @@ def test_links_are_what_urlencode_writes():
         {**params, "sort": "-frequency", "page": 1}
     )
     assert _link(params, sort="") == "?" + urlencode(params)
+
+
+_NUMERIC_TEXT = re.compile(r"^(|not set|nan|inf|-inf|[0-9+\-.: ]+)$")
+
+
+@pytest.mark.parametrize(
+    "column", [c for c in (*cols.COLUMNS, *cols._SEXAGESIMAL.values(), *cols._WAVELENGTH.values())
+               if c.numeric], ids=lambda c: f"{c.name}-{c.label}")  # fmt: skip
+def test_numeric_columns_show_nothing_that_needs_escaping(column):
+    """``tables`` writes numeric cells unescaped: their formatters give numbers and dates only."""
+    from datetime import UTC, datetime
+
+    values = [None, 0, -0.0, 1e-9, -123.456789, 359.99999, 1e20, float("nan"), float("inf")]
+    if column.name == "obs_release_date":
+        values = [None, datetime(2024, 6, 1, tzinfo=UTC), datetime(3000, 1, 1, tzinfo=UTC)]
+    for value in values:
+        try:
+            text = column.show(value)
+        except (ValueError, OverflowError):  # no text at all (an MJD of 1e20, a NaN angle)
+            continue
+        assert _NUMERIC_TEXT.match(text), (column.name, value, text)
