@@ -23,7 +23,6 @@ from html import escape as html_escape
 from urllib.parse import quote
 
 from django.urls import reverse
-from django.utils.html import format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from queries import columns as cols
@@ -74,23 +73,18 @@ def raw_head(
     def arrow(name: str) -> str:
         return " ▲" if sort == name else " ▼" if sort == f"-{name}" else ""
 
-    head = format_html_join(
-        "",
-        '<th class="{}"><a href="{}" hx-get="{}" hx-push-url="true" data-sort="{}">{}{}{}</a></th>',
-        (
-            (
-                "num" if c.numeric else "",
-                search_url + sort_links[c.name],
-                search_url + sort_links[c.name],
-                c.name,
-                c.label,
-                f" [{c.unit}]" if c.unit else "",
-                arrow(c.name),
-            )
-            for c in columns
-        ),
-    )
-    return mark_safe('<th scope="col">Target</th>' + head) if target else head
+    def th(c: cols.Column) -> str:
+        link = html_escape(search_url + sort_links[c.name])
+        unit = html_escape(f" [{c.unit}]") if c.unit else ""
+        return (
+            f'<th class="{"num" if c.numeric else ""}"><a href="{link}" hx-get="{link}" '
+            f'hx-push-url="true" data-sort="{html_escape(c.name)}">{html_escape(c.label)}'
+            f"{unit}{arrow(c.name)}</a></th>"
+        )
+
+    # every text through html.escape, as format_html would (one call per cell, not seven)
+    head = "".join([th(c) for c in columns])
+    return mark_safe(('<th scope="col">Target</th>' if target else "") + head)
 
 
 def column_chooser(chosen: Iterable[str]) -> SafeString:
@@ -152,9 +146,16 @@ def raw_body(
     project_url, mous_url = url_maker("queries:project"), url_maker("queries:mous")
     escape = html_escape
 
+    seen: dict[tuple[str, object], str] = {}  # rows of one project or member OUS share a cell
+
     def project_td(value: object) -> str:
         if not value:
             return plain["proposal_id"](value)
+        if ("p", value) not in seen:
+            seen["p", value] = project_cell(value)
+        return seen["p", value]
+
+    def project_cell(value: object) -> str:
         project = projects.get(value, {})
         return (
             f'<td class=""><a href="{escape(project_url(value))}" '
@@ -166,7 +167,11 @@ def raw_body(
     def mous_td(value: object) -> str:
         if not value:
             return plain["member_ous_uid"](value)
-        return f'<td class=""><a href="{escape(mous_url(value))}">{escape(value)}</a></td>'
+        if ("m", value) not in seen:
+            seen["m", value] = (
+                f'<td class=""><a href="{escape(mous_url(value))}">{escape(value)}</a></td>'
+            )
+        return seen["m", value]
 
     plain = {c.name: _cell_writer(c, display_scale(c.name)) for c in columns}
     linked = {"proposal_id": project_td, "member_ous_uid": mous_td}
