@@ -16,6 +16,7 @@ from html import escape
 
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import slugify
 
 from queries.fields import CATALOGUE, FieldSpec
 
@@ -95,6 +96,31 @@ class CompactForm:
     @property
     def any_open(self) -> bool:
         return any(is_open for _, _, is_open in self.groups)
+
+    @property
+    def common_html(self) -> SafeString:
+        """The common fields, one after the other (each already safe HTML)."""
+        return mark_safe("".join(self.common))
+
+    @property
+    def groups_html(self) -> SafeString:
+        """Each group as a ``<details>`` (``data-remember`` keyed by the group's slug, open
+        when a field has a value or an error) holding its fields; the template's loop over
+        them cost more than the fields themselves."""
+        return mark_safe(
+            "".join(
+                f'<details class="field-group" data-remember="search-group-{_slug(group)}"'
+                f"{' open data-has-value' if is_open else ''}><summary>{escape(group)}</summary>"
+                f'<fieldset><legend class="visually-hidden">{escape(group)}</legend>'
+                f"{''.join(fields)}</fieldset></details>"
+                for group, fields, is_open in self.groups
+            )
+        )
+
+
+@cache
+def _slug(group: str) -> str:
+    return escape(slugify(group))
 
 
 def compact_form(values: dict, errors: dict) -> CompactForm:

@@ -12,9 +12,9 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
+from functools import lru_cache, partial
 
-from django.core.exceptions import EmptyResultSet
+from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connection
 from django.db.models import BooleanField, Count, F, Model, Q, QuerySet
 from django.db.models.expressions import RawSQL
@@ -22,9 +22,10 @@ from django.db.models.functions import Left
 
 from archiveportal import clock
 from queries import columns as cols
+from queries.compiled import LIST_MARKERS, TIME_MARKER, Compiled
 from queries.fields import ParsedQuery
 from queries.filters import band_bits_q
-from queries.models import MemberOUS, Observation, Project, ProjectSummary
+from queries.models import ColumnPreference, MemberOUS, Observation, Project, ProjectSummary
 from queries.units import bands_of, is_placeholder_release
 
 
@@ -100,9 +101,11 @@ def observations_page(
     matches' (id, sort key, obs_id), which the covering indexes hold: count, sort and cut
     together, so the database never walks a whole sort index looking for 50 matches of a
     selective filter (an empty cone took 1.3 s that way on 1M rows) and never scans the matches
-    twice. Larger results are counted first (index-only) and take the plain
-    ``ORDER BY ... LIMIT``, whose first 50 matches come quickly. A wrong estimate costs one
-    bounded statement, never a wrong page: the one-statement plan stops at the limit.
+    twice. Larger results are counted (index-only) and take the plain ``ORDER BY ... LIMIT``,
+    whose first 50 matches come quickly, in one statement too (``_page_of_many``). A wrong
+    estimate costs one bounded statement, never a wrong page: the one-statement plan stops at
+    the limit. Either way the page's rows are then read by id with a statement compiled once
+    per column choice; the search's WHERE is compiled once (``_search_where``).
 
     ``total``, when the caller knows the count already (a search field that keeps its own
     matches: ``tables.known_count``), skips counting a large result.
@@ -110,25 +113,26 @@ def observations_page(
     # Default order: obs_id, which the sky indexes cover, so cutting a page needs no table reads.
     name, descending = parse_sort(sort, set(cols.BY_NAME), "obs_id")
     queryset = Observation.objects.filter(q)
+    # The search's WHERE, compiled once for the statements below (``_search_where``).
+    where = _search_where(queryset)
     few = None
     if total is None or total <= COUNT_FIRST_LIMIT:
-        few = _page_of_few(queryset, name, descending, page=page, size=size, estimate=True)
-    if few is None:
+        few = _page_of_few(
+            queryset, name, descending, page=page, size=size, estimate=True, where=where
+        )
+    if few is None and total is None and where is not None:
+        few = _page_of_many(where, name, descending, page=page, size=size)
+    elif few is None:
         total = queryset.count() if total is None else total
         if total <= COUNT_FIRST_LIMIT:  # the estimate was too high
             few = _page_of_few(queryset, name, descending, page=page, size=size)
     fields = list(dict.fromkeys([*columns, "obs_id", "proposal_id", "member_ous_uid"]))
     # The hover's title and abstract head come with the rows (a join for 50 rows), not in a
     # query of their own.
-    hover = {"hover_title": F("project__title"), "hover_abstract": _abstract_head("project__")}
+    hover = _hover()
     if few is not None:
         page_ids, total, number = few
-        by_id = {
-            r["id"]: r
-            for r in Observation.objects.filter(_in(Observation, "id", page_ids)).values(
-                "id", *fields, **hover
-            )
-        }
+        by_id = {r["id"]: r for r in _rows_by_id(tuple(fields)).rows(page_ids)}
         rows = [by_id[i] for i in page_ids]
     else:
         number = clamp_page(page, total, size)
@@ -144,6 +148,38 @@ def observations_page(
                 "abstract_short": shorten(abstract or "", ABSTRACT_CHARS),
             }
     return rows, Page(number, size, total), projects
+
+
+def _hover() -> dict:
+    """The hover's project title and abstract head, joined to a page's rows."""
+    return {"hover_title": F("project__title"), "hover_abstract": _abstract_head("project__")}
+
+
+@lru_cache(maxsize=256)
+def _rows_by_id(fields: tuple[str, ...]) -> Compiled:
+    """The statement reading a page's rows by id with these columns and the hover, compiled
+    once per column choice (``queries.compiled``)."""
+    return Compiled(
+        lambda ids: Observation.objects.filter(_in(Observation, "id", ids)).values(
+            "id", *fields, **_hover()
+        )
+    )
+
+
+_PREFERENCE = Compiled(
+    lambda users: ColumnPreference.objects.filter(_in(ColumnPreference, "user", users)).values(
+        "columns", "coordinates", "spectral"
+    )
+)
+
+
+def column_preference(user_id: int | None) -> dict | None:
+    """A member's stored columns and display choices (``columns``, ``coordinates``,
+    ``spectral``), or None: one compiled statement (``queries.compiled``)."""
+    if user_id is None:
+        return None
+    found = _PREFERENCE.rows([user_id])
+    return found[0] if found else None
 
 
 def _estimated_rows(sql: str, params: tuple) -> float:
@@ -163,18 +199,29 @@ def _page_of_few(
     page: int,
     size: int,
     estimate: bool = False,
+    where: tuple[str, tuple] | None = None,
 ) -> tuple[list[int], int, int] | None:
     """(ids of the page in order, total, page number), or None when more than
     ``COUNT_FIRST_LIMIT`` rows match or, with ``estimate``, when PostgreSQL expects more (the
     matches' statement is planned, not run, then; elsewhere nothing is estimated, so small
     embedded mirrors always try this first). Ties keep obs_id order; NULLs go where PostgreSQL
-    puts them (last when ascending, first when descending)."""
+    puts them (last when ascending, first when descending). ``where``: the search's WHERE
+    already compiled (``_search_where``), written into the statement ``matches`` compiles to."""
     matches = queryset.order_by().values_list("id", name, "obs_id")[: COUNT_FIRST_LIMIT + 1]
     if connection.vendor == "postgresql":
-        try:
-            inner, params = matches.query.sql_with_params()
-        except EmptyResultSet:  # a filter that can match nothing (an empty IN list)
-            return [], 0, 1
+        if where is not None:
+            table, quote = Observation._meta.db_table, connection.ops.quote_name
+            column = f"{quote(table)}.{quote(Observation._meta.get_field(name).column)}"
+            inner = (
+                f'SELECT {quote(table)}."id", {column}, {quote(table)}."obs_id" '
+                f"FROM {quote(table)} WHERE {where[0]} LIMIT {COUNT_FIRST_LIMIT + 1}"
+            )
+            params = where[1]
+        else:
+            try:
+                inner, params = matches.query.sql_with_params()
+            except EmptyResultSet:  # a filter that can match nothing (an empty IN list)
+                return [], 0, 1
         if estimate and _estimated_rows(inner, params) > COUNT_FIRST_LIMIT:
             return None
         direction = "DESC" if descending else "ASC"
@@ -266,7 +313,12 @@ def member_ous_filter(parsed: ParsedQuery) -> Q | None:
 
 
 def _projects_of_matches(
-    matching: QuerySet, *, descending: bool, page: int, size: int
+    matching: QuerySet,
+    *,
+    descending: bool,
+    page: int,
+    size: int,
+    where: tuple[str, tuple] | None = None,
 ) -> tuple[list[int], list[int], int, int]:
     """(the page's project ids in code order, their matched member OUS ids, the number of
     matching projects, the page number) from the distinct (project, member OUS) pairs of the
@@ -289,10 +341,18 @@ def _projects_of_matches(
         page_ids = ordered[(number - 1) * size : number * size]
         on_page = set(page_ids)
         return page_ids, [m for p, m in found if p in on_page and m], len(ordered), number
-    try:
-        inner, params = pairs.query.sql_with_params()
-    except EmptyResultSet:  # a filter that can match nothing (an empty IN list)
-        return [], [], 0, 1
+    if where is not None:  # what ``pairs`` compiles to, with ``where``
+        table = connection.ops.quote_name(Observation._meta.db_table)
+        inner = (
+            f'SELECT DISTINCT {table}."project_id", {table}."member_ous_id" FROM {table} '
+            f"WHERE {where[0]}"
+        )
+        params = where[1]
+    else:
+        try:
+            inner, params = pairs.query.sql_with_params()
+        except EmptyResultSet:  # a filter that can match nothing (an empty IN list)
+            return [], [], 0, 1
     project = connection.ops.quote_name(Project._meta.db_table)
     direction = "DESC" if descending else "ASC"
     number = page
@@ -320,7 +380,56 @@ def _projects_of_matches(
     return page_ids, [m for _, _, m in found if m is not None], total, number
 
 
-def _sources_per_project(q: Q, mous_ids: list[int]) -> dict[int, int]:
+def _page_of_many(
+    where: tuple[str, tuple], name: str, descending: bool, *, page: int, size: int
+) -> tuple[list[int], int, int]:
+    """(ids of the page in order, total, page number) of a large result (PostgreSQL): the
+    count (index-only) and the plain ``ORDER BY ... LIMIT``, whose first matches come quickly,
+    in one statement; the rows are then read by id (``_rows_by_id``, compiled once) instead of
+    compiling the ordered ``.values()`` queryset for every page. Same order as
+    ``_page_of_few``: ties by obs_id, NULLs last ascending and first descending."""
+    quote = connection.ops.quote_name
+    table = quote(Observation._meta.db_table)
+    column = f"{table}.{quote(Observation._meta.get_field(name).column)}"
+    direction = "DESC" if descending else "ASC"
+    number = page
+    while True:
+        with connection.cursor() as cursor:
+            # LEFT JOIN: the total comes even past the last page.
+            cursor.execute(
+                f"SELECT n.total, p.id FROM (SELECT COUNT(*) AS total FROM {table} "
+                f'WHERE {where[0]}) n LEFT JOIN (SELECT {table}."id" AS id, {column} AS k, '
+                f'{table}."obs_id" AS o FROM {table} WHERE {where[0]} '
+                f"ORDER BY k {direction}, o LIMIT %s OFFSET %s) p ON TRUE "
+                f"ORDER BY p.k {direction}, p.o",
+                [*where[1], *where[1], size, (number - 1) * size],
+            )
+            found = cursor.fetchall()
+        total = found[0][0]
+        if number == clamp_page(number, total, size):
+            return [i for _, i in found if i is not None], total, number
+        number = clamp_page(number, total, size)
+
+
+def _search_where(matching: QuerySet) -> tuple[str, tuple] | None:
+    """The WHERE clause of ``matching`` (a filter on the observations table alone) as SQL
+    and parameters, compiled once for the project view's two statements that test it; None
+    where it needs another table, matches everything or nothing, or off PostgreSQL (the
+    querysets are compiled as usual then)."""
+    query = matching.query
+    joined = [a for a, n in query.alias_refcount.items() if n and a != query.base_table]
+    if connection.vendor != "postgresql" or joined:
+        return None
+    try:
+        sql, params = query.get_compiler(connection=connection).compile(query.where)
+    except (EmptyResultSet, FullResultSet):
+        return None
+    return sql, tuple(params)
+
+
+def _sources_per_project(
+    q: Q, mous_ids: list[int], where: tuple[str, tuple] | None = None
+) -> dict[int, int]:
     """{project id: distinct source names among the rows matching ``q``} for these member
     OUSs' rows. The rows are found by member OUS (its index: a few hundred rows for a page)
     and counted in the database with the search's test as the aggregate's FILTER, not in the
@@ -329,12 +438,40 @@ def _sources_per_project(q: Q, mous_ids: list[int]) -> dict[int, int]:
     CPU for the Orion cone's page (1,600 rows)."""
     if not mous_ids:
         return {}
+    if where is not None:  # the statement the queryset below compiles to, with ``where``
+        table = connection.ops.quote_name(Observation._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'SELECT {table}."project_id", COUNT(DISTINCT {table}."target_name") '
+                f"FILTER (WHERE {where[0]}) FROM {table} "
+                f'WHERE {table}."member_ous_id" = ANY(%s) GROUP BY 1',
+                [*where[1], sorted(mous_ids)],
+            )
+            return {project_id: n for project_id, n in cursor.fetchall() if n}
     rows = Observation.objects.filter(_in(Observation, "member_ous_id", mous_ids)).order_by()
     names = (
         Count("target_name", distinct=True, filter=q) if q else Count("target_name", distinct=True)
     )
     counts = rows.values("project_id").annotate(n=names).values_list("project_id", "n")
     return {project_id: n for project_id, n in counts if n}
+
+
+_MOUS_FIELDS = ("pk", "project_id", "band_mask", "t_exptime", "release_date", "release_passed")
+# The page's member OUSs by id and its projects by id: compiled once (``queries.compiled``).
+_MEMBER_OUSES = Compiled(
+    lambda ids, at: (
+        MemberOUS.objects.filter(_in(MemberOUS, "pk", ids))
+        .with_release_passed(at)
+        .values(*_MOUS_FIELDS)
+    ),
+    LIST_MARKERS[0],
+    TIME_MARKER,
+)
+_PROJECTS = Compiled(
+    lambda ids: Project.objects.filter(_in(Project, "pk", ids)).values(
+        "pk", "code", "title", "pi_name", abstract_head=_abstract_head()
+    )
+)
 
 
 def projects_page(
@@ -361,6 +498,7 @@ def projects_page(
     now = now or clock.now()
     _, descending = parse_sort(sort, PROJECT_SORTS, "code")
     matching = Observation.objects.filter(q)
+    where = _search_where(matching)
     if mous_q is not None:
         summaries = ProjectSummary.objects.filter(mous_q)
         total = summaries.count()
@@ -373,17 +511,22 @@ def projects_page(
         )
         mouses = MemberOUS.objects.filter(mous_q, _in(MemberOUS, "project_id", page_ids))
     else:
-        read = known.projects if known is not None else partial(_projects_of_matches, matching)
+        if known is not None:
+            read = known.projects
+        else:
+            read = partial(_projects_of_matches, matching, where=where)
         page_ids, mous_ids, total, number = read(descending=descending, page=page, size=size)
-        mouses = MemberOUS.objects.filter(_in(MemberOUS, "pk", mous_ids))
+        mouses = None
     # Released or not: the member OUS's own rule at ``now``, the one downloads apply.
-    mous_rows = list(
-        mouses.with_release_passed(now).values(
-            "pk", "project_id", "band_mask", "t_exptime", "release_date", "release_passed"
-        )
-    )
+    if mouses is None:
+        mous_rows = _MEMBER_OUSES.rows(mous_ids, now)
+    else:
+        mous_rows = list(mouses.with_release_passed(now).values(*_MOUS_FIELDS))
     shown = [m["pk"] for m in mous_rows]
-    sources = _sources_per_project(q if known is None else known.rows_q(shown), shown)
+    if known is not None:
+        sources = _sources_per_project(known.rows_q(shown), shown)
+    else:
+        sources = _sources_per_project(q, shown, where)
     aggregated: dict[int, dict] = {}
     for m in mous_rows:
         agg = aggregated.setdefault(
@@ -396,12 +539,7 @@ def projects_page(
             agg["public"] += 1
         else:
             agg["releases"].append(m["release_date"])
-    projects = {
-        p["pk"]: p
-        for p in Project.objects.filter(_in(Project, "pk", page_ids)).values(
-            "pk", "code", "title", "pi_name", abstract_head=_abstract_head()
-        )
-    }
+    projects = {p["pk"]: p for p in _PROJECTS.rows(page_ids)}
     rows = []
     for pk in page_ids:
         agg = aggregated.get(pk, {"mask": 0, "n": 0, "t": 0.0, "public": 0, "releases": []})

@@ -183,3 +183,43 @@ def test_api_rows_carry_only_obscore_columns(client, sample, member):
     assert results
     for row in results:
         assert set(row) <= {"id", *(c.name for c in cols.COLUMNS)}, set(row)
+
+
+def test_the_column_chooser_ticks_the_chosen_columns_in_catalogue_order():
+    html = tables.column_chooser(["frequency", "obs_id"])
+    ticks = re.findall(r'name="columns" value="([^"]+)" form="columns-form"( checked)?', html)
+    assert [name for name, _ in ticks] == [c.name for c in cols.COLUMNS]
+    assert {name for name, checked in ticks if checked} == {"frequency", "obs_id"}
+
+
+def test_links_are_what_urlencode_writes():
+    from urllib.parse import urlencode
+
+    from queries.views import _link
+
+    params = {"source_name_alma": "NGC 1068 & <b>", "ra_dec": "83.8 -5.3, 0.2", "page": 3}
+    assert _link(params, sort="-frequency", page=1) == "?" + urlencode(
+        {**params, "sort": "-frequency", "page": 1}
+    )
+    assert _link(params, sort="") == "?" + urlencode(params)
+
+
+_NUMERIC_TEXT = re.compile(r"^(|not set|nan|inf|-inf|[0-9+\-.: ]+)$")
+
+
+@pytest.mark.parametrize(
+    "column", [c for c in (*cols.COLUMNS, *cols._SEXAGESIMAL.values(), *cols._WAVELENGTH.values())
+               if c.numeric], ids=lambda c: f"{c.name}-{c.label}")  # fmt: skip
+def test_numeric_columns_show_nothing_that_needs_escaping(column):
+    """``tables`` writes numeric cells unescaped: their formatters give numbers and dates only."""
+    from datetime import UTC, datetime
+
+    values = [None, 0, -0.0, 1e-9, -123.456789, 359.99999, 1e20, float("nan"), float("inf")]
+    if column.name == "obs_release_date":
+        values = [None, datetime(2024, 6, 1, tzinfo=UTC), datetime(3000, 1, 1, tzinfo=UTC)]
+    for value in values:
+        try:
+            text = column.show(value)
+        except (ValueError, OverflowError):  # no text at all (an MJD of 1e20, a NaN angle)
+            continue
+        assert _NUMERIC_TEXT.match(text), (column.name, value, text)
