@@ -46,22 +46,13 @@ def main() -> int:
 
     from django.contrib.auth import get_user_model
     from django.db import connection
-    from django.test import RequestFactory
     from django.test.utils import CaptureQueriesContext
 
     from downloads.views_basket import basket_offer
     from queries.models import Observation
 
     member, _ = get_user_model().objects.get_or_create(username="bench-basket")
-    factory = RequestFactory()
-
-    def call(params: dict[str, str]):
-        request = factory.get("/basket/offer/", params)
-        request.user = member
-        request.htmx = True
-        response = basket_offer(request)
-        assert response.status_code == 200, response.content[:300]
-        return response
+    call = django_setup.member_get(basket_offer, "/basket/offer/", member, htmx=True)
 
     load = os.getloadavg()
     print(

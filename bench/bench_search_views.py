@@ -80,7 +80,6 @@ def main() -> int:
 
     from django.contrib.auth import get_user_model
     from django.db import connection
-    from django.test import RequestFactory
     from django.test.utils import CaptureQueriesContext
 
     from queries.models import Observation, ProjectSummary
@@ -97,15 +96,7 @@ def main() -> int:
             "fills them for rows already there)."
         )
     user, _ = get_user_model().objects.get_or_create(username="bench-member")
-    factory = RequestFactory()
-
-    def call(params: dict[str, str]):
-        request = factory.get("/aq/", params)
-        request.user = user
-        request.htmx = False
-        response = search_page(request)
-        assert response.status_code == 200, response.content[:500]
-        return response
+    call = django_setup.member_get(search_page, "/aq/", user)
 
     # As each web worker does once it has loaded the portal (archiveportal/wsgi.py says why).
     gc.collect()

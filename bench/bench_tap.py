@@ -98,11 +98,7 @@ def compare(runs: int) -> None:
     user, _ = get_user_model().objects.get_or_create(username="bench-member")
     factory = RequestFactory()
 
-    def page(params: dict[str, str]) -> None:
-        request = factory.get("/aq/", params)
-        request.user = user
-        request.htmx = False
-        assert search_page(request).status_code == 200
+    page = django_setup.member_get(search_page, "/aq/", user)
 
     def tap(query: str) -> None:
         request = factory.post("/tap/sync", {"QUERY": query, "MAXREC": "50", "LANG": "ADQL"})
