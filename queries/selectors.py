@@ -68,6 +68,21 @@ def clamp_page(number: int, total: int, size: int) -> int:
     return max(1, min(number, max(1, -(-total // size))))
 
 
+def rows_of_page(
+    page: int, size: int, run: Callable[[int], list[tuple]]
+) -> tuple[list[tuple], int]:
+    """(rows, page number) of ``run(number)``: a statement that counts and pages in one go,
+    the result's total as the first column of every row (its page's rows LEFT JOINed, so the
+    total comes even past the last page). A page past the last is run again as the last."""
+    number = page
+    while True:
+        found = run(number)
+        last = clamp_page(number, found[0][0], size)
+        if number == last:
+            return found, number
+        number = last
+
+
 def parse_sort(sort: str, allowed: set[str], default: str) -> tuple[str, bool]:
     descending = sort.startswith("-")
     name = sort.lstrip("-")
@@ -355,8 +370,8 @@ def _projects_of_matches(
             return [], [], 0, 1
     project = connection.ops.quote_name(Project._meta.db_table)
     direction = "DESC" if descending else "ASC"
-    number = page
-    while True:
+
+    def run(number: int) -> list[tuple]:
         with connection.cursor() as cursor:
             # LEFT JOINs: the count comes even when the page is past the last one.
             cursor.execute(
@@ -371,13 +386,11 @@ def _projects_of_matches(
                 "ORDER BY ranked.r, pairs.mous_id",
                 [*params, (number - 1) * size, number * size],
             )
-            found = cursor.fetchall()
-        total = found[0][0]
-        if number == clamp_page(number, total, size):
-            break
-        number = clamp_page(number, total, size)
+            return cursor.fetchall()
+
+    found, number = rows_of_page(page, size, run)
     page_ids = list(dict.fromkeys(p for _, p, _ in found if p is not None))
-    return page_ids, [m for _, _, m in found if m is not None], total, number
+    return page_ids, [m for _, _, m in found if m is not None], found[0][0], number
 
 
 def _page_of_many(
@@ -392,8 +405,8 @@ def _page_of_many(
     table = quote(Observation._meta.db_table)
     column = f"{table}.{quote(Observation._meta.get_field(name).column)}"
     direction = "DESC" if descending else "ASC"
-    number = page
-    while True:
+
+    def run(number: int) -> list[tuple]:
         with connection.cursor() as cursor:
             # LEFT JOIN: the total comes even past the last page.
             cursor.execute(
@@ -404,11 +417,10 @@ def _page_of_many(
                 f"ORDER BY p.k {direction}, p.o",
                 [*where[1], *where[1], size, (number - 1) * size],
             )
-            found = cursor.fetchall()
-        total = found[0][0]
-        if number == clamp_page(number, total, size):
-            return [i for _, i in found if i is not None], total, number
-        number = clamp_page(number, total, size)
+            return cursor.fetchall()
+
+    found, number = rows_of_page(page, size, run)
+    return [i for _, i in found if i is not None], found[0][0], number
 
 
 def _search_where(matching: QuerySet) -> tuple[str, tuple] | None:

@@ -20,7 +20,7 @@ from queries import syntax
 from queries.fields import ParsedQuery
 from queries.filters import band_bits_q, max_half_fov
 from queries.models import Observation
-from queries.selectors import KnownMatches, clamp_page
+from queries.selectors import KnownMatches, clamp_page, rows_of_page
 from queries.units import galactic_to_icrs, unit_vector
 from targets import access
 from targets.access import may_read
@@ -384,8 +384,8 @@ def _projects_of_list(
     count_sql, count_params = projects.values("code").query.sql_with_params()
     pairs_sql, pairs_params = pairs.values("project_code", "member_ous_id").query.sql_with_params()
     direction = "DESC" if descending else "ASC"
-    number = page
-    while True:
+
+    def run(number: int) -> list[tuple]:
         start = (number - 1) * size
         shown_sql, shown_params = (
             projects.order_by(order).values("code", "project_id")[start : start + size]
@@ -399,13 +399,11 @@ def _projects_of_list(
                 f"ORDER BY shown.code {direction}, pairs.mous_id",
                 [*count_params, *shown_params, *pairs_params],
             )
-            found = cursor.fetchall()
-        total = found[0][0]
-        if number == clamp_page(number, total, size):
-            break
-        number = clamp_page(number, total, size)
+            return cursor.fetchall()
+
+    found, number = rows_of_page(page, size, run)
     page_ids = list(dict.fromkeys(p for _, p, _ in found if p is not None))
-    return page_ids, [m for _, _, m in found if m is not None], total, number
+    return page_ids, [m for _, _, m in found if m is not None], found[0][0], number
 
 
 def cones_q(cones) -> Q:
