@@ -21,18 +21,13 @@ import sys
 import time
 
 import django_setup
-from django_setup import DEFAULT_URL
+from django_setup import DEFAULT_URL, percentile
 
 CASES = [
     ("cone 0.2 deg + band 6 (Orion KL)", {"ra_dec": "83.8221 -5.3911, 0.2", "band_list": "6"}),
     ("frequency 230..250 GHz", {"frequency": "230..250"}),
     ("band 6, all sky", {"band_list": "6"}),
 ]
-
-
-def percentile(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
 def main() -> int:

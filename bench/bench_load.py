@@ -33,8 +33,8 @@ from urllib.parse import urlencode
 
 import django_setup
 import requests
-from bench_search_views import cases, percentile
-from django_setup import DEFAULT_URL
+from bench_search_views import cases
+from django_setup import DEFAULT_URL, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_RPS, TARGET_P95_MS = 150, 500

@@ -27,7 +27,7 @@ import sys
 import time
 
 import django_setup
-from django_setup import DEFAULT_URL
+from django_setup import DEFAULT_URL, percentile
 
 
 def cases() -> list[tuple[str, dict[str, str]]]:
@@ -62,11 +62,6 @@ SQL_TARGETS = {
     "project view: band 6 all sky": 10.0,
 }
 VIEW_OVER_SQL = 5.0  # view p95 <= SQL p95 + this
-
-
-def percentile(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
 def main() -> int:

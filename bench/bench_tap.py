@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 import django_setup
-from django_setup import DEFAULT_URL
+from django_setup import DEFAULT_URL, percentile
 
 ORION = "83.8221 -5.3911"
 
@@ -75,11 +75,6 @@ def cases(code: str) -> list[tuple[str, dict[str, str], str]]:
             "SELECT * FROM ivoa.obscore WHERE target_name LIKE '%1068%'",
         ),
     ]
-
-
-def percentile(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
 def compare(runs: int) -> None:

@@ -31,17 +31,12 @@ import sys
 import time
 
 import django_setup
-from django_setup import DEFAULT_URL
+from django_setup import DEFAULT_URL, percentile
 
 PAGE_TARGET_MS = 25.0  # issue 13: every page p95 <= 25 ms
 OWNER = "bench-targets"
 LIST_NAME = "bench: the longest list"
 SEED = 7
-
-
-def percentile(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
 RADII_ARCSEC = (5, 30, 60, 120)

@@ -21,6 +21,12 @@ def setup(database_url: str) -> None:
     django.setup()
 
 
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile of ``values`` (nearest rank), as every bench reports p50 and p95."""
+    values = sorted(values)
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
+
+
 def member_get(view, path: str, user, *, htmx: bool = False):
     """A function that calls ``view`` with a GET of ``path`` and the given parameters as
     ``user``, as a browser's request would reach it (no middleware: the benches time the view),
