@@ -323,20 +323,8 @@ def expected_project_labels(targets: dict[str, str], **others) -> dict[str, str]
 def test_the_project_view_names_the_targets_whose_rows_fall_in_each_project(
     client, sample, owner, others
 ):
-    target_list = TargetListFactory(owner=owner)
-    cones = {"M83 wide": "204.25 -29.87, 0.2", "M83 core": "204.25 -29.87, 0.01"}
-    cones["Antennae"] = ANTENNAE
-    for number, (label, cone) in enumerate(cones.items(), start=1):
-        position, radius = cone.split(", ")
-        ra, dec = map(float, position.split())
-        TargetRowFactory(
-            target_list=target_list,
-            number=number,
-            label=label,
-            ra=ra,
-            dec=dec,
-            radius=float(radius),
-        )
+    cones = CONES
+    target_list = cone_list(owner, cones)
     expected = expected_project_labels(cones, **others)
     # The sample tells the cases apart: projects with different targets, and a band that
     # leaves some projects' rows out.
