@@ -96,10 +96,7 @@ def project_target_labels(parsed: ParsedQuery, codes: list[str]) -> dict[str, st
     for spec, node in parsed.items():
         labels = getattr(spec.kind, "project_labels", None)
         if labels is not None:
-            others = ParsedQuery(
-                {name: value for name, value in parsed.constraints.items() if name != spec.name}
-            )
-            return labels(spec, node, observation_filter(others), codes)
+            return labels(spec, node, observation_filter(_others(parsed, spec.name)), codes)
     return None
 
 
