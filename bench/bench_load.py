@@ -12,11 +12,19 @@ closed loop, so 50 members means at most 50 requests in flight), stops after ``-
 stops gunicorn. The page mix is ``bench_search_views.py``'s cases in turn. An error is any
 answer but 200 or a page without its result block. Targets (issue 13): >= 150 requests/s,
 0 errors, p95 <= 500 ms. Load the data first with ``bench/bench_mirror.py``.
+
+The load generator runs on the same cores as the server, so its own cost is kept small (one
+kept-alive ``http.client`` connection per member, no ``requests`` machinery while timing) and
+is reported. So is the CPU each request cost the server: gunicorn's processes and the
+PostgreSQL backends they hold, read from ``/proc`` before and after the timed span. That
+figure does not depend on what else the machine runs, and ``cores x 1000 / (server ms +
+generator ms)`` is the most requests per second these cores can answer.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import re
 import secrets
@@ -29,7 +37,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import django_setup
 import requests
@@ -161,24 +169,93 @@ def logged_in(base: str, username: str, password: str) -> requests.Session:
     return session
 
 
-def browse(session, pages, start: int, tally: Tally | None, until: float) -> None:
+class Member:
+    """One logged-in member's kept-alive connection: a GET costs the generator a fraction of
+    what a ``requests`` call does, which matters on cores it shares with the server."""
+
+    def __init__(self, base: str, session: requests.Session) -> None:
+        parts = urlsplit(base)
+        self.host, self.port = parts.hostname, parts.port
+        cookies = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+        self.headers = {"Cookie": cookies, "Accept": "text/html"}
+        self.connection: http.client.HTTPConnection | None = None
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        for attempt in (1, 2):
+            if self.connection is None:
+                self.connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
+            try:
+                self.connection.request("GET", path, headers=self.headers)
+                answer = self.connection.getresponse()
+                return answer.status, answer.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                # gunicorn closed an idle kept-alive connection (keepalive = 5 s): reconnect once.
+                self.connection.close()
+                self.connection = None
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+
+def browse(member: Member, pages, start: int, tally: Tally | None, until: float) -> None:
     """One member: the pages in turn from ``start`` until ``until``; ``tally`` None = warm-up."""
+    mark = RESULT_MARK.encode()
     n = start
     while time.monotonic() < until:
-        label, url = pages[n % len(pages)]
+        label, path = pages[n % len(pages)]
         n += 1
         started = time.perf_counter()
         error = None
         try:
-            answer = session.get(url, timeout=30)
-            if answer.status_code != 200:
-                error = f"HTTP {answer.status_code}"
-            elif RESULT_MARK not in answer.text:
+            status, body = member.get(path)
+            if status != 200:
+                error = f"HTTP {status}"
+            elif mark not in body:
                 error = "no result block"
-        except requests.RequestException as exc:
+        except (OSError, http.client.HTTPException) as exc:
             error = type(exc).__name__
         if tally is not None:
             tally.add(label, (time.perf_counter() - started) * 1000, error)
+
+
+def cpu_ms(pids: set[int]) -> dict[int, float]:
+    """User + system CPU so far of each live process in ``pids``, ms (from /proc)."""
+    tick = 1000 / os.sysconf("SC_CLK_TCK")
+    spent = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone
+            continue
+        spent[pid] = (int(fields[11]) + int(fields[12])) * tick
+    return spent
+
+
+def server_pids(server: subprocess.Popen) -> tuple[set[int], set[int]]:
+    """(gunicorn's master and workers, the PostgreSQL backends of the bench database other
+    than this script's own connection)."""
+    from django.db import connection
+
+    web = {server.pid}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == server.pid:
+                web.add(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        )
+        database = {pid for (pid,) in cursor.fetchall()}
+    return web, database
+
+
+def spent_during(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU ms the processes spent between two readings; a process new since ``before`` counts
+    whole (it started within the span). One that ended within it is missed: undercounted."""
+    return sum(ms - before.get(pid, 0.0) for pid, ms in after.items())
 
 
 def crowd(sessions, pages, seconds: float, tally: Tally | None) -> float:
@@ -195,7 +272,7 @@ def crowd(sessions, pages, seconds: float, tally: Tally | None) -> float:
     return time.monotonic() - started
 
 
-def report(tally: Tally, elapsed: float, cpu: float) -> bool:
+def report(tally: Tally, elapsed: float, cpu: float, web_ms: float, database_ms: float) -> bool:
     every = [ms for values in tally.latencies.values() for ms in values]
     errors = sum(map(len, tally.errors.values()))
     total = len(every) + errors
@@ -219,6 +296,20 @@ def report(tally: Tally, elapsed: float, cpu: float) -> bool:
     for name, measured, target, ok in rows:
         print(f"{name:22} {measured:>10} {target:>10}  {'yes' if ok else 'NO'}")
     print(f"(load generator CPU: {cpu:.1f} s over {elapsed:.1f} s, on the same cores)")
+    if total:
+        per = {
+            "web (gunicorn, Django)": web_ms / total,
+            "database (PostgreSQL backends)": database_ms / total,
+            "load generator": cpu * 1000 / total,
+        }
+        print("\nCPU per request, ms (independent of what else the machine runs):")
+        for name, ms in per.items():
+            print(f"  {name:32} {ms:6.2f}")
+        cores = os.cpu_count() or 1
+        print(
+            f"  {'all':32} {sum(per.values()):6.2f}  -> at most "
+            f"{cores * 1000 / sum(per.values()):.0f} requests/s on {cores} cores"
+        )
     return all(ok for *_, ok in rows)
 
 
@@ -230,7 +321,7 @@ def main() -> int:
     port = free_port()
     base = f"http://127.0.0.1:{port}"  # loopback only, never another host
     names, password = members(args.members)
-    pages = [(label, f"{base}/aq/?{urlencode(params)}") for label, params in cases()]
+    pages = [(label, f"/aq/?{urlencode(params)}") for label, params in cases()]
     print(
         f"{Observation.objects.count():,} observations; {args.members} members, "
         f"{len(pages)} pages in turn, {args.seconds:g} s after {args.warmup:g} s of warm-up"
@@ -239,19 +330,24 @@ def main() -> int:
         log = Path(data_dir) / "gunicorn.log"
         server = start_gunicorn(server_env(args, port, Path(data_dir)), base, log)
         try:
-            sessions = [logged_in(base, name, password) for name in names]
+            sessions = [Member(base, logged_in(base, name, password)) for name in names]
             crowd(sessions, pages, args.warmup, None)
+            web, database = server_pids(server)
+            web0, database0 = cpu_ms(web), cpu_ms(database)
             cpu0 = time.process_time()
             tally = Tally()
             elapsed = crowd(sessions, pages, args.seconds, tally)
             cpu = time.process_time() - cpu0
+            later_web, later_database = server_pids(server)
+            web_ms = spent_during(web0, cpu_ms(web | later_web))
+            database_ms = spent_during(database0, cpu_ms(database | later_database))
         finally:
             server.terminate()
             try:
                 server.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 server.kill()
-    return 0 if report(tally, elapsed, cpu) else 1
+    return 0 if report(tally, elapsed, cpu, web_ms, database_ms) else 1
 
 
 if __name__ == "__main__":
