@@ -303,6 +303,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "downloads.expire_requests",
         "schedule": 3600,
     },
+    "prune-mirror-change-log": {
+        "task": "queries.prune_change_log",
+        "schedule": 3600,
+    },
 }
 
 # --- Mail -----------------------------------------------------------------------------------
@@ -359,6 +363,9 @@ if HARVEST_SCHEDULE_ENABLED:
 
 # --- App tunables ---------------------------------------------------------------------------
 QUERIES_MAX_ROWS = env.int("QUERIES_MAX_ROWS", default=50_000)
+# How long the exact count of a large search is remembered (queries/counts.py: only while the
+# mirror is unchanged, so this bounds memory, not staleness). 0: count every time.
+QUERIES_COUNT_CACHE_SECONDS = env.int("QUERIES_COUNT_CACHE_SECONDS", default=600)
 # Search exports (CSV, TSV, VOTable) stream from a server-side cursor, so they need no cap; set
 # one to bound a single download (the response then says X-Result-Truncated). Unset: no cap.
 QUERIES_EXPORT_MAX_ROWS = env.int("QUERIES_EXPORT_MAX_ROWS", default=None)

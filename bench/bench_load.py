@@ -19,6 +19,10 @@ is reported. So is the CPU each request cost the server: gunicorn's processes an
 PostgreSQL backends they hold, read from ``/proc`` before and after the timed span. That
 figure does not depend on what else the machine runs, and ``cores x 1000 / (server ms +
 generator ms)`` is the most requests per second these cores can answer.
+
+Large results' counts are remembered as production remembers them (``queries/counts.py``);
+the members run the same ten searches, so after the first round those counts come from the
+cache. ``--no-count-cache`` measures the crowd counting every page again.
 """
 
 from __future__ import annotations
@@ -58,6 +62,11 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--warmup", type=float, default=5.0, help="seconds of load before timing")
     p.add_argument("--workers", type=int, help="GUNICORN_WORKERS (default: the config's)")
     p.add_argument("--threads", type=int, help="GUNICORN_THREADS (default: the config's)")
+    p.add_argument(
+        "--no-count-cache",
+        action="store_true",
+        help="QUERIES_COUNT_CACHE_SECONDS=0: every page counts its result again",
+    )
     return p.parse_args()
 
 
@@ -104,6 +113,8 @@ def server_env(args: argparse.Namespace, port: int, data_dir: Path) -> dict[str,
         env["GUNICORN_WORKERS"] = str(args.workers)
     if args.threads:
         env["GUNICORN_THREADS"] = str(args.threads)
+    if args.no_count_cache:
+        env["QUERIES_COUNT_CACHE_SECONDS"] = "0"
     return env
 
 

@@ -15,6 +15,9 @@ process at p50 (Python: parsing, ORM, rendering; other processes barely move it)
 13's targets:
 view p95 <= SQL p95 + 5 ms; SQL p95 <= 20 ms, <= 10 ms for the cone with band and both project
 views.
+
+Every run counts its result, as a member's first visit of a search does: the count cache
+(``queries/counts.py``) is off unless ``--count-cache`` is given.
 """
 
 from __future__ import annotations
@@ -70,8 +73,18 @@ def main() -> int:
     )
     parser.add_argument("--database-url", default=DEFAULT_URL)
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument(
+        "--count-cache",
+        action="store_true",
+        help="remember large results' counts as production does (queries/counts.py); off by "
+        "default, so every run counts, as a member's first visit of a search does",
+    )
     args = parser.parse_args()
     django_setup.setup(args.database_url)
+    from django.conf import settings
+
+    if not args.count_cache:
+        settings.QUERIES_COUNT_CACHE_SECONDS = 0
 
     from django.contrib.auth import get_user_model
     from django.db import connection

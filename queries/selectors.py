@@ -22,6 +22,7 @@ from django.db.models.functions import Left
 
 from archiveportal import clock
 from queries import columns as cols
+from queries import counts
 from queries.compiled import LIST_MARKERS, TIME_MARKER, Compiled
 from queries.fields import ParsedQuery
 from queries.filters import band_bits_q
@@ -130,8 +131,12 @@ def observations_page(
     queryset = Observation.objects.filter(q)
     # The search's WHERE, compiled once for the statements below (``_search_where``).
     where = _search_where(queryset)
+    # A large result counted before on this very mirror is paged without counting it again.
+    known = counts.remembered(where) if total is None else None
     few = None
-    if total is None or total <= COUNT_FIRST_LIMIT:
+    if known is not None and known.total > COUNT_FIRST_LIMIT:
+        few = _page_of_many(where, name, descending, page=page, size=size, known=known)
+    elif total is None or total <= COUNT_FIRST_LIMIT:
         few = _page_of_few(
             queryset, name, descending, page=page, size=size, estimate=True, where=where
         )
@@ -394,33 +399,61 @@ def _projects_of_matches(
 
 
 def _page_of_many(
-    where: tuple[str, tuple], name: str, descending: bool, *, page: int, size: int
+    where: tuple[str, tuple],
+    name: str,
+    descending: bool,
+    *,
+    page: int,
+    size: int,
+    known: counts.Remembered | None = None,
 ) -> tuple[list[int], int, int]:
     """(ids of the page in order, total, page number) of a large result (PostgreSQL): the
     count (index-only) and the plain ``ORDER BY ... LIMIT``, whose first matches come quickly,
     in one statement; the rows are then read by id (``_rows_by_id``, compiled once) instead of
     compiling the ordered ``.values()`` queryset for every page. Same order as
-    ``_page_of_few``: ties by obs_id, NULLs last ascending and first descending."""
+    ``_page_of_few``: ties by obs_id, NULLs last ascending and first descending.
+
+    With ``known`` (a count remembered by ``queries.counts``) the statement only pages, and
+    says which mirror generation it saw; if that is not the count's, it is counted again. The
+    count's statement says its generation too, so the count can be remembered."""
     quote = connection.ops.quote_name
     table = quote(Observation._meta.db_table)
     column = f"{table}.{quote(Observation._meta.get_field(name).column)}"
     direction = "DESC" if descending else "ASC"
+    matches = (
+        f'(SELECT {table}."id" AS id, {column} AS k, {table}."obs_id" AS o FROM {table} '
+        f"WHERE {where[0]} ORDER BY k {direction}, o LIMIT %s OFFSET %s) p ON TRUE "
+        f"ORDER BY p.k {direction}, p.o"
+    )
 
     def run(number: int) -> list[tuple]:
         with connection.cursor() as cursor:
             # LEFT JOIN: the total comes even past the last page.
             cursor.execute(
-                f"SELECT n.total, p.id FROM (SELECT COUNT(*) AS total FROM {table} "
-                f'WHERE {where[0]}) n LEFT JOIN (SELECT {table}."id" AS id, {column} AS k, '
-                f'{table}."obs_id" AS o FROM {table} WHERE {where[0]} '
-                f"ORDER BY k {direction}, o LIMIT %s OFFSET %s) p ON TRUE "
-                f"ORDER BY p.k {direction}, p.o",
+                f"SELECT n.total, p.id, n.generation FROM (SELECT COUNT(*) AS total, "
+                f"{counts.GENERATION_SQL} AS generation FROM {table} WHERE {where[0]}) n "
+                f"LEFT JOIN {matches}",
                 [*where[1], *where[1], size, (number - 1) * size],
             )
             return cursor.fetchall()
 
-    found, number = rows_of_page(page, size, run)
-    return [i for _, i in found if i is not None], found[0][0], number
+    if known is not None:
+        number = clamp_page(page, known.total, size)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT g.generation, p.id FROM (SELECT {counts.GENERATION_SQL} AS generation) g "
+                f"LEFT JOIN {matches}",
+                [*where[1], size, (number - 1) * size],
+            )
+            found = cursor.fetchall()
+        if found[0][0] == known.generation:
+            return [i for _, i in found if i is not None], known.total, number
+    with counts.counting(where) as may_remember:
+        found, number = rows_of_page(page, size, run)
+    total, _, generation = found[0]
+    if may_remember:
+        counts.remember(where, generation, total)
+    return [row[1] for row in found if row[1] is not None], total, number
 
 
 def _search_where(matching: QuerySet) -> tuple[str, tuple] | None:

@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from archiveportal import jobs
+from queries import counts
 from queries.models import Search
 from queries.services import execute_search
 
@@ -20,3 +21,8 @@ def run_search(self, search_id: str) -> None:
         execute_search(job_id, on_transient=lambda search, exc: jobs.retry(self, search.pk, exc))
 
     jobs.run(self, work, search_id)
+
+
+@shared_task(name="queries.prune_change_log", ignore_result=True)
+def prune_change_log() -> None:
+    counts.prune()
