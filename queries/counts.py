@@ -28,6 +28,7 @@ table the triggers do not cover, and when ``QUERIES_COUNT_CACHE_SECONDS`` is 0.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,6 +37,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
 
 # Every table a search's WHERE may read. Migration 0011 puts the triggers on exactly these
 # (a test compares the two); a WHERE reading any other table is never remembered.
@@ -100,7 +104,11 @@ def remembered(where: tuple[str, tuple] | None) -> Remembered | None:
     the generation against the one its own statement sees before trusting the total."""
     if not usable(where):
         return None
-    found = cache.get(_key(where))
+    try:
+        found = cache.get(_key(where))
+    except RedisError as error:  # best effort: with the cache down, pages count as before
+        log.warning("counts: not remembered, the cache is unavailable (%s)", type(error).__name__)
+        return None
     return Remembered(*found) if found else None
 
 
@@ -126,7 +134,10 @@ def counting(where: tuple[str, tuple] | None) -> Iterator[bool]:
 def remember(where: tuple[str, tuple], generation: str, total: int) -> None:
     """Store a count taken inside ``counting`` (which said yes) by a statement that saw
     ``generation``."""
-    cache.set(_key(where), (generation, total), seconds())
+    try:
+        cache.set(_key(where), (generation, total), seconds())
+    except RedisError as error:
+        log.warning("counts: not remembered, the cache is unavailable (%s)", type(error).__name__)
 
 
 def prune() -> int:

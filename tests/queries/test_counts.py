@@ -17,6 +17,7 @@ import psycopg
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from queries import counts, selectors
 from queries.models import Observation
@@ -113,6 +114,16 @@ def test_nothing_is_remembered_inside_a_transaction_block(client, member, large)
 
 def test_no_count_is_remembered_when_the_setting_is_zero(client, member, large, settings):
     settings.QUERIES_COUNT_CACHE_SECONDS = 0
+    assert _page(client) == (8, True)
+    assert _page(client) == (8, True)
+
+
+def test_with_the_cache_down_pages_still_count_and_answer(client, member, large, monkeypatch):
+    def down(*args, **kwargs):
+        raise RedisConnectionError("Connection refused")
+
+    monkeypatch.setattr(counts.cache, "get", down)
+    monkeypatch.setattr(counts.cache, "set", down)
     assert _page(client) == (8, True)
     assert _page(client) == (8, True)
 
