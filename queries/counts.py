@@ -6,10 +6,10 @@ same number. A count is remembered per search (its compiled WHERE and parameters
 the mirror's *generation*, and used only while the generation is unchanged.
 
 The generation is the newest row of ``queries_mirrorchange``, a log that statement-level
-triggers on every table a search may read (``COUNTED_TABLES``, migration 0011) append to on
-each INSERT, UPDATE, DELETE or TRUNCATE, whatever wrote it (the ORM, COPY, a harvest's merge,
-raw SQL). Being a table, it is read within the statement's snapshot, so the generation a
-statement sees belongs to the data that statement sees.
+triggers on every table a search may read (``COUNTED_TABLES``, migration 0011) append the
+table's name to on each INSERT, UPDATE, DELETE or TRUNCATE, whatever wrote it (the ORM, COPY,
+a harvest's merge, raw SQL). Being a table, it is read within the statement's snapshot, so
+the generation a statement sees belongs to the data that statement sees.
 
 One race is closed by a lock: a writer that has logged its change but not yet committed. Its
 log id may be lower than a newer, committed one, so a count taken meanwhile would carry a
@@ -140,11 +140,22 @@ def remember(where: tuple[str, tuple], generation: str, total: int) -> None:
         log.warning("counts: not remembered, the cache is unavailable (%s)", type(error).__name__)
 
 
+def changed_sql(table: str) -> str:
+    """SQL for the newest log id of writes to one of ``COUNTED_TABLES``: what moved since a
+    reader last looked, whatever wrote it (the target lists' stamp reads observations')."""
+    if table not in COUNTED_TABLES:
+        raise ValueError(f"{table} has no change trigger")
+    return f"(SELECT COALESCE(MAX(id), 0) FROM {LOG_TABLE} WHERE relname = '{table}')"
+
+
 def prune() -> int:
-    """Forget all but the newest entry of the change log (an hourly beat task): only the
-    newest id is ever read, and deleting committed older rows cannot change it."""
+    """Forget all but each table's newest entry of the change log (an hourly beat task): only
+    the newest ids are ever read, and deleting older committed rows cannot change them."""
     if connection.vendor != "postgresql":
         return 0
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {LOG_TABLE} WHERE id < (SELECT MAX(id) FROM {LOG_TABLE})")
+        cursor.execute(
+            f"DELETE FROM {LOG_TABLE} l WHERE id < "
+            f"(SELECT MAX(id) FROM {LOG_TABLE} m WHERE m.relname = l.relname)"
+        )
         return cursor.rowcount

@@ -26,8 +26,8 @@ class TargetList(Job):
     # empty until they are.
     matched_stamp = models.CharField(max_length=64, blank=True, default="")
     # Whether every stored match had its project and member OUS when stored: only then do its
-    # ``TargetOUS`` rows stand for the result's (project, member OUS) pairs. A harvest links
-    # new rows to the hierarchy after inserting them, without moving the stamp.
+    # ``TargetOUS`` rows stand for the result's (project, member OUS) pairs. A harvest may link
+    # new rows to the hierarchy after inserting them, which on SQLite does not move the stamp.
     matches_linked = models.BooleanField(default=False)
 
     class Meta:
@@ -80,8 +80,8 @@ class TargetMatch(models.Model):
         TargetList, on_delete=models.CASCADE, related_name="matches", db_index=False
     )
     observation_id = models.BigIntegerField()
-    # Copied from the observation when stored (and current with it: a change of any of them is
-    # journalled, which moves the stamp): what a search over the list combined with a band, and
+    # Copied from the observation when stored (and current with it: a change of any of them
+    # moves the stamp, ``selectors.mirror_stamp``): what a search over the list combined with a band, and
     # the project view's source counts, read here instead of joining the mirror.
     project_id = models.BigIntegerField(null=True)
     member_ous_id = models.BigIntegerField(null=True)

@@ -16,7 +16,7 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from harvest.models import ObservationChange
-from queries import syntax
+from queries import counts, syntax
 from queries.fields import ParsedQuery
 from queries.filters import band_bits_q, max_half_fov
 from queries.models import Observation
@@ -233,6 +233,8 @@ def page_labels(node, obs_ids: list[str]) -> dict[str, str]:
 
 
 def _stamp_sql() -> str:
+    if connection.vendor == "postgresql":
+        return f"CAST({counts.changed_sql(Observation._meta.db_table)} AS TEXT)"
     quote = connection.ops.quote_name
     return (
         f"CAST(COALESCE((SELECT MAX(id) FROM {quote(Observation._meta.db_table)}), 0) AS TEXT)"
@@ -242,9 +244,11 @@ def _stamp_sql() -> str:
 
 
 def mirror_stamp() -> str:
-    """The mirror's state as far as a list's matches care: the newest observation id and the
-    newest entry of the harvest's change journal (a row updated in place, e.g. a position the
-    archive corrected, is journalled; so is a removed one). One statement, two index probes."""
+    """The mirror's state as far as a list's matches care, one statement. On PostgreSQL the
+    newest write to the observations in the mirror's change log (``queries.counts``: any
+    INSERT, UPDATE or DELETE, by a harvest, a load or a live search's upsert). On SQLite (no
+    triggers there) the newest observation id and the newest entry of the harvest's change
+    journal, which sees new, corrected and removed rows but not an in-place upsert."""
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {_stamp_sql()}")
         return cursor.fetchone()[0]
@@ -292,8 +296,8 @@ def match_count(node, others: ParsedQuery | None = None) -> int | None:
     """The number of the search's observations, from the list's stored count per band mask
     (``TargetBandCount``), when its matches are current for the mirror and the rest of the
     search (``others``) is one they answer (``narrow_q``), else None; one statement. Current
-    matches are observations of the mirror, each once: an observation removed since would be
-    in the harvest's journal and have moved the stamp; so would one whose band changed."""
+    matches are observations of the mirror, each once: an observation removed since, or one
+    whose band changed, would have moved the stamp (``mirror_stamp``)."""
     narrow = narrow_q(others)
     if not node.list_id or narrow is None:
         return None

@@ -1,8 +1,9 @@
-"""The mirror's change log, for remembered search counts (``queries/counts.py`` says why).
+"""The mirror's change log, for remembered search counts (``queries/counts.py`` says why) and
+the target lists' stamp (``targets.selectors.mirror_stamp``).
 
 PostgreSQL only: a table ``queries_mirrorchange`` and, on each table a search may read,
-statement-level triggers that append one row per INSERT, UPDATE, DELETE or TRUNCATE statement
-(one row for a COPY of a million rows), after taking the advisory lock ``MIRROR_LOCK`` shared
+statement-level triggers that append one row (the table's name) per INSERT, UPDATE, DELETE or
+TRUNCATE statement (one row for a COPY of a million rows), after taking the advisory lock ``MIRROR_LOCK`` shared
 until commit. Inserts and shared locks never wait on each other, so writers are not
 serialised by the log; a writer waits only while a search holds the lock exclusively for the
 one statement that counts. On SQLite nothing is created and counts are not remembered.
@@ -37,20 +38,24 @@ def create(apps, schema_editor) -> None:
     if schema_editor.connection.vendor != "postgresql":
         return
     schema_editor.execute(
-        "CREATE TABLE queries_mirrorchange "
-        "(id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())"
+        "CREATE TABLE queries_mirrorchange (id bigserial PRIMARY KEY, "
+        "relname text NOT NULL, at timestamptz NOT NULL DEFAULT now())"
+    )
+    schema_editor.execute(
+        "CREATE INDEX queries_mirrorchange_relname ON queries_mirrorchange (relname, id)"
     )
     schema_editor.execute(
         "CREATE FUNCTION queries_mirror_changed() RETURNS trigger LANGUAGE plpgsql AS $$ "
         f"BEGIN PERFORM pg_advisory_xact_lock_shared({MIRROR_LOCK}); "
-        "INSERT INTO queries_mirrorchange DEFAULT VALUES; RETURN NULL; END $$"
+        "INSERT INTO queries_mirrorchange (relname) VALUES (TG_TABLE_NAME); "
+        "RETURN NULL; END $$"
     )
     for table in TABLES:
         schema_editor.execute(
             f"CREATE TRIGGER mirror_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
             f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION queries_mirror_changed()"
         )
-    schema_editor.execute("INSERT INTO queries_mirrorchange DEFAULT VALUES")
+    schema_editor.execute("INSERT INTO queries_mirrorchange (relname) VALUES ('')")
 
 
 def drop(apps, schema_editor) -> None:

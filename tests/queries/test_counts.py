@@ -148,11 +148,15 @@ def test_the_triggers_and_the_lock_are_the_ones_the_module_names():
     assert f"pg_advisory_xact_lock_shared({counts.MIRROR_LOCK})" in body
 
 
-def test_pruning_keeps_the_newest_entry_so_the_generation_stays():
+def test_pruning_keeps_each_tables_newest_entry_so_generation_and_stamp_stay():
     ObservationFactory(frequency=1.0)
+    ObservationFactory(frequency=2.0)
+    observations = counts.changed_sql("queries_observation")
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {counts.GENERATION_SQL}")
-        before = cursor.fetchone()[0]
+        cursor.execute(f"SELECT {counts.GENERATION_SQL}, {observations}")
+        before = cursor.fetchone()
         assert counts.prune() >= 1
-        cursor.execute(f"SELECT {counts.GENERATION_SQL}, COUNT(*) FROM {counts.LOG_TABLE}")
-        assert cursor.fetchone() == (before, 1)
+        cursor.execute(f"SELECT {counts.GENERATION_SQL}, {observations}")
+        assert cursor.fetchone() == before
+        cursor.execute(f"SELECT COUNT(*) = COUNT(DISTINCT relname) FROM {counts.LOG_TABLE}")
+        assert cursor.fetchone() == (True,)

@@ -21,6 +21,7 @@ from queries.models import Observation, SavedSearch
 from queries.units import unit_vector
 from targets import services
 from targets.models import RowStatus, TargetList, TargetMatch
+from targets.selectors import mirror_stamp
 from tests.factories import (
     ObservationFactory,
     ResolvedNameFactory,
@@ -396,6 +397,26 @@ def test_the_worker_stores_the_lists_matches_and_a_changed_mirror_refreshes_them
     Observation.objects.filter(pk=near.pk).update(s_ra=10.0, s_dec=10.0, s_x=x, s_y=y, s_z=z)
     record(near, ChangeKind.CHANGED)
     assert near.obs_id not in ids(target_list=str(target_list.pk))
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the change log's triggers")
+def test_a_row_changed_in_place_without_a_journal_entry_refreshes_the_stored_matches(
+    sample, offline, owner
+):
+    """A live search's upsert corrects a position without the harvest's journal: the mirror's
+    change log still moves the stamp, so the list's stored matches follow."""
+    target_list = searched(owner)
+    moved = Observation.objects.get(obs_id=sorted(ids(ra_dec=ANTENNAE))[0])
+    assert moved.obs_id in ids(target_list=str(target_list.pk))
+    stamp = mirror_stamp()
+
+    x, y, z = unit_vector(10.0, 10.0)
+    Observation.objects.filter(pk=moved.pk).update(s_ra=10.0, s_dec=10.0, s_x=x, s_y=y, s_z=z)
+
+    assert mirror_stamp() != stamp
+    assert moved.obs_id not in ids(target_list=str(target_list.pk))
+    target_list.refresh_from_db()
+    assert target_list.matched_stamp == mirror_stamp()
 
 
 def test_a_list_alone_is_counted_from_its_stored_matches_and_only_while_they_are_current(
