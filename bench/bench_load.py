@@ -17,8 +17,9 @@ The load generator runs on the same cores as the server, so its own cost is kept
 kept-alive ``http.client`` connection per member, no ``requests`` machinery while timing) and
 is reported. So is the CPU each request cost the server: gunicorn's processes and the
 PostgreSQL backends they hold, read from ``/proc`` before and after the timed span. That
-figure does not depend on what else the machine runs, and ``cores x 1000 / (server ms +
-generator ms)`` is the most requests per second these cores can answer.
+figure moves much less than the rate when other work shares the cores (seen here: +25 % at a
+load average of 5, against -50 % for the rate), and ``cores x 1000 / (server ms + generator
+ms)`` is the most requests per second these cores can answer.
 
 Large results' counts are remembered as production remembers them (``queries/counts.py``);
 the members run the same ten searches, so after the first round those counts come from the
@@ -313,7 +314,7 @@ def report(tally: Tally, elapsed: float, cpu: float, web_ms: float, database_ms:
             "database (PostgreSQL backends)": database_ms / total,
             "load generator": cpu * 1000 / total,
         }
-        print("\nCPU per request, ms (independent of what else the machine runs):")
+        print("\nCPU per request, ms (other work on the cores inflates it a little):")
         for name, ms in per.items():
             print(f"  {name:32} {ms:6.2f}")
         cores = os.cpu_count() or 1
