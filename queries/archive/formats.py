@@ -70,14 +70,14 @@ def plain(value: object) -> object:
         if match:
             value = match.group(2)
         value = value.strip()
-        if value in _NULL_TEXTS:
+        if value in NULL_TEXTS:
             return None
     if isinstance(value, float) and np.isnan(value):
         return None
     return value
 
 
-_NULL_TEXTS = frozenset(("", "--", "nan", "NaN", "None", "<NA>", "null", "NULL"))
+NULL_TEXTS = frozenset(("", "--", "nan", "NaN", "None", "<NA>", "null", "NULL"))
 
 
 def plain_text(value: str) -> str | None:
@@ -88,7 +88,7 @@ def plain_text(value: str) -> str | None:
         if match:
             value = match.group(2)
     value = value.strip()
-    return None if value in _NULL_TEXTS else value
+    return None if value in NULL_TEXTS else value
 
 
 def read_table(path: Path) -> RawTable:
@@ -150,6 +150,75 @@ def _read_ecsv(path: Path) -> RawTable:
 
 
 def _read_delimited(path: Path, delimiter: str) -> RawTable:
+    """A CSV or TSV file: read by pyarrow's parser (C++, both cores) when it takes the file,
+    as ``ArrowRows``; by the ``csv`` module otherwise (``_read_delimited_exactly``), which is
+    also what any consumer of the rows, and every error message, gets (see ``ArrowRows``)."""
+    with path.open(newline="", encoding="utf-8", errors="replace") as handle:
+        try:
+            header = _obscore_header(path, next(csv.reader(handle, delimiter=delimiter)))
+        except StopIteration:
+            raise LoadError(path, None, None, "is empty") from None
+    table = _arrow_strings(path, delimiter, header)
+    if table is None:
+        return _read_delimited_exactly(path, delimiter)
+    return RawTable(path, "obscore", header, {}, ArrowRows(table, path, delimiter))
+
+
+def _arrow_strings(path: Path, delimiter: str, header: list[str]):
+    """Every cell of ``path`` after its header as text (a ``pyarrow.Table``, one string column
+    per header name), or None when pyarrow's reader refuses the file: a ragged row, bytes
+    that are not UTF-8, a duplicated column name. The ``csv`` module then reads it, and names
+    the line where a message is due."""
+    if len(set(header)) != len(header):
+        return None
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    try:
+        return pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(header, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return None
+
+
+class ArrowRows(Sequence):
+    """A delimited file's cells as pyarrow read them (``table``: one string column per header
+    name, cells as written, before ``plain_text``), for the loader's column-wise fast path
+    (``queries.archive.arrow_load``).
+
+    pyarrow does not know the file's line numbers, and its reading of an odd file could differ
+    from the ``csv`` module's; so everything else, the rows as ``(number, {name: value})``
+    pairs and ``exactly()`` (a ``ColumnRows``), comes from reading the file again with the
+    ``csv`` module, as before. The fast path gives up to that reading whenever a cell would
+    need a message."""
+
+    def __init__(self, table, path: Path, delimiter: str) -> None:
+        self.table, self.path, self.delimiter = table, path, delimiter
+        self._exact: ColumnRows | None = None
+
+    def exactly(self) -> ColumnRows:
+        if self._exact is None:
+            rows = _read_delimited_exactly(self.path, self.delimiter).rows
+            assert isinstance(rows, ColumnRows)
+            self._exact = rows
+        return self._exact
+
+    def __len__(self) -> int:
+        return len(self.exactly())
+
+    def __getitem__(self, index):
+        return self.exactly()[index]
+
+
+def _read_delimited_exactly(path: Path, delimiter: str) -> RawTable:
     """A CSV or TSV file, kept a column at a time (``ColumnRows``): a million rows of sixty
     cells would otherwise be a million dicts. Blank lines are skipped; a line with more or
     fewer fields than the header fails, naming it."""

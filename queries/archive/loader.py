@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from operator import itemgetter
@@ -22,7 +22,7 @@ from django.db import models, transaction
 from queries import bulk_indexes, hierarchy_sql, staging, units
 from queries.archive.columns import IGNORED_COLUMNS, LEGACY_COLUMNS, OBSCORE_RENAMES
 from queries.archive.datalink_loader import load_datalink_table
-from queries.archive.formats import ColumnRows, RawTable, read_table
+from queries.archive.formats import ArrowRows, ColumnRows, RawTable, read_table
 from queries.errors import LoadError
 from queries.filters import forget_max_fov
 from queries.hierarchy import rebuild_hierarchy
@@ -303,6 +303,8 @@ class Columns:
 
 def columns_from_table(table: RawTable) -> Columns:
     """``values_from_table`` a column at a time (same values, same LoadError)."""
+    if isinstance(table.rows, ArrowRows):  # the rows and their line numbers as before
+        table = replace(table, rows=table.rows.exactly())
     mapping = {name: map_column(name) for name in table.columns}
     derive_id = "obs_id" not in table.columns
     path = str(table.path)
@@ -567,17 +569,26 @@ def load_paths(paths: Iterable[Path]) -> LoadResult:
         if table.kind == "datalink":
             prepared.append((table, None))
         else:
-            prepared.append((table, columns_from_table(table)))
+            prepared.append((table, _normalised(table)))
     incoming = sum(len(columns) for _, columns in prepared if columns is not None)
     total = LoadResult()
     with transaction.atomic():
+        # An empty mirror takes a fast-path file by COPY straight into its table.
+        into_mirror = bulk_indexes.is_postgresql() and not Observation.objects.exists()
         datalink_tables = []
         with bulk_indexes.deferred([(Observation, incoming)], with_foreign_keys=True):
             for table, columns in prepared:
                 if columns is None:
                     datalink_tables.append(table)
                     continue
-                created, updated = _upsert_columns(columns)
+                if isinstance(columns, Columns):
+                    created, updated = _upsert_columns(columns)
+                    proposal_ids = set(columns.values["proposal_id"])
+                else:
+                    from queries.archive import arrow_load
+
+                    created, updated = arrow_load.copy(columns, into_mirror=into_mirror)
+                    proposal_ids = columns.proposal_ids()
                 total.merge(
                     LoadResult(
                         rows=len(columns),
@@ -585,7 +596,7 @@ def load_paths(paths: Iterable[Path]) -> LoadResult:
                         updated=updated,
                         files=1,
                         unknown_columns=unknown_columns(table),
-                        proposal_ids=set(columns.values["proposal_id"]),
+                        proposal_ids=proposal_ids,
                     )
                 )
             # Before the indexes come back: linking every row to its project and member OUS
@@ -597,6 +608,19 @@ def load_paths(paths: Iterable[Path]) -> LoadResult:
     forget_max_fov()
     log.info("loaded %d rows (%d new) from %d files", total.rows, total.created, total.files)
     return total
+
+
+def _normalised(table: RawTable):
+    """``columns_from_table``, or for a delimited file loaded into PostgreSQL the same rows
+    normalised by ``arrow_load`` (``arrow_load.Normalised``) when its fast path takes them.
+    pyarrow is imported here only: nothing else needs it."""
+    if isinstance(table.rows, ArrowRows) and bulk_indexes.is_postgresql():
+        from queries.archive import arrow_load
+
+        fast = arrow_load.normalise(table)
+        if fast is not None:
+            return fast
+    return columns_from_table(table)
 
 
 def _upsert_columns(columns: Columns) -> tuple[int, int]:
