@@ -1,12 +1,12 @@
 """``load_archive``'s fast path for a CSV or TSV file into PostgreSQL: normalised a column at a
-time with pyarrow, and COPYed as CSV that pyarrow writes and the server parses.
+time with pyarrow, and sent by binary COPY laid out by Arrow and numpy (``pg_binary``).
 
 Why: a million-row ObsCore CSV is ~70 million cells. Read by the ``csv`` module, passed one by
 one through ``plain_text`` and the loader's converters, and sent as Python tuples by binary
 COPY, they cost ~110 us a row of Python in one thread; the target is 50 us a row for the whole
 load. Here the cells stay in Arrow arrays (C++; the reader uses both cores), Python sees only
-the distinct values of the columns that need its rules, and while pyarrow writes the next
-batch of CSV the server parses the previous one on the other core.
+the distinct values of the columns that need its rules, and while the next batch of the COPY
+is laid out the server stores the previous one on the other core.
 
 The loader's rules stay in ``queries.archive.loader`` and ``queries.archive.formats``: a cell
 here is only ever
@@ -32,10 +32,10 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 from django.db import IntegrityError, connection, models, transaction
 
 from queries import hierarchy_sql, staging, units
+from queries.archive import pg_binary
 from queries.archive.columns import IGNORED_COLUMNS
 from queries.archive.formats import NULL_TEXTS, ArrowRows, RawTable, plain_text
 from queries.archive.loader import (
@@ -51,8 +51,8 @@ from queries.errors import LoadError
 from queries.names import name_key
 
 _NULLS = pa.array(sorted(NULL_TEXTS), pa.string())
-# Rows per CSV batch sent to COPY: big enough that Python's share is noise, small enough that
-# the server starts parsing while pyarrow writes the rest.
+# Rows per batch sent to COPY: big enough that Python's share is noise, small enough that the
+# server starts storing while the rest is laid out.
 BATCH_ROWS = 20_000
 
 
@@ -275,16 +275,18 @@ def copy(normalised: Normalised, *, into_mirror: bool) -> tuple[int, int]:
     already there (a second file with the same obs_id) rolls that back to a savepoint and the
     file takes the merge. Otherwise COPYed into ``staging``'s table and merged by it.
     """
+    if not len(normalised):
+        return 0, 0
     table = _linked(normalised.table)
     if into_mirror:
         try:
             with transaction.atomic():
-                _copy_csv(staging.TABLE, table)
+                _copy_binary(staging.TABLE, table)
             return table.num_rows, 0
         except IntegrityError:
             pass
     staging.stage([], linked=True)  # the empty staging table, as ``stage`` defines it
-    _copy_csv(staging.STAGE, table)
+    _copy_binary(staging.STAGE, table)
     return staging.upsert_staged(linked=True)
 
 
@@ -307,16 +309,25 @@ def _linked(table: pa.Table) -> pa.Table:
     return table.append_column("project_id", project_ids).append_column("member_ous_id", mous_ids)
 
 
-def _copy_csv(target: str, table: pa.Table) -> None:
-    """``table`` into ``target`` by ``COPY ... (FORMAT CSV)``, written by pyarrow a batch at a
-    time: every string quoted (so "" is an empty text, an unquoted empty field NULL), numbers
-    in their shortest exact form, instants as ISO 8601 UTC."""
+def _copy_binary(target: str, table: pa.Table) -> None:
+    """``table`` into ``target`` by binary ``COPY``, a batch at a time (``pg_binary``): while
+    the next batch is laid out here, psycopg's writer thread sends the last and the server
+    stores it, on the other core."""
     quote = connection.ops.quote_name
-    names = ", ".join(quote(name) for name in table.column_names)
-    options = pacsv.WriteOptions(include_header=False)
+    names = table.column_names
     with connection.cursor() as cursor, cursor.db.wrap_database_errors:
-        with cursor.cursor.copy(f"COPY {quote(target)} ({names}) FROM STDIN (FORMAT CSV)") as out:
+        cursor.execute(
+            "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = %s::regclass "
+            "AND attnum > 0 AND NOT attisdropped",
+            [target],
+        )
+        types = dict(cursor.fetchall())
+        oids = [types[name] for name in names]
+        columns = ", ".join(map(quote, names))
+        with cursor.cursor.copy(
+            f"COPY {quote(target)} ({columns}) FROM STDIN (FORMAT BINARY)"
+        ) as out:
+            out.write(pg_binary.SIGNATURE)
             for batch in table.to_batches(max_chunksize=BATCH_ROWS):
-                sink = pa.BufferOutputStream()
-                pacsv.write_csv(batch, sink, options)
-                out.write(memoryview(sink.getvalue()))
+                out.write(memoryview(pg_binary.rows(batch, oids)))
+            out.write(pg_binary.TRAILER)

@@ -95,7 +95,8 @@ def read_table(path: Path) -> RawTable:
     """Read ``path`` whatever its format; raise ``LoadError`` naming the file if it is none."""
     suffix = path.suffix.lower()
     try:
-        text_head = path.read_bytes()[:4096].decode("utf-8", "replace")
+        with path.open("rb") as handle:  # the head only: a CSV may be gigabytes
+            text_head = handle.read(4096).decode("utf-8", "replace")
     except OSError as exc:
         raise LoadError(path, None, None, f"cannot be read ({exc.strerror})") from exc
     if suffix in (".xml", ".vot", ".votable") or text_head.lstrip().startswith("<?xml"):
