@@ -26,8 +26,8 @@ loads the file the slow way.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -51,9 +51,6 @@ from queries.errors import LoadError
 from queries.names import name_key
 
 _NULLS = pa.array(sorted(NULL_TEXTS), pa.string())
-# Rows per batch sent to COPY: big enough that Python's share is noise, small enough that the
-# server starts storing while the rest is laid out.
-BATCH_ROWS = 20_000
 
 
 class _GiveUp(Exception):
@@ -70,24 +67,133 @@ class Normalised:
     def __len__(self) -> int:
         return self.table.num_rows
 
-    def proposal_ids(self) -> set[str]:
-        return set(pc.unique(self.table.column("proposal_id")).to_pylist())
+
+@dataclass
+class Loaded:
+    """What ``load`` wrote of one file."""
+
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    proposal_ids: set[str] = field(default_factory=set)
+
+
+def takes(table: RawTable) -> bool:
+    """Whether the fast path can take ``table``: a delimited file (``ArrowRows``) whose columns
+    map one to one and include obs_id (the exact path normalises any other a row at a time)."""
+    if not isinstance(table.rows, ArrowRows) or "obs_id" not in table.columns:
+        return False
+    targets = [map_column(name)[0] for name in table.columns]
+    targets = [column for column in targets if column is not None]
+    return len(targets) == len(set(targets))
 
 
 def normalise(table: RawTable) -> Normalised | None:
-    """``loader.columns_from_table`` for a delimited file read by pyarrow (``ArrowRows``):
-    the same values, or None where the exact path must decide (see the module doc)."""
-    if not isinstance(table.rows, ArrowRows) or "obs_id" not in table.columns:
+    """``loader.columns_from_table`` for a delimited file, the whole file at once (``load``
+    streams it instead): the same values, or None where the exact path must decide (see the
+    module doc)."""
+    if not takes(table):
         return None
-    mapping = {name: map_column(name) for name in table.columns}
-    targets = [column for column, _ in mapping.values() if column is not None]
-    if len(targets) != len(set(targets)):
-        return None
-    cells = table.rows.table
     try:
-        return Normalised(_normalised(cells, mapping, str(table.path)))
+        blocks = [block for block in _normalised_blocks(table) if block.num_rows]
     except _GiveUp:
         return None
+    if not blocks:
+        empty = pa.table({name: pa.array([], pa.string()) for name in table.columns})
+        return Normalised(_normalised(empty, _mapping(table), str(table.path)))
+    return Normalised(_unique(pa.concat_tables(blocks)))
+
+
+def load(table: RawTable, *, into_mirror: bool) -> Loaded | None:
+    """``table``'s rows into the mirror, a block at a time: each block is parsed, normalised
+    and laid out for binary COPY in a thread (``read_ahead``) while the server stores the one
+    before, then linked to its projects and member OUSs (``hierarchy_sql.ids_for``) and COPYed.
+    None, with nothing of the file written, when the fast path gives up: the caller takes the
+    exact path. ``takes(table)`` must hold.
+
+    ``into_mirror`` (the mirror was empty when the load began, so its secondary indexes are
+    deferred): COPYed straight into the mirror's table, no staging table and no merge; a row
+    already there (a second file with the same obs_id) rolls the file back and it takes the
+    merge. Otherwise each block is COPYed into ``staging``'s table and merged by it.
+    """
+    try:
+        with transaction.atomic():  # a savepoint: giving up leaves nothing of the file
+            return _load(table, into_mirror=into_mirror)
+    except _GiveUp:
+        return None
+    except IntegrityError:
+        if not into_mirror:
+            raise
+    return load(table, into_mirror=False)
+
+
+def _load(table: RawTable, *, into_mirror: bool) -> Loaded:
+    from harvest.services import read_ahead  # the harvest's one-ahead thread, any iterator
+
+    names = [f.column for f in staging.FIELDS]
+    types = _column_types(staging.TABLE)
+    loaded = Loaded()
+    seen: set[str] = set()
+    links = _Links()
+    for rows, laid_out in read_ahead(_laid_out_blocks(table, [types[n] for n in names])):
+        ids = rows.column("obs_id").to_pylist()
+        if not seen.isdisjoint(ids):
+            raise _GiveUp  # an obs_id in two blocks: the exact path keeps the last, in place
+        seen.update(ids)
+        stream = pg_binary.stream(
+            len(staging.LINKS) + len(names),
+            pg_binary.laid_out(links.of(rows), [types[n] for n in staging.LINKS]),
+            laid_out,
+        )
+        if into_mirror:
+            _copy(staging.TABLE, staging.LINKS + names, stream)
+            loaded.created += rows.num_rows
+        else:
+            staging.stage([], linked=True)  # the empty staging table, as ``stage`` defines it
+            _copy(staging.STAGE, staging.LINKS + names, stream)
+            created, updated = staging.upsert_staged(linked=True)
+            loaded.created += created
+            loaded.updated += updated
+        loaded.rows += rows.num_rows
+        loaded.proposal_ids.update(pc.unique(rows.column("proposal_id")).to_pylist())
+    return loaded
+
+
+def _laid_out_blocks(table: RawTable, oids: list[int]) -> Iterator[tuple[pa.Table, pa.Array]]:
+    """Each block normalised, and its rows laid out for binary COPY (no database access: this
+    runs in the read-ahead thread, while a thread of its own parses the next block)."""
+    for rows in _normalised_blocks(table, parse_ahead=True):
+        if rows.num_rows:
+            yield rows, pg_binary.laid_out(rows, oids)
+
+
+def _normalised_blocks(table: RawTable, *, parse_ahead: bool = False) -> Iterator[pa.Table]:
+    from harvest.services import read_ahead
+
+    mapping, path = _mapping(table), str(table.path)
+    blocks = read_ahead(table.rows.blocks()) if parse_ahead else table.rows.blocks()
+    while True:
+        try:
+            batch = next(blocks)
+        except StopIteration:
+            return
+        except pa.ArrowInvalid:
+            raise _GiveUp from None  # a ragged row, bytes that are not UTF-8...
+        yield _normalised(pa.Table.from_batches([batch]), mapping, path)
+
+
+def _mapping(table: RawTable) -> dict[str, tuple[str | None, str]]:
+    return {name: map_column(name) for name in table.columns}
+
+
+def _column_types(table: str) -> dict[str, int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = %s::regclass "
+            "AND attnum > 0 AND NOT attisdropped",
+            [table],
+        )
+        return dict(cursor.fetchall())
 
 
 def _normalised(cells: pa.Table, mapping: dict[str, tuple[str | None, str]], path: str) -> pa.Table:
@@ -266,68 +372,50 @@ def _extra(cells: pa.Table, unknown: list[str], n: int) -> pa.Array:
     return pa.array(texts, pa.string())
 
 
-def copy(normalised: Normalised, *, into_mirror: bool) -> tuple[int, int]:
-    """``normalised`` into the mirror: (created, updated), linked to its projects and member
-    OUSs as ``loader._upsert_columns`` links them.
+class _Links:
+    """Each row's ``staging.LINKS``: the ids of its project and member OUS, as
+    ``loader._upsert_columns`` links them (``hierarchy_sql.ids_for`` creates the missing ones
+    empty). A file's blocks share their projects: each (project, member OUS) pair is asked for
+    once per file, not once per block (26 blocks of a 1M-row file took 4 s asking again)."""
 
-    ``into_mirror`` (the mirror was empty when the load began, so its secondary indexes are
-    deferred): COPYed straight into the mirror's table, no staging table and no merge; a row
-    already there (a second file with the same obs_id) rolls that back to a savepoint and the
-    file takes the merge. Otherwise COPYed into ``staging``'s table and merged by it.
-    """
-    if not len(normalised):
-        return 0, 0
-    table = _linked(normalised.table)
-    if into_mirror:
-        try:
-            with transaction.atomic():
-                _copy_binary(staging.TABLE, table)
-            return table.num_rows, 0
-        except IntegrityError:
-            pass
-    staging.stage([], linked=True)  # the empty staging table, as ``stage`` defines it
-    _copy_binary(staging.STAGE, table)
-    return staging.upsert_staged(linked=True)
+    def __init__(self) -> None:
+        self.asked: set[tuple[str, str]] = set()
+        self.projects: dict[str, int] = {}
+        self.mouses: dict[str, int] = {}
 
-
-def _linked(table: pa.Table) -> pa.Table:
-    """``table`` with ``staging.LINKS``: each row's project and member OUS ids
-    (``hierarchy_sql.ids_for`` creates the missing ones empty)."""
-    codes, uids = table.column("proposal_id"), table.column("member_ous_uid")
-    pairs = pa.table({"code": codes, "uid": uids}).group_by(["code", "uid"]).aggregate([])
-    projects, mouses = hierarchy_sql.ids_for(
-        zip(pairs.column("code").to_pylist(), pairs.column("uid").to_pylist(), strict=True)
-    )
-    project_ids = pc.take(
-        pa.array(list(projects.values()), pa.int64()),
-        pc.index_in(codes, value_set=pa.array(list(projects), pa.string())),
-    )
-    mous_ids = pc.take(
-        pa.array(list(mouses.values()), pa.int64()),
-        pc.index_in(uids, value_set=pa.array(list(mouses), pa.string())),
-    )
-    return table.append_column("project_id", project_ids).append_column("member_ous_id", mous_ids)
-
-
-def _copy_binary(target: str, table: pa.Table) -> None:
-    """``table`` into ``target`` by binary ``COPY``, a batch at a time (``pg_binary``): while
-    the next batch is laid out here, psycopg's writer thread sends the last and the server
-    stores it, on the other core."""
-    quote = connection.ops.quote_name
-    names = table.column_names
-    with connection.cursor() as cursor, cursor.db.wrap_database_errors:
-        cursor.execute(
-            "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = %s::regclass "
-            "AND attnum > 0 AND NOT attisdropped",
-            [target],
+    def of(self, rows: pa.Table) -> pa.Table:
+        codes, uids = rows.column("proposal_id"), rows.column("member_ous_uid")
+        pairs = pa.table({"code": codes, "uid": uids}).group_by(["code", "uid"]).aggregate([])
+        pairs = zip(pairs.column("code").to_pylist(), pairs.column("uid").to_pylist(), strict=True)
+        new = [pair for pair in pairs if pair not in self.asked]
+        if new:
+            projects, mouses = hierarchy_sql.ids_for(new)
+            self.projects.update(projects)
+            self.mouses.update(mouses)
+            self.asked.update(new)
+        return pa.table(
+            {
+                staging.LINKS[0]: _lookup(codes, self.projects),
+                staging.LINKS[1]: _lookup(uids, self.mouses),
+            }
         )
-        types = dict(cursor.fetchall())
-        oids = [types[name] for name in names]
-        columns = ", ".join(map(quote, names))
+
+
+def _lookup(keys: pa.ChunkedArray, ids: dict[str, int]) -> pa.ChunkedArray:
+    """``ids.get(key)`` of every key (null where missing)."""
+    distinct = pc.unique(keys)
+    found = pa.array([ids.get(key) for key in distinct.to_pylist()], pa.int64())
+    return pc.take(found, pc.index_in(keys, value_set=distinct))
+
+
+def _copy(target: str, names: list[str], stream: pa.Buffer) -> None:
+    """``stream`` (``pg_binary.stream``'s rows) into ``target``'s ``names`` by binary COPY."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(map(quote, names))
+    with connection.cursor() as cursor, cursor.db.wrap_database_errors:
         with cursor.cursor.copy(
             f"COPY {quote(target)} ({columns}) FROM STDIN (FORMAT BINARY)"
         ) as out:
             out.write(pg_binary.SIGNATURE)
-            for batch in table.to_batches(max_chunksize=BATCH_ROWS):
-                out.write(memoryview(pg_binary.rows(batch, oids)))
+            out.write(memoryview(stream))
             out.write(pg_binary.TRAILER)

@@ -151,59 +151,66 @@ def _read_ecsv(path: Path) -> RawTable:
 
 
 def _read_delimited(path: Path, delimiter: str) -> RawTable:
-    """A CSV or TSV file: read by pyarrow's parser (C++, both cores) when it takes the file,
-    as ``ArrowRows``; by the ``csv`` module otherwise (``_read_delimited_exactly``), which is
-    also what any consumer of the rows, and every error message, gets (see ``ArrowRows``)."""
+    """A CSV or TSV file: its header now, its rows as ``ArrowRows``: streamed by pyarrow's
+    parser for the loader's fast path, read by the ``csv`` module for anything else."""
     with path.open(newline="", encoding="utf-8", errors="replace") as handle:
         try:
             header = _obscore_header(path, next(csv.reader(handle, delimiter=delimiter)))
         except StopIteration:
             raise LoadError(path, None, None, "is empty") from None
-    table = _arrow_strings(path, delimiter, header)
-    if table is None:
-        return _read_delimited_exactly(path, delimiter)
-    return RawTable(path, "obscore", header, {}, ArrowRows(table, path, delimiter))
-
-
-def _arrow_strings(path: Path, delimiter: str, header: list[str]):
-    """Every cell of ``path`` after its header as text (a ``pyarrow.Table``, one string column
-    per header name), or None when pyarrow's reader refuses the file: a ragged row, bytes
-    that are not UTF-8, a duplicated column name. The ``csv`` module then reads it, and names
-    the line where a message is due."""
-    if len(set(header)) != len(header):
-        return None
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    try:
-        return pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(header, pa.string()),
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-    except (pa.ArrowInvalid, UnicodeDecodeError):
-        return None
+    return RawTable(path, "obscore", header, {}, ArrowRows(path, delimiter, header))
 
 
 class ArrowRows(Sequence):
-    """A delimited file's cells as pyarrow read them (``table``: one string column per header
-    name, cells as written, before ``plain_text``), for the loader's column-wise fast path
+    """A delimited file's rows, read when asked for: ``blocks()`` streams them as pyarrow
+    parses them (record batches of text cells, one string column per header name, cells as
+    written, before ``plain_text``) for the loader's column-wise fast path
     (``queries.archive.arrow_load``).
 
     pyarrow does not know the file's line numbers, and its reading of an odd file could differ
     from the ``csv`` module's; so everything else, the rows as ``(number, {name: value})``
-    pairs and ``exactly()`` (a ``ColumnRows``), comes from reading the file again with the
-    ``csv`` module, as before. The fast path gives up to that reading whenever a cell would
-    need a message."""
+    pairs and ``exactly()`` (a ``ColumnRows``), comes from the ``csv`` module, as before. The
+    fast path gives up to that reading whenever a cell would need a message."""
 
-    def __init__(self, table, path: Path, delimiter: str) -> None:
-        self.table, self.path, self.delimiter = table, path, delimiter
+    # Bytes per block pyarrow parses (and the fast path normalises and COPYs) at a time:
+    # ~35,000 ObsCore rows, so a block's fixed costs (a statement or two) are noise.
+    BLOCK_BYTES = 64 << 20
+
+    def __init__(self, path: Path, delimiter: str, header: list[str]) -> None:
+        self.path, self.delimiter, self.header = path, delimiter, header
         self._exact: ColumnRows | None = None
+
+    def blocks(self):
+        """Record batches of the file's rows (``pyarrow.lib.ArrowInvalid`` where pyarrow
+        refuses the file: a ragged row, bytes that are not UTF-8)."""
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        reader = pacsv.open_csv(
+            self.path,
+            read_options=pacsv.ReadOptions(
+                column_names=self.header, skip_rows=1, block_size=self.BLOCK_BYTES
+            ),
+            parse_options=pacsv.ParseOptions(delimiter=self.delimiter, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(self.header, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+        yield from reader
+
+    def estimated_rows(self) -> int:
+        """How many rows the file holds, from its size and the lines of its first 64 kB (more
+        than there are if values hold line breaks): enough to decide whether a load defers
+        the mirror's indexes before the file is read."""
+        size = self.path.stat().st_size
+        with self.path.open("rb") as handle:
+            head = handle.read(1 << 16)
+        lines = head.count(b"\n")
+        if size <= len(head) or lines < 2:
+            return max(lines - 1, 0) if size <= len(head) else size // max(len(head), 1)
+        return int(size / (len(head) / lines))
 
     def exactly(self) -> ColumnRows:
         if self._exact is None:

@@ -30,20 +30,28 @@ _TIMESTAMPTZ = 1184
 _PG_EPOCH_US = 946_684_800_000_000
 
 
-def rows(batch: pa.RecordBatch, oids: list[int]) -> pa.Buffer:
-    """``batch``'s rows in binary COPY form (without signature and trailer), its columns going
-    to columns of types ``oids``: text and varchar (Arrow strings, never null), jsonb (JSON
-    text), float8, int4, int8 and timestamptz (Arrow doubles, integers and instants)."""
-    n = batch.num_rows
-    fields = [_same(np.array(len(oids), ">i2").tobytes(), n)]
-    for column, oid in zip(batch.columns, oids, strict=True):
+def laid_out(table: pa.Table, oids: list[int]) -> pa.Array:
+    """Each row of ``table`` as its fields' bytes, side by side (an Arrow binary array), its
+    columns going to columns of types ``oids``: text and varchar (Arrow strings, never null),
+    jsonb (JSON text), float8, int4, int8 and timestamptz (Arrow doubles, integers, instants).
+    """
+    columns = [column.combine_chunks() for column in table.columns]
+    fields: list[pa.Array] = []
+    for column, oid in zip(columns, oids, strict=True):
         if oid in (TEXT, VARCHAR, JSONB):
             fields.extend(_text(column, jsonb=oid == JSONB))
         elif oid in FIXED:
             fields.append(_fixed(column, oid))
         else:
             raise TypeError(f"no binary COPY writer for type oid {oid}")
-    joined = pc.binary_join_element_wise(*fields, b"")
+    return pc.binary_join_element_wise(*fields, b"")
+
+
+def stream(count: int, *parts: pa.Array) -> pa.Buffer:
+    """The rows of a binary COPY (between ``SIGNATURE`` and ``TRAILER``): each row's field
+    count, then its fields, ``parts`` (from ``laid_out``) holding ``count`` fields together."""
+    n = len(parts[0])
+    joined = pc.binary_join_element_wise(_same(np.array(count, ">i2").tobytes(), n), *parts, b"")
     offsets = np.frombuffer(joined.buffers()[1], np.int32)[joined.offset : joined.offset + n + 1]
     return joined.buffers()[2][int(offsets[0]) : int(offsets[-1])]
 

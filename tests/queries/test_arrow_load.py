@@ -172,11 +172,21 @@ def test_arrow_rows_read_as_the_exact_reader_reads_them():
     assert isinstance(rows, ArrowRows)
     exact = rows.exactly()
     assert isinstance(exact, ColumnRows)
-    assert rows.table.num_rows == len(rows) == len(exact) == 417
+    assert sum(block.num_rows for block in rows.blocks()) == len(rows) == len(exact) == 417
     assert rows[5] == exact[5]
 
 
-def test_the_mirror_holds_the_same_rows_whichever_path_loaded_them(monkeypatch):
+@pytest.fixture
+def small_blocks(monkeypatch):
+    """pyarrow parses (and the fast path COPYs) 16 kB at a time: a few rows per block."""
+    monkeypatch.setattr(ArrowRows, "BLOCK_BYTES", 1 << 14)
+
+
+@pytest.mark.parametrize("blocks", ["one block", "many blocks"])
+def test_the_mirror_holds_the_same_rows_whichever_path_loaded_them(request, monkeypatch, blocks):
+    if blocks == "many blocks":
+        request.getfixturevalue("small_blocks")
+        assert sum(1 for _ in read_table(UNION).rows.blocks()) > 10
     fields = [f.name for f in staging.FIELDS] + ["project__code", "member_ous__uid"]
     load_paths([UNION])
     fast = list(Observation.objects.order_by("obs_id").values(*fields))
@@ -200,3 +210,23 @@ def test_a_second_file_with_rows_already_loaded_takes_the_merge(tmp_path):
     assert (result.rows, result.created, result.updated) == (3, 2, 1)
     assert dict(Observation.objects.values_list("obs_id", "target_name")) == {"a": "new", "b": "x"}
     assert not Observation.objects.filter(member_ous__isnull=True).exists()
+
+
+def test_an_obs_id_in_two_blocks_is_left_to_the_exact_path(tmp_path, small_blocks):
+    path = tmp_path / "apart.csv"
+    filler = "".join(f"f{i},2019.1.00001.S,u,{'x' * 200},1,1,3,\n" for i in range(200))
+    path.write_text(
+        HEADER
+        + "s_region\na,2019.1.00001.S,u,first,1,1,3,\n"
+        + filler
+        + "a,2019.1.00001.S,u,second,1,1,3,\n"
+    )
+    table = read_table(path)
+    assert sum(1 for _ in table.rows.blocks()) > 1
+    assert arrow_load.load(table, into_mirror=True) is None
+    assert Observation.objects.count() == 0  # nothing of the file was left
+
+    result = load_paths([path])
+
+    assert (result.rows, result.created) == (201, 201)
+    assert Observation.objects.get(obs_id="a").target_name == "second"

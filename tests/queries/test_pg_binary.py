@@ -36,7 +36,7 @@ COLUMNS = {
 
 
 def test_every_type_reads_back_as_sent():
-    batch = pa.record_batch([pa.array(v, t) for _, t, v, _ in COLUMNS.values()], list(COLUMNS))
+    table = pa.table([pa.array(v, t) for _, t, v, _ in COLUMNS.values()], list(COLUMNS))
     with connection.cursor() as cursor:
         cursor.execute(
             "CREATE TEMP TABLE copied ("
@@ -50,7 +50,8 @@ def test_every_type_reads_back_as_sent():
         names = ", ".join(COLUMNS)
         with cursor.cursor.copy(f"COPY copied ({names}) FROM STDIN (FORMAT BINARY)") as out:
             out.write(pg_binary.SIGNATURE)
-            out.write(memoryview(pg_binary.rows(batch, [oids[n] for n in COLUMNS])))
+            laid_out = pg_binary.laid_out(table, [oids[n] for n in COLUMNS])
+            out.write(memoryview(pg_binary.stream(len(COLUMNS), laid_out)))
             out.write(pg_binary.TRAILER)
         cursor.execute(f"SELECT {names} FROM copied ORDER BY n")
         got = list(zip(*cursor.fetchall(), strict=True))
@@ -61,6 +62,6 @@ def test_every_type_reads_back_as_sent():
 
 
 def test_an_int4_out_of_range_is_refused_not_wrapped():
-    batch = pa.record_batch([pa.array([2**31], pa.int64())], ["i"])
+    table = pa.table({"i": pa.array([2**31], pa.int64())})
     with pytest.raises(OverflowError):
-        pg_binary.rows(batch, [23])
+        pg_binary.laid_out(table, [23])
