@@ -16,11 +16,12 @@ here is only ever
   subset of what ``float()`` accepts, and reads it to the same double: tests/queries/
   test_arrow_load.py; a column pyarrow refuses goes value by value through ``_coerce``),
 - or given to ``plain_text`` and ``loader._coerce`` themselves, once per distinct value.
-Whatever would need a message (a bad value, a row without obs_id or project), or a file the
-exact path normalises a row at a time (no obs_id column, or two columns for one), makes
-``normalise`` answer None: the caller then takes the exact path (the ``csv`` module reads the
-file again, ``columns_from_table``), which names file, line and column as it always has, or
-loads the file the slow way.
+A file the exact path normalises a row at a time (no obs_id column, or two columns for one)
+is not taken (``takes``). Whatever would need a message (a bad value, a row without obs_id or
+project), or an obs_id in two blocks, makes the fast path give up: ``load`` rolls the file
+back to its savepoint and answers None, and the caller takes the exact path (the ``csv``
+module reads the file again, ``columns_from_table``), which names file, line and column as it
+always has, or loads the file the slow way.
 """
 
 from __future__ import annotations

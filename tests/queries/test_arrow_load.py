@@ -230,3 +230,14 @@ def test_an_obs_id_in_two_blocks_is_left_to_the_exact_path(tmp_path, small_block
 
     assert (result.rows, result.created) == (201, 201)
     assert Observation.objects.get(obs_id="a").target_name == "second"
+
+
+@pytest.mark.parametrize("body", ["", "\n\n", ",,,,,,,,\n"])
+def test_a_file_with_no_rows_loads_none(tmp_path, body):
+    path = tmp_path / "empty.csv"
+    path.write_text(HEADER + "s_region\n" + body)
+
+    result = load_paths([path])
+
+    assert (result.rows, result.files) == (0, 1)
+    assert Observation.objects.count() == 0
