@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from operator import itemgetter
@@ -22,7 +22,7 @@ from django.db import models, transaction
 from queries import bulk_indexes, hierarchy_sql, staging, units
 from queries.archive.columns import IGNORED_COLUMNS, LEGACY_COLUMNS, OBSCORE_RENAMES
 from queries.archive.datalink_loader import load_datalink_table
-from queries.archive.formats import ColumnRows, RawTable, read_table
+from queries.archive.formats import ArrowRows, ColumnRows, RawTable, read_table
 from queries.errors import LoadError
 from queries.filters import forget_max_fov
 from queries.hierarchy import rebuild_hierarchy
@@ -303,6 +303,8 @@ class Columns:
 
 def columns_from_table(table: RawTable) -> Columns:
     """``values_from_table`` a column at a time (same values, same LoadError)."""
+    if isinstance(table.rows, ArrowRows):  # the rows and their line numbers as before
+        table = replace(table, rows=table.rows.exactly())
     mapping = {name: map_column(name) for name in table.columns}
     derive_id = "obs_id" not in table.columns
     path = str(table.path)
@@ -562,41 +564,67 @@ def load_paths(paths: Iterable[Path]) -> LoadResult:
     secondary indexes, built once after the hierarchy is derived (``queries.bulk_indexes``).
     """
     tables = [read_table(Path(p)) for p in paths]
+    # Each file's rows normalised now, or (a delimited file ``arrow_load`` takes) None: its
+    # rows stream into the mirror inside the transaction, counted here from the file's size.
     prepared = []
+    incoming = 0
     for table in tables:
         if table.kind == "datalink":
-            prepared.append((table, None))
-        else:
-            prepared.append((table, columns_from_table(table)))
-    incoming = sum(len(columns) for _, columns in prepared if columns is not None)
+            continue
+        columns = None if _streams(table) else columns_from_table(table)
+        prepared.append((table, columns))
+        incoming += table.rows.estimated_rows() if columns is None else len(columns)
     total = LoadResult()
     with transaction.atomic():
-        datalink_tables = []
+        # An empty mirror takes a streamed file by COPY straight into its table.
+        into_mirror = bulk_indexes.is_postgresql() and not Observation.objects.exists()
         with bulk_indexes.deferred([(Observation, incoming)], with_foreign_keys=True):
             for table, columns in prepared:
-                if columns is None:
-                    datalink_tables.append(table)
-                    continue
-                created, updated = _upsert_columns(columns)
-                total.merge(
-                    LoadResult(
-                        rows=len(columns),
-                        created=created,
-                        updated=updated,
-                        files=1,
-                        unknown_columns=unknown_columns(table),
-                        proposal_ids=set(columns.values["proposal_id"]),
-                    )
-                )
+                total.merge(_load_table(table, columns, into_mirror=into_mirror))
             # Before the indexes come back: linking every row to its project and member OUS
             # rewrites it, which costs an entry in each index that exists by then.
             rebuild_hierarchy(total.proposal_ids)
-        for table in datalink_tables:
-            total.datalink_files += load_datalink_table(table)
-            total.files += 1
+        for table in tables:
+            if table.kind == "datalink":
+                total.datalink_files += load_datalink_table(table)
+                total.files += 1
     forget_max_fov()
     log.info("loaded %d rows (%d new) from %d files", total.rows, total.created, total.files)
     return total
+
+
+def _streams(table: RawTable) -> bool:
+    """Whether ``table`` loads by ``arrow_load``'s fast path (a delimited file into
+    PostgreSQL whose columns it takes). pyarrow is imported here only: nothing else needs it."""
+    if not isinstance(table.rows, ArrowRows) or not bulk_indexes.is_postgresql():
+        return False
+    from queries.archive import arrow_load
+
+    return arrow_load.takes(table)
+
+
+def _load_table(table: RawTable, columns: Columns | None, *, into_mirror: bool) -> LoadResult:
+    """One ObsCore file into the mirror: ``columns`` (normalised) or, None, streamed by
+    ``arrow_load``; where that gives up, the exact path reads it again and loads it, or names
+    the file, row and column that stop the load."""
+    result = LoadResult(files=1, unknown_columns=unknown_columns(table))
+    if columns is None:
+        from queries.archive import arrow_load
+
+        loaded = arrow_load.load(table, into_mirror=into_mirror)
+        if loaded is not None:
+            result.rows, result.created, result.updated = (
+                loaded.rows,
+                loaded.created,
+                loaded.updated,
+            )
+            result.proposal_ids = loaded.proposal_ids
+            return result
+        columns = columns_from_table(table)
+    result.created, result.updated = _upsert_columns(columns)
+    result.rows = len(columns)
+    result.proposal_ids = set(columns.values["proposal_id"])
+    return result
 
 
 def _upsert_columns(columns: Columns) -> tuple[int, int]:
