@@ -81,8 +81,8 @@ class TargetMatch(models.Model):
     )
     observation_id = models.BigIntegerField()
     # Copied from the observation when stored (and current with it: a change of any of them
-    # moves the stamp, ``selectors.mirror_stamp``): what a search over the list combined with a band, and
-    # the project view's source counts, read here instead of joining the mirror.
+    # moves the stamp, ``selectors.mirror_stamp``): what a search over the list combined with
+    # a band, and the project view's source counts, read here instead of joining the mirror.
     project_id = models.BigIntegerField(null=True)
     member_ous_id = models.BigIntegerField(null=True)
     band_mask = models.PositiveIntegerField(default=0)
