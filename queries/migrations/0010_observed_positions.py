@@ -42,7 +42,8 @@ def drop_index(apps, schema_editor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("queries", "0008_lighter_ingest_indexes")]
+    # After main's 0011 (another leaf on 0008 otherwise); renumbered at merge.
+    dependencies = [("queries", "0011_count_generation")]
 
     operations = [
         migrations.CreateModel(
