@@ -67,6 +67,7 @@ class Migration(migrations.Migration):
                 (
                     "member_ous",
                     models.ForeignKey(
+                        db_constraint=False,
                         null=True,
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="observed_positions",
@@ -76,6 +77,7 @@ class Migration(migrations.Migration):
                 (
                     "project",
                     models.ForeignKey(
+                        db_constraint=False,
                         on_delete=django.db.models.deletion.CASCADE,
                         related_name="observed_positions",
                         to="queries.project",
