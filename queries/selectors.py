@@ -319,8 +319,9 @@ PROJECT_SORTS = {"code"}
 
 @dataclass(frozen=True)
 class KnownMatches:
-    """A search whose field keeps its own matches (a target list: ``tables.known_matches``),
-    read by ``projects_page`` instead of the mirror: ``projects(descending=, page=, size=)``
+    """A search whose matches are read from elsewhere than the observations (a target list's
+    stored matches, the observed positions of cones: ``tables.known_matches``) by
+    ``projects_page``: ``projects(descending=, page=, size=)``
     answers what ``_projects_of_matches`` does (the page's project ids in code order, their
     matched member OUS ids, the number of projects, the page number), ``rows_q(mous_ids)``
     selects the result's observations among those member OUSs; ``sources``, when the reads
