@@ -26,6 +26,8 @@ from queries.models import Observation, ObservedPosition, Project
 
 POSITIONS = ObservedPosition._meta.db_table
 # The position's key; s_fov is the widest of its rows (see the module's docstring).
+# Codes per statement where they go as one parameter each (not PostgreSQL's one array).
+CHUNK = 500
 KEY = ("target_name", "band_mask", "s_ra", "s_dec", "s_x", "s_y", "s_z")
 
 
@@ -35,6 +37,11 @@ def refresh_positions(codes: list[str] | None = None) -> None:
     rows are all gone loses its positions. Rows not linked to a project are left out: the
     project view never lists them."""
     if codes == []:
+        return
+    if codes is not None and connection.vendor != "postgresql" and len(codes) > CHUNK:
+        with transaction.atomic():  # SQLite's bound parameters are limited: a list at a time
+            for start in range(0, len(codes), CHUNK):
+                refresh_positions(codes[start : start + CHUNK])
         return
     quote = connection.ops.quote_name
     obs, project = quote(Observation._meta.db_table), quote(Project._meta.db_table)

@@ -15,12 +15,12 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from queries import selectors, tables
+from queries import positions, selectors, tables
 from queries.archive.loader import upsert_observations
 from queries.fields import parse_form
 from queries.filters import forget_max_fov, observation_filter
 from queries.hierarchy import rebuild_hierarchy
-from queries.models import Observation, ObservedPosition
+from queries.models import Observation, ObservedPosition, Project
 from queries.synth import synthesize_archive
 from tests.archive_replay import ReplayServer, load_obscore_union
 from tests.factories import MemberOUSFactory, ObservationFactory, ProjectFactory
@@ -76,6 +76,15 @@ def test_the_sample_load_and_live_upserts_keep_the_positions(sample):
         source="test:live",
     )
     assert Observation.objects.filter(s_ra=10.0, proposal_id=row.proposal_id).exists()
+    _assert_in_step()
+
+
+@pytest.mark.django_db
+def test_a_long_list_of_projects_is_refreshed_whole(sample, monkeypatch):
+    """Off PostgreSQL the codes go a part at a time (bound parameters are limited)."""
+    monkeypatch.setattr(positions, "CHUNK", 2)
+    ObservedPosition.objects.all().delete()
+    positions.refresh_positions(sorted(Project.objects.values_list("code", flat=True)))
     _assert_in_step()
 
 
