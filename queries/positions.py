@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from django.db import connection, transaction
 
+from queries import bulk_indexes
 from queries.hierarchy_sql import for_large_statements
 from queries.models import Observation, ObservedPosition, Project
 
@@ -60,6 +61,15 @@ def refresh_positions(codes: list[str] | None = None) -> None:
             f"(SELECT p.id FROM {project} p {only})",
             params,
         )
+        # Filling an empty table (a first load, every project): its indexes are built once
+        # afterwards, not kept entry by entry (``queries.bulk_indexes``; 247,524 rows took
+        # 6.7-7.3 s so against 8.9-10.5 s, load 4.5-5). Readers of the table then wait for the
+        # writer's commit, as the observations' do after a first load.
+        deferred = []
+        if bulk_indexes.is_postgresql():
+            cursor.execute(f"SELECT NOT EXISTS (SELECT FROM {quote(POSITIONS)})")
+            if cursor.fetchone()[0]:
+                deferred = bulk_indexes.drop(POSITIONS)
         cursor.execute(
             f"INSERT INTO {quote(POSITIONS)} (project_id, member_ous_id, code, "
             f"{', '.join(quote(c) for c in KEY)}, s_fov) "
@@ -68,3 +78,4 @@ def refresh_positions(codes: list[str] | None = None) -> None:
             f"GROUP BY o.project_id, o.member_ous_id, p.code, {key}",
             params,
         )
+        bulk_indexes.build(deferred)
