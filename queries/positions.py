@@ -26,17 +26,20 @@ from queries.hierarchy_sql import for_large_statements
 from queries.models import Observation, ObservedPosition, Project
 
 POSITIONS = ObservedPosition._meta.db_table
-# The position's key; s_fov is the widest of its rows (see the module's docstring).
+# The position's key besides project and member OUS; s_fov is the widest of its rows (see the
+# module's docstring).
+KEY = ("target_name", "band_mask", "s_ra", "s_dec", "s_x", "s_y", "s_z")
 # Codes per statement where they go as one parameter each (not PostgreSQL's one array).
 CHUNK = 500
-KEY = ("target_name", "band_mask", "s_ra", "s_dec", "s_x", "s_y", "s_z")
 
 
 def refresh_positions(codes: list[str] | None = None) -> None:
     """Recompute the positions of the projects ``codes`` (every project when None) from their
     rows, after the hierarchy linked them (``project_id``, ``member_ous_id``). A project whose
     rows are all gone loses its positions. Rows not linked to a project are left out: the
-    project view never lists them."""
+    project view never lists them. Two writers refreshing one project at once can leave its
+    positions twice until the next refresh; the reads take distinct projects, member OUSs and
+    names, so no page changes."""
     if codes == []:
         return
     if codes is not None and connection.vendor != "postgresql" and len(codes) > CHUNK:
