@@ -90,7 +90,7 @@ def main() -> int:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from queries.models import Observation, ProjectSummary
+    from queries.models import Observation, ObservedPosition, ProjectSummary
     from queries.views import search_page
 
     total_rows = Observation.objects.count()
@@ -102,6 +102,12 @@ def main() -> int:
             "the band-only project view will miss projects. A load that bypassed "
             "rebuild_hierarchy needs queries.hierarchy.refresh_summaries() (migration 0004 "
             "fills them for rows already there)."
+        )
+    if total_rows and not ObservedPosition.objects.exists():
+        print(
+            "WARNING: no observed positions: the project view of a cone reads them. A load "
+            "that bypassed rebuild_hierarchy needs queries.positions.refresh_positions() "
+            "(migration 0010 fills them for rows already there)."
         )
     user, _ = get_user_model().objects.get_or_create(username="bench-member")
     call = django_setup.member_get(search_page, "/aq/", user)

@@ -4,7 +4,8 @@ ObsCore is flat: one row per member OUS x source x spectral window. The pages th
 and the download tree need Project > GroupOUS > MemberOUS > ExecutionBlock with per-MOUS
 aggregates (bands, sources, integration, release date), so that they never scan observations.
 ``rebuild_hierarchy`` is idempotent and only touches the projects it is given; it ends by
-refreshing those projects' ``ProjectSummary`` rows and their spectral windows
+refreshing those projects' ``ProjectSummary`` rows, their observed positions
+(``queries.positions``) and their spectral windows
 (``queries.spectral.rebuild_windows``), so the loader and the harvest (which both
 call it) keep the per-project aggregates the project view pages on. Science goals are
 not in ObsCore; links to them made by other sources (the sample archive) are left alone.
@@ -28,6 +29,7 @@ from queries.models import (
     Project,
     ProjectSummary,
 )
+from queries.positions import refresh_positions
 from queries.spectral import rebuild_windows
 
 _PROJECT_FIELDS = (
@@ -73,6 +75,7 @@ def rebuild_hierarchy(proposal_ids: Iterable[str] | None = None) -> None:
     else:
         project_ids = rebuild_in_python(codes)
         refresh_summaries(project_ids)
+    refresh_positions(codes)
     rebuild_windows(codes)
 
 

@@ -103,6 +103,50 @@ class ProjectSummary(models.Model):
         return f"summary of {self.code}"
 
 
+class ObservedPosition(models.Model):
+    """The observations reduced to what a cone and a band test read, one row per distinct
+    (project, member OUS, position, band mask, source name), with the widest footprint there.
+
+    ObsCore has a row per spectral window, so a member OUS repeats each pointing ~4 times with
+    only the footprint differing: 1M rows are 247,524 positions (bench/README.md). A row
+    matches a cone when its centre is within radius + s_fov/2, a test that only grows with
+    s_fov, so "some row of this position matches" is the same test on the widest footprint:
+    a cone-and-band project view reads these rows instead of the observations and finds the
+    same (project, member OUS) pairs and source names (``queries.positions``, which keeps it;
+    ``code`` is the project's, so projects rank without reading ``Project``).
+    """
+
+    # No database constraints: the rows are derived, in the transaction that wrote their
+    # observations, from rows whose own keys hold; checking 2 x 247,524 keys at commit took
+    # 2.4 s of a full refresh. Deleting a project or member OUS still takes its positions
+    # (Django's cascade).
+    project = models.ForeignKey(
+        Project,
+        on_delete=models.CASCADE,
+        related_name="observed_positions",
+        db_constraint=False,
+    )
+    member_ous = models.ForeignKey(
+        "MemberOUS",
+        null=True,
+        on_delete=models.CASCADE,
+        related_name="observed_positions",
+        db_constraint=False,
+    )
+    code = models.CharField(max_length=64)  # Project.code: project pages sort by it
+    target_name = models.CharField(max_length=256, blank=True)
+    band_mask = models.PositiveIntegerField(default=0)
+    s_ra = models.FloatField(null=True, blank=True)
+    s_dec = models.FloatField(null=True, blank=True)
+    s_x = models.FloatField(null=True, blank=True)
+    s_y = models.FloatField(null=True, blank=True)
+    s_z = models.FloatField(null=True, blank=True)
+    s_fov = models.FloatField(null=True, blank=True)  # the widest of the position's rows
+
+    def __str__(self) -> str:
+        return f"{self.code} at ({self.s_ra}, {self.s_dec})"
+
+
 class ScienceGoal(models.Model):
     """A science goal. ObsCore does not carry its uid; it comes from deliveries or the sample."""
 

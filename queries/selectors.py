@@ -22,11 +22,18 @@ from django.db.models.functions import Left
 
 from archiveportal import clock
 from queries import columns as cols
-from queries import counts
+from queries import counts, kinds, syntax
 from queries.compiled import LIST_MARKERS, TIME_MARKER, Compiled
 from queries.fields import ParsedQuery
-from queries.filters import band_bits_q
-from queries.models import ColumnPreference, MemberOUS, Observation, Project, ProjectSummary
+from queries.filters import band_bits_q, observation_filter
+from queries.models import (
+    ColumnPreference,
+    MemberOUS,
+    Observation,
+    ObservedPosition,
+    Project,
+    ProjectSummary,
+)
 from queries.units import bands_of, is_placeholder_release
 
 
@@ -312,14 +319,17 @@ PROJECT_SORTS = {"code"}
 
 @dataclass(frozen=True)
 class KnownMatches:
-    """A search whose field keeps its own matches (a target list: ``tables.known_matches``),
-    read by ``projects_page`` instead of the mirror: ``projects(descending=, page=, size=)``
+    """A search whose matches are read from elsewhere than the observations (a target list's
+    stored matches, the observed positions of cones: ``tables.known_matches``) by
+    ``projects_page``: ``projects(descending=, page=, size=)``
     answers what ``_projects_of_matches`` does (the page's project ids in code order, their
     matched member OUS ids, the number of projects, the page number), ``rows_q(mous_ids)``
-    selects the result's observations among those member OUSs."""
+    selects the result's observations among those member OUSs; ``sources``, when the reads
+    already counted them, answers ``_sources_per_project`` for the shown member OUSs."""
 
     projects: Callable[..., tuple[list[int], list[int], int, int]]
     rows_q: Callable[[list[int]], Q]
+    sources: Callable[[list[int]], dict[int, int]] | None = None
 
 
 def member_ous_filter(parsed: ParsedQuery) -> Q | None:
@@ -330,6 +340,88 @@ def member_ous_filter(parsed: ParsedQuery) -> Q | None:
     if band is None or len(parsed.constraints) != 1 or band.negated:
         return None
     return band_bits_q(band)
+
+
+def position_matches(parsed: ParsedQuery) -> KnownMatches | None:
+    """The project view's reads from ``ObservedPosition`` (``queries.positions`` says why it
+    gives the same pairs and sources as the observations) when it can answer the search, else
+    None: on PostgreSQL, when every constraint is a cone (any frame: ``filters.cone_q`` tests it
+    on ICRS columns, which both tables have) or a band list (the band mask is part of a
+    position's key), with at least one cone. Ranges of RA/Dec or l/b stay on the observations,
+    whose covering index bounds them by declination; a target list keeps its own matches."""
+    if connection.vendor != "postgresql":
+        return None
+    has_cone = False
+    for spec, node in parsed.items():
+        if isinstance(spec.kind, kinds.Bands):
+            continue
+        if type(spec.kind) not in (kinds.Position, kinds.Resolver):
+            return None
+        cones = node.alternatives if isinstance(node, syntax.AnyPosition) else (node,)
+        if not all(isinstance(cone, syntax.Cone) for cone in cones):
+            return None
+        has_cone = True
+    if not has_cone:  # a band list alone: ``member_ous_filter`` and the project summaries
+        return None
+    q = observation_filter(parsed)
+    where = _search_where(ObservedPosition.objects.filter(q))
+    if where is None:
+        return None
+    counted: dict[int, int] = {}
+
+    def projects(*, descending: bool, page: int, size: int):
+        page_ids, mous_ids, total, number, sources = _projects_at_positions(
+            where, descending=descending, page=page, size=size
+        )
+        counted.update(sources)
+        return page_ids, mous_ids, total, number
+
+    return KnownMatches(
+        projects=projects,
+        rows_q=lambda mous_ids: q & _in(Observation, "member_ous_id", mous_ids),
+        sources=lambda mous_ids: counted,
+    )
+
+
+def _projects_at_positions(
+    where: tuple[str, tuple], *, descending: bool, page: int, size: int
+) -> tuple[list[int], list[int], int, int, dict[int, int]]:
+    """``_projects_of_matches`` read from the matching ``ObservedPosition`` rows (``where``),
+    with the page's sources: (the page's project ids in code order, their matched member OUS
+    ids, the number of matching projects, the page number, {project id: distinct source names
+    of its matched member OUSs}). One statement: the matching positions (index-only on
+    ``pos_sky_zone``), their projects counted, the page's cut by code (a top-N sort, no
+    ranking of them all) and its positions returned; the Orion cone's 5,618 positions, 1,798
+    projects, 5-6 ms."""
+    table = connection.ops.quote_name(ObservedPosition._meta.db_table)
+    direction = "DESC" if descending else "ASC"
+
+    def run(number: int) -> list[tuple]:
+        with connection.cursor() as cursor:
+            # (SELECT 1) LEFT JOIN: the count comes even when the page is past the last one.
+            cursor.execute(
+                f'WITH m AS MATERIALIZED (SELECT {table}."project_id", {table}."member_ous_id", '
+                f'{table}."code", {table}."target_name" FROM {table} WHERE {where[0]}), '
+                "d AS MATERIALIZED (SELECT project_id, MIN(code) AS code FROM m "
+                "GROUP BY project_id), "
+                f"page AS (SELECT project_id, code FROM d ORDER BY code {direction} "
+                "LIMIT %s OFFSET %s) "
+                "SELECT (SELECT COUNT(*) FROM d), page.project_id, m.member_ous_id, "
+                "m.target_name FROM (SELECT 1) one LEFT JOIN page ON TRUE "
+                f"LEFT JOIN m ON m.project_id = page.project_id ORDER BY page.code {direction}",
+                [*where[1], size, (number - 1) * size],
+            )
+            return cursor.fetchall()
+
+    found, number = rows_of_page(page, size, run)
+    page_ids = list(dict.fromkeys(p for _, p, _, _ in found if p is not None))
+    mous_ids = sorted({m for _, _, m, _ in found if m is not None})
+    names: dict[int, set[str]] = {}
+    for _, project_id, mous_id, name in found:
+        if mous_id is not None:  # as ``_sources_per_project`` counts: rows of member OUSs
+            names.setdefault(project_id, set()).add(name)
+    sources = {project_id: len(n) for project_id, n in names.items()}
+    return page_ids, mous_ids, found[0][0], number, sources
 
 
 def _projects_of_matches(
@@ -542,8 +634,12 @@ def projects_page(
     """
     now = now or clock.now()
     _, descending = parse_sort(sort, PROJECT_SORTS, "code")
+    if mous_q is not None:
+        known = None  # the summaries answer the search; nothing is read from ``known``
     matching = Observation.objects.filter(q)
-    where = _search_where(matching)
+    # The search's WHERE on the observations, compiled once for the two statements that test
+    # it; not needed when the matches are read elsewhere (``known``) or summarised (``mous_q``).
+    where = _search_where(matching) if known is None and mous_q is None else None
     if mous_q is not None:
         summaries = ProjectSummary.objects.filter(mous_q)
         total = summaries.count()
@@ -568,7 +664,9 @@ def projects_page(
     else:
         mous_rows = list(mouses.with_release_passed(now).values(*_MOUS_FIELDS))
     shown = [m["pk"] for m in mous_rows]
-    if known is not None:
+    if known is not None and known.sources is not None:
+        sources = known.sources(shown)
+    elif known is not None:
         sources = _sources_per_project(known.rows_q(shown), shown)
     else:
         sources = _sources_per_project(q, shown, where)

@@ -43,6 +43,7 @@ from queries import bulk_indexes
 from queries import models as qm
 from queries.hierarchy import refresh_summaries
 from queries.names import name_key
+from queries.positions import refresh_positions
 from queries.spectral import BAND_RANGES_GHZ, rebuild_windows
 from queries.staging import copy_binary
 from queries.units import datetime_to_mjd, mjd_to_datetime
@@ -991,5 +992,6 @@ def synthesize_archive(
     # What rebuild_hierarchy derives after a load, for the hierarchy written here directly: the
     # project view's per-project aggregates and the line finder's spectral windows.
     refresh_summaries()
+    refresh_positions()
     rebuild_windows()
     return SynthResult(counts=archive.counts(), vendor=connections[using].vendor)

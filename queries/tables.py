@@ -28,7 +28,7 @@ from django.utils.safestring import SafeString, mark_safe
 from queries import columns as cols
 from queries.fields import ParsedQuery
 from queries.filters import observation_filter
-from queries.selectors import KnownMatches, ProjectRow, shorten
+from queries.selectors import KnownMatches, ProjectRow, position_matches, shorten
 from queries.units import display_scale
 
 # The characters ``django.urls.reverse`` leaves unquoted in a path (RFC 3986 sub-delimiters
@@ -74,13 +74,14 @@ def known_count(parsed: ParsedQuery) -> int | None:
 
 def known_matches(parsed: ParsedQuery) -> KnownMatches | None:
     """The project view's reads from a field that keeps its own matches (a target list:
-    ``kinds.Targets.project_matches``) when it can answer the whole search, else None (the
-    project view reduces the matches through the mirror)."""
+    ``kinds.Targets.project_matches``) when it can answer the whole search, else from the
+    observed positions for a search of cones and bands (``selectors.position_matches``), else
+    None (the project view reduces the matches through the mirror)."""
     for spec, node in parsed.items():
         known = getattr(spec.kind, "project_matches", None)
         if known is not None:
             return known(spec, node, _others(parsed, spec.name))
-    return None
+    return position_matches(parsed)
 
 
 def _others(parsed: ParsedQuery, name: str) -> ParsedQuery:

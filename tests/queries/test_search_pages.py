@@ -153,11 +153,16 @@ def test_queries_per_page_do_not_grow_with_the_rows(client, sample, member, sett
                 n, _ = _queries(client, "/aq/", **params, result_view=view)
                 counts[(limit, size, name, view)] = n
 
-    def pinned(*, view: str, band: bool, limit: int | None = None) -> set[int]:
+    def pinned(
+        *, view: str, band: bool, limit: int | None = None, cone: bool | None = None
+    ) -> set[int]:
         return {
             n
             for (lim, _, name, v), n in counts.items()
-            if v == view and ("band" in name) == band and limit in (None, lim)
+            if v == view
+            and ("band" in name) == band
+            and limit in (None, lim)
+            and cone in (None, "cone" in name)
         }
 
     # session + user, column choice, estimate (PostgreSQL), then either the page statement
@@ -171,8 +176,12 @@ def test_queries_per_page_do_not_grow_with_the_rows(client, sample, member, sett
         assert pinned(view="raw", band=False) | pinned(view="raw", band=True) == {6}, counts
     # session + user, the page's projects and member OUSs ranked from the matches' (project,
     # member OUS) pairs (PostgreSQL; elsewhere pairs, then codes), member OUSs, sources, projects
-    generic = pinned(view="project", band=False)
+    generic = pinned(view="project", band=False, cone=False)
     assert generic == ({6} if connection.vendor == "postgresql" else {7}), counts
+    # a cone on PostgreSQL: session + user, the page's projects, member OUSs and sources from
+    # the observed positions (``selectors.position_matches``), member OUSs, projects
+    cone = pinned(view="project", band=False, cone=True)
+    assert cone == ({5} if connection.vendor == "postgresql" else {7}), counts
     # session + user, summary count, summary page, member OUSs, sources, projects
     assert pinned(view="project", band=True) == {7}, counts
 
