@@ -107,7 +107,7 @@ def main() -> int:
         print(
             "WARNING: no observed positions: the project view of a cone reads them. A load "
             "that bypassed rebuild_hierarchy needs queries.positions.refresh_positions() "
-            "(migration 0010 fills them for rows already there)."
+            "(migration 0012 fills them for rows already there)."
         )
     user, _ = get_user_model().objects.get_or_create(username="bench-member")
     call = django_setup.member_get(search_page, "/aq/", user)
