@@ -16,7 +16,8 @@ answer but 200 or a page without its result block. Targets (issue 13): >= 150 re
 The load generator runs on the same cores as the server, so its own cost is kept small (one
 kept-alive ``http.client`` connection per member, no ``requests`` machinery while timing) and
 is reported. So is the CPU each request cost the server: gunicorn's processes and the
-PostgreSQL backends they hold, read from ``/proc`` before and after the timed span. That
+PostgreSQL backends they hold, read from ``/proc`` before and after the timed span, and the
+Redis server's (``INFO cpu``). That
 figure moves much less than the rate when other work shares the cores (seen here: +25 % at a
 load average of 5, against -50 % for the rate), and ``cores x 1000 / (server ms + generator
 ms)`` is the most requests per second these cores can answer.
@@ -109,6 +110,9 @@ def server_env(args: argparse.Namespace, port: int, data_dir: Path) -> dict[str,
         DATA_DIR=str(data_dir),
         GUNICORN_BIND=f"127.0.0.1:{port}",
         HARVEST_SCHEDULE_ENABLED="0",
+        # Connections outlive the run (production: 60 s), so each PostgreSQL backend whose CPU
+        # is read before the timed span is still there after it; a new connection costs ~1 ms.
+        CONN_MAX_AGE=str(int(args.warmup + args.seconds + 300)),
     )
     if args.workers:
         env["GUNICORN_WORKERS"] = str(args.workers)
@@ -264,6 +268,15 @@ def server_pids(server: subprocess.Popen) -> tuple[set[int], set[int]]:
     return web, database
 
 
+def redis_cpu_ms(url: str) -> float:
+    """The Redis server's own CPU so far, ms (``INFO cpu``): the cache the pages use runs on
+    the same cores. Shared with whatever else uses that server."""
+    import redis
+
+    info = redis.Redis.from_url(url).info("cpu")
+    return (info["used_cpu_user"] + info["used_cpu_sys"]) * 1000
+
+
 def spent_during(before: dict[int, float], after: dict[int, float]) -> float:
     """CPU ms the processes spent between two readings; a process new since ``before`` counts
     whole (it started within the span). One that ended within it is missed: undercounted."""
@@ -284,7 +297,9 @@ def crowd(sessions, pages, seconds: float, tally: Tally | None) -> float:
     return time.monotonic() - started
 
 
-def report(tally: Tally, elapsed: float, cpu: float, web_ms: float, database_ms: float) -> bool:
+def report(
+    tally: Tally, elapsed: float, cpu: float, web_ms: float, database_ms: float, cache_ms: float
+) -> bool:
     every = [ms for values in tally.latencies.values() for ms in values]
     errors = sum(map(len, tally.errors.values()))
     total = len(every) + errors
@@ -312,6 +327,7 @@ def report(tally: Tally, elapsed: float, cpu: float, web_ms: float, database_ms:
         per = {
             "web (gunicorn, Django)": web_ms / total,
             "database (PostgreSQL backends)": database_ms / total,
+            "cache (Redis server)": cache_ms / total,
             "load generator": cpu * 1000 / total,
         }
         print("\nCPU per request, ms (other work on the cores inflates it a little):")
@@ -346,6 +362,7 @@ def main() -> int:
             crowd(sessions, pages, args.warmup, None)
             web, database = server_pids(server)
             web0, database0 = cpu_ms(web), cpu_ms(database)
+            cache0 = redis_cpu_ms(args.redis_url)
             cpu0 = time.process_time()
             tally = Tally()
             elapsed = crowd(sessions, pages, args.seconds, tally)
@@ -353,13 +370,14 @@ def main() -> int:
             later_web, later_database = server_pids(server)
             web_ms = spent_during(web0, cpu_ms(web | later_web))
             database_ms = spent_during(database0, cpu_ms(database | later_database))
+            cache_ms = redis_cpu_ms(args.redis_url) - cache0
         finally:
             server.terminate()
             try:
                 server.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 server.kill()
-    return 0 if report(tally, elapsed, cpu, web_ms, database_ms) else 1
+    return 0 if report(tally, elapsed, cpu, web_ms, database_ms, cache_ms) else 1
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ per-project table) a field searches is its kind's business (``queries.kinds``).
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import replace
@@ -32,6 +33,7 @@ from django.db import connection
 from django.db.models import F, IntegerField, Lookup, Max, Q, Value
 from django.db.models.functions import Coalesce, Cos, Floor
 from django.db.models.lookups import GreaterThan, GreaterThanOrEqual, In
+from redis.exceptions import RedisError
 
 from queries import syntax
 from queries.models import Observation, SpectralWindow
@@ -41,7 +43,10 @@ from queries.units import galactic_to_icrs, unit_vector
 if TYPE_CHECKING:
     from queries.fields import ParsedQuery
 
+log = logging.getLogger(__name__)
+
 MIRROR_STATS_CACHE_KEY = "queries:mirror-stats"
+MIRROR_STATS_SECONDS = 600
 
 
 def _bound(column: str, value: float, *, lower: bool, inclusive: bool) -> tuple[str, float]:
@@ -221,14 +226,26 @@ def _mirror_stats() -> dict:
 
     Read from the data rather than assumed, so a wide mosaic or single-dish map is never cut by
     the prefilter and no band combination is missed; every writer of observations (loader,
-    harvest, ``synth_archive``) calls ``forget_max_fov`` when it is done.
+    harvest, ``synth_archive``) calls ``forget_max_fov`` when it is done. With the cache down
+    they are read from the data each time (two index descents), so searches still answer.
     """
-    cached = cache.get(MIRROR_STATS_CACHE_KEY)
+    try:
+        cached = cache.get(MIRROR_STATS_CACHE_KEY)
+    except RedisError as error:
+        log.warning("filters: mirror stats not cached, the cache is unavailable (%s)", error)
+        return _read_mirror_stats()
     if cached is None:
-        widest = Observation.objects.aggregate(m=Max("s_fov"))["m"] or 0.0
-        cached = {"half_fov": min(float(widest), 180.0) / 2, "masks": _present_band_masks()}
-        cache.set(MIRROR_STATS_CACHE_KEY, cached, timeout=600)
+        cached = _read_mirror_stats()
+        try:
+            cache.set(MIRROR_STATS_CACHE_KEY, cached, timeout=MIRROR_STATS_SECONDS)
+        except RedisError as error:
+            log.warning("filters: mirror stats not cached, the cache is unavailable (%s)", error)
     return cached
+
+
+def _read_mirror_stats() -> dict:
+    widest = Observation.objects.aggregate(m=Max("s_fov"))["m"] or 0.0
+    return {"half_fov": min(float(widest), 180.0) / 2, "masks": _present_band_masks()}
 
 
 def _present_band_masks() -> list[int]:
@@ -251,8 +268,18 @@ def max_half_fov() -> float:
 
 
 def forget_max_fov() -> None:
-    """Forget what ``_mirror_stats`` cached (widest footprint, band masks): rows were written."""
-    cache.delete(MIRROR_STATS_CACHE_KEY)
+    """Forget what ``_mirror_stats`` cached (widest footprint, band masks): rows were written.
+    Never fails a writer: with the cache unreachable the stats it holds (if it kept them)
+    expire within ``MIRROR_STATS_SECONDS``, and the error says so."""
+    try:
+        cache.delete(MIRROR_STATS_CACHE_KEY)
+    except RedisError as error:
+        log.error(
+            "filters: could not forget the cached mirror stats (%s); a cone search may pad by "
+            "the old widest footprint for up to %d s",
+            error,
+            MIRROR_STATS_SECONDS,
+        )
 
 
 def _ra_band(ra: float, dec: float, pad: float) -> Q:

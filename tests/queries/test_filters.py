@@ -137,6 +137,24 @@ def test_generated_cones_agree_with_astropy(rows, ra, dec, radius):
             assert (f"cone{i}" in found) == (sep <= edge), (rows[i], sep, edge)
 
 
+def test_with_the_cache_down_a_cone_search_still_pads_by_the_widest_footprint(monkeypatch):
+    """Redis unreachable: the filters read the mirror's stats from the data instead of failing
+    the search, and a writer forgetting them does not fail either."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from queries import filters
+
+    ObservationFactory(obs_id="wide", s_ra=10.0, s_dec=0.0, s_fov=2.0)  # reaches 1 deg out
+
+    def down(*args, **kwargs):
+        raise RedisConnectionError("Connection refused")
+
+    for method in ("get", "set", "delete"):
+        monkeypatch.setattr(filters.cache, method, down)
+    filters.forget_max_fov()
+    assert search(ra_dec="10.9 0, 0.05") == {"wide"}
+
+
 def test_galactic_cone_is_converted_to_icrs():
     obs = ObservationFactory(s_ra=266.405, s_dec=-28.936)  # Sgr A*
     galactic = SkyCoord(266.405 * u.deg, -28.936 * u.deg).galactic
