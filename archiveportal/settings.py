@@ -239,7 +239,8 @@ WHITENOISE_USE_FINDERS = DEBUG or EMBEDDED
 # which runs a single web process. (Login throttling keeps its counts in the database.)
 REDIS_URL = env.str("REDIS_URL", default="")
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    # Django's Redis backend, reusing its client (archiveportal/cache.py says why).
+    "default": {"BACKEND": "archiveportal.cache.PortalRedisCache", "LOCATION": REDIS_URL}
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
