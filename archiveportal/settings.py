@@ -239,8 +239,14 @@ WHITENOISE_USE_FINDERS = DEBUG or EMBEDDED
 # which runs a single web process. (Login throttling keeps its counts in the database.)
 REDIS_URL = env.str("REDIS_URL", default="")
 CACHES = {
-    # Django's Redis backend, reusing its client (archiveportal/cache.py says why).
-    "default": {"BACKEND": "archiveportal.cache.PortalRedisCache", "LOCATION": REDIS_URL}
+    # Django's Redis backend, reusing its client (archiveportal/cache.py says why). Every use
+    # of the cache is best effort (a miss when Redis is unreachable), so a Redis that hangs
+    # must not hang a page: calls give up after two seconds.
+    "default": {
+        "BACKEND": "archiveportal.cache.PortalRedisCache",
+        "LOCATION": REDIS_URL,
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    }
     if REDIS_URL
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
