@@ -294,6 +294,8 @@ def ids_for(pairs: Iterable[tuple[str, str]]) -> tuple[dict[str, int], dict[str,
         named.add(uid)
         if uid and (uid not in uids or code < uids[uid]):
             uids[uid] = code  # the first code by code point, as rebuild decides later
+    # Ids read by joining the wanted keys (a hash or nested-loop join): ``= ANY(array)`` of a
+    # page's ~1,300 codes or ~1,700 uids took 30-90 ms a statement here, the join 5-27 ms.
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {PROJECT} (code, title, abstract, pi_name, pi_userid, "
@@ -302,17 +304,24 @@ def ids_for(pairs: Iterable[tuple[str, str]]) -> tuple[dict[str, int], dict[str,
             "ON CONFLICT (code) DO NOTHING",
             [list(codes)],
         )
-        cursor.execute(f"SELECT code, id FROM {PROJECT} WHERE code = ANY(%s)", [list(codes)])
+        cursor.execute(
+            f"SELECT p.code, p.id FROM unnest(%s::text[]) AS u(code) "
+            f"JOIN {PROJECT} p ON p.code = u.code",
+            [list(codes)],
+        )
         project_ids = dict(cursor.fetchall())
         cursor.execute(
             f"INSERT INTO {MOUS} (uid, project_id, data_rights, band_mask, n_observations, "
             "n_sources, target_names, antenna_array) "
-            "SELECT u.uid, p.id, '', 0, 0, 0, '', '' "
-            f"FROM unnest(%s::text[], %s::text[]) AS u(uid, code) JOIN {PROJECT} p "
-            "ON p.code = u.code ON CONFLICT (uid) DO NOTHING",
-            [list(uids), list(uids.values())],
+            "SELECT uid, project_id, '', 0, 0, 0, '', '' "
+            "FROM unnest(%s::text[], %s::bigint[]) AS u(uid, project_id) "
+            "ON CONFLICT (uid) DO NOTHING",
+            [list(uids), [project_ids[code] for code in uids.values()]],
         )
-        cursor.execute(f"SELECT uid, id FROM {MOUS} WHERE uid = ANY(%s)", [list(named)])
+        cursor.execute(
+            f"SELECT m.uid, m.id FROM unnest(%s::text[]) AS u(uid) JOIN {MOUS} m ON m.uid = u.uid",
+            [list(named)],
+        )
         mous_ids = dict(cursor.fetchall())
     return project_ids, mous_ids
 
