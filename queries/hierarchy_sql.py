@@ -246,27 +246,38 @@ def _upsert_blocks(cursor, codes: list[str] | None) -> None:
 
 def _link_observations(cursor, codes: list[str] | None) -> None:
     """Each row to its project and member OUS (none when no member OUS has its uid); a row
-    already linked so is left alone (no new row version, no index entries)."""
+    already linked so is left alone (no new row version, no index entries).
+
+    The rows to link are looked for first, and the table is updated only if there are: an
+    ``UPDATE`` that changes nothing still locks the table against ``CREATE INDEX`` until the
+    transaction ends, and a first load's rows, written linked, are indexed meanwhile
+    (``harvest.bulk.build_alongside``).
+    """
     where = "" if codes is None else "AND o.proposal_id = ANY(%(codes)s)"
-    cursor.execute(
-        f"""
-        UPDATE {OBS} o SET project_id = p.id, member_ous_id = m.id
-        FROM {PROJECT} p, {MOUS} m
-        WHERE p.code = o.proposal_id AND m.uid = o.member_ous_uid {where}
-          AND (o.project_id IS DISTINCT FROM p.id OR o.member_ous_id IS DISTINCT FROM m.id)
-        """,
-        {"codes": codes},
+    # (what the row is set to, joined tables, which rows): with and without a member OUS.
+    links = [
+        (
+            "project_id = p.id, member_ous_id = m.id",
+            f"{PROJECT} p, {MOUS} m",
+            f"p.code = o.proposal_id AND m.uid = o.member_ous_uid {where} "
+            "AND (o.project_id IS DISTINCT FROM p.id OR o.member_ous_id IS DISTINCT FROM m.id)",
+        ),
+        (
+            "project_id = p.id, member_ous_id = NULL",
+            f"{PROJECT} p",
+            f"p.code = o.proposal_id {where} "
+            f"AND NOT EXISTS (SELECT FROM {MOUS} m WHERE m.uid = o.member_ous_uid) "
+            "AND (o.project_id IS DISTINCT FROM p.id OR o.member_ous_id IS NOT NULL)",
+        ),
+    ]
+    due = " OR ".join(
+        f"EXISTS (SELECT FROM {OBS} o, {joined} WHERE {rows})" for _, joined, rows in links
     )
-    cursor.execute(
-        f"""
-        UPDATE {OBS} o SET project_id = p.id, member_ous_id = NULL
-        FROM {PROJECT} p
-        WHERE p.code = o.proposal_id {where}
-          AND NOT EXISTS (SELECT FROM {MOUS} m WHERE m.uid = o.member_ous_uid)
-          AND (o.project_id IS DISTINCT FROM p.id OR o.member_ous_id IS NOT NULL)
-        """,
-        {"codes": codes},
-    )
+    cursor.execute(f"SELECT {due}", {"codes": codes})
+    if not cursor.fetchone()[0]:
+        return
+    for values, joined, rows in links:
+        cursor.execute(f"UPDATE {OBS} o SET {values} FROM {joined} WHERE {rows}", {"codes": codes})
 
 
 def for_large_statements(cursor) -> None:
