@@ -8,7 +8,7 @@ mirror (staging table, COPY, one INSERT ... ON CONFLICT per page, change journal
 The upstream is the synthetic archive ``bench_mirror.py`` loaded into ``ap_bench`` (read only,
 never written): its rows are streamed in lastModified order with a server-side cursor, shaped
 as a TAP answer is (ObsCore column names, plain values) and handed page by page to
-``harvest.services.apply_rows``, exactly what a harvest does with each page it fetched. Reading
+``harvest.services.run_pages``, exactly what a harvest does with each page it fetched. Reading
 the source (the stand-in for the network) is timed apart from the ingest. The target is a
 scratch database (``ap_bench_harvest``, re-created each run). Two passes are timed:
 
@@ -16,6 +16,8 @@ scratch database (``ap_bench_harvest``, re-created each run). Two passes are tim
    per-MOUS aggregates of every project, the secondary indexes the first load deferred,
    ANALYZE); the rate is over both, and each part is printed;
 2. the same rows again: nothing changes (every row compared, none written).
+
+Each part of pass 1 (``PAGE_PARTS``, ``FINAL_PARTS``) is printed after the totals.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -44,6 +48,61 @@ NOT_UPSTREAM = {
     "extra",
     "source_file",
 }
+
+
+# The final step's parts, timed by wrapping the functions it calls: (label, module, function).
+# An indented label is inside the part above it.
+FINAL_PARTS = [
+    ("hierarchy, windows, journal reads", "harvest.services", "_rebuild_and_record_releases"),
+    ("  hierarchy statements", "queries.hierarchy_sql", "rebuild"),
+    ("    projects", "queries.hierarchy_sql", "_upsert_projects"),
+    ("    groups", "queries.hierarchy_sql", "_upsert_groups"),
+    ("    member OUSs", "queries.hierarchy_sql", "_upsert_mouses"),
+    ("    blocks", "queries.hierarchy_sql", "_upsert_blocks"),
+    ("    links", "queries.hierarchy_sql", "_link_observations"),
+    ("  summaries", "queries.hierarchy_sql", "refresh_summaries"),
+    ("  spectral windows", "queries.hierarchy", "rebuild_windows"),
+    ("deferred indexes and keys", "harvest.services", "restore_indexes"),
+    ("ANALYZE", "harvest.services", "analyze"),
+]
+# The pages' parts: the main thread's (merge and cursor, in its transaction) and the
+# read-ahead thread's (normalise and prepare the next page, overlapped with the merge).
+PAGE_PARTS = [
+    ("main thread: page transactions", "harvest.services", "apply_fetched"),
+    ("  project and member OUS ids", "queries.hierarchy_sql", "ids_for"),
+    ("  COPY (rows, then journal)", "queries.staging", "copy_binary"),
+    ("read-ahead thread: normalise", "harvest.services", "normalise"),
+    ("read-ahead thread: prepare", "harvest.services", "prepare"),
+]
+TOP_PARTS = [label for label, _, _ in FINAL_PARTS if not label.startswith(" ")]
+
+
+@contextmanager
+def timed_parts(parts: list[tuple[str, str, str]]) -> Iterator[dict[str, float]]:
+    """Seconds spent in each listed function while inside (each wrapped where it is called
+    from: the module attribute its caller looks up), put back on the way out."""
+    import importlib
+
+    spent: dict[str, float] = {label: 0.0 for label, _, _ in parts}
+    originals = []
+    for label, module_name, name in parts:
+        module = importlib.import_module(module_name)
+        original = getattr(module, name)
+        originals.append((module, name, original))
+
+        def timed(*args, original=original, label=label, **kwargs):
+            t = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                spent[label] += time.perf_counter() - t
+
+        setattr(module, name, timed)
+    try:
+        yield spent
+    finally:
+        for module, name, original in originals:
+            setattr(module, name, original)
 
 
 def parse_args() -> argparse.Namespace:
@@ -136,7 +195,6 @@ def main() -> int:
     django.setup()
     from django.core.management import call_command
 
-    from harvest import services as harvest_services
     from harvest.bulk import defer_indexes_if_empty
     from harvest.models import HarvestRun
     from harvest.services import finalize
@@ -149,23 +207,15 @@ def main() -> int:
     first = HarvestRun.objects.create(archive_url="http://bench.invalid")
     t0 = time.perf_counter()
     defer_indexes_if_empty(first)  # as harvest_pages does on an empty mirror
-    n1, ingest1, read1 = timed_pass("pass 1 (all new)", first, pages_of, args.block)
+    with timed_parts(PAGE_PARTS) as page_parts:
+        n1, ingest1, read1 = timed_pass("pass 1 (all new)", first, pages_of, args.block)
     ingest1 += time.perf_counter() - t0 - ingest1 - read1  # the drop, counted in pass 1
     first.refresh_from_db()
     # The final step: hierarchy of every project, then the deferred indexes, then ANALYZE.
-    index_build = [0.0]
-    restore = harvest_services.restore_indexes
-
-    def timed_restore(run) -> None:
-        t = time.perf_counter()
-        restore(run)
-        index_build[0] += time.perf_counter() - t
-
-    harvest_services.restore_indexes = timed_restore  # the final step's call, timed
-    t0 = time.perf_counter()
-    finalize(first)
-    final = time.perf_counter() - t0
-    harvest_services.restore_indexes = restore
+    with timed_parts(FINAL_PARTS) as parts:
+        t0 = time.perf_counter()
+        finalize(first)
+        final = time.perf_counter() - t0
     second = HarvestRun.objects.create(archive_url="http://bench.invalid")
     n2, ingest2, read2 = timed_pass("pass 2 (unchanged)", second, pages_of, args.block)
     second.refresh_from_db()
@@ -183,10 +233,15 @@ def main() -> int:
         print(f"{label:<34}{n:>11,}{secs:>10.1f}{rate:>10,.0f}{TARGET_ROWS_PER_S:>10,}  {ok}")
     print(f"(reading the source, the network's stand-in, untimed: {read1:.1f} s and {read2:.1f} s)")
     print(
-        f"(pass 1 = pages {ingest1:.1f} s ({n1 / ingest1:,.0f} rows/s) + final step {final:.1f} s: "
-        f"hierarchy of every project {final - index_build[0]:.1f} s incl. ANALYZE, "
-        f"deferred indexes {index_build[0]:.1f} s)"
+        f"(pass 1 = pages {ingest1:.1f} s ({n1 / ingest1:,.0f} rows/s) + final step {final:.1f} s)"
     )
+    print("pages of pass 1, by part (s; the two threads overlap):")
+    for label, seconds in page_parts.items():
+        print(f"  {label:<44}{seconds:>7.1f}")
+    print("final step, by part (s; nested parts are inside the one above them):")
+    for label, seconds in parts.items():
+        print(f"  {label:<44}{seconds:>7.1f}")
+    print(f"  {'(rest of the final step)':<44}{final - sum(parts[k] for k in TOP_PARTS):>7.1f}")
     return 0 if min(rate1, rate2) >= TARGET_ROWS_PER_S else 1
 
 

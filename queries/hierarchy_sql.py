@@ -246,27 +246,38 @@ def _upsert_blocks(cursor, codes: list[str] | None) -> None:
 
 def _link_observations(cursor, codes: list[str] | None) -> None:
     """Each row to its project and member OUS (none when no member OUS has its uid); a row
-    already linked so is left alone (no new row version, no index entries)."""
+    already linked so is left alone (no new row version, no index entries).
+
+    The rows to link are looked for first, and the table is updated only if there are: an
+    ``UPDATE`` that changes nothing still locks the table against ``CREATE INDEX`` until the
+    transaction ends, and a first load's rows, written linked, are indexed meanwhile
+    (``harvest.bulk.build_alongside``).
+    """
     where = "" if codes is None else "AND o.proposal_id = ANY(%(codes)s)"
-    cursor.execute(
-        f"""
-        UPDATE {OBS} o SET project_id = p.id, member_ous_id = m.id
-        FROM {PROJECT} p, {MOUS} m
-        WHERE p.code = o.proposal_id AND m.uid = o.member_ous_uid {where}
-          AND (o.project_id IS DISTINCT FROM p.id OR o.member_ous_id IS DISTINCT FROM m.id)
-        """,
-        {"codes": codes},
+    # (what the row is set to, joined tables, which rows): with and without a member OUS.
+    links = [
+        (
+            "project_id = p.id, member_ous_id = m.id",
+            f"{PROJECT} p, {MOUS} m",
+            f"p.code = o.proposal_id AND m.uid = o.member_ous_uid {where} "
+            "AND (o.project_id IS DISTINCT FROM p.id OR o.member_ous_id IS DISTINCT FROM m.id)",
+        ),
+        (
+            "project_id = p.id, member_ous_id = NULL",
+            f"{PROJECT} p",
+            f"p.code = o.proposal_id {where} "
+            f"AND NOT EXISTS (SELECT FROM {MOUS} m WHERE m.uid = o.member_ous_uid) "
+            "AND (o.project_id IS DISTINCT FROM p.id OR o.member_ous_id IS NOT NULL)",
+        ),
+    ]
+    due = " OR ".join(
+        f"EXISTS (SELECT FROM {OBS} o, {joined} WHERE {rows})" for _, joined, rows in links
     )
-    cursor.execute(
-        f"""
-        UPDATE {OBS} o SET project_id = p.id, member_ous_id = NULL
-        FROM {PROJECT} p
-        WHERE p.code = o.proposal_id {where}
-          AND NOT EXISTS (SELECT FROM {MOUS} m WHERE m.uid = o.member_ous_uid)
-          AND (o.project_id IS DISTINCT FROM p.id OR o.member_ous_id IS NOT NULL)
-        """,
-        {"codes": codes},
-    )
+    cursor.execute(f"SELECT {due}", {"codes": codes})
+    if not cursor.fetchone()[0]:
+        return
+    for values, joined, rows in links:
+        cursor.execute(f"UPDATE {OBS} o SET {values} FROM {joined} WHERE {rows}", {"codes": codes})
 
 
 def for_large_statements(cursor) -> None:
@@ -294,6 +305,8 @@ def ids_for(pairs: Iterable[tuple[str, str]]) -> tuple[dict[str, int], dict[str,
         named.add(uid)
         if uid and (uid not in uids or code < uids[uid]):
             uids[uid] = code  # the first code by code point, as rebuild decides later
+    # Ids read by joining the wanted keys (a hash or nested-loop join): ``= ANY(array)`` of a
+    # page's ~1,300 codes or ~1,700 uids took 30-90 ms a statement here, the join 5-27 ms.
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {PROJECT} (code, title, abstract, pi_name, pi_userid, "
@@ -302,17 +315,24 @@ def ids_for(pairs: Iterable[tuple[str, str]]) -> tuple[dict[str, int], dict[str,
             "ON CONFLICT (code) DO NOTHING",
             [list(codes)],
         )
-        cursor.execute(f"SELECT code, id FROM {PROJECT} WHERE code = ANY(%s)", [list(codes)])
+        cursor.execute(
+            f"SELECT p.code, p.id FROM unnest(%s::text[]) AS u(code) "
+            f"JOIN {PROJECT} p ON p.code = u.code",
+            [list(codes)],
+        )
         project_ids = dict(cursor.fetchall())
         cursor.execute(
             f"INSERT INTO {MOUS} (uid, project_id, data_rights, band_mask, n_observations, "
             "n_sources, target_names, antenna_array) "
-            "SELECT u.uid, p.id, '', 0, 0, 0, '', '' "
-            f"FROM unnest(%s::text[], %s::text[]) AS u(uid, code) JOIN {PROJECT} p "
-            "ON p.code = u.code ON CONFLICT (uid) DO NOTHING",
-            [list(uids), list(uids.values())],
+            "SELECT uid, project_id, '', 0, 0, 0, '', '' "
+            "FROM unnest(%s::text[], %s::bigint[]) AS u(uid, project_id) "
+            "ON CONFLICT (uid) DO NOTHING",
+            [list(uids), [project_ids[code] for code in uids.values()]],
         )
-        cursor.execute(f"SELECT uid, id FROM {MOUS} WHERE uid = ANY(%s)", [list(named)])
+        cursor.execute(
+            f"SELECT m.uid, m.id FROM unnest(%s::text[]) AS u(uid) JOIN {MOUS} m ON m.uid = u.uid",
+            [list(named)],
+        )
         mous_ids = dict(cursor.fetchall())
     return project_ids, mous_ids
 

@@ -103,9 +103,9 @@ def row_windows(
 def rebuild_windows(proposal_ids: Iterable[str] | None = None) -> None:
     """Replace the ``SpectralWindow`` rows of the given projects' observations (all when None).
 
-    On PostgreSQL one statement reads every ``frequency_support`` with the same pattern and the
-    same rule as ``row_windows`` (a test holds the two equal on the sample); elsewhere Python
-    does it in chunks.
+    On PostgreSQL each distinct ``frequency_support`` is read here by ``windows`` and one
+    statement applies ``row_windows``'s rule to every row (a test holds the two equal on the
+    sample); elsewhere Python does it in chunks.
     """
     from django.core.cache import cache
     from django.db import connection, transaction
@@ -157,12 +157,6 @@ def widest_window_ghz() -> float:
     return float(widest)
 
 
-_PG_WINDOW = (
-    r"\[\s*([0-9]+(?:\.[0-9]*)?)\s*\.\.\s*([0-9]+(?:\.[0-9]*)?)\s*GHz\s*,"
-    r"\s*([0-9]+(?:\.[0-9]*)?)\s*([kMG]?Hz)"
-)
-
-
 def _rebuild_postgresql(codes: list[str] | None) -> None:
     from django.db import connection
 
@@ -198,40 +192,65 @@ def _delete_windows(cursor, codes: list[str] | None, where: str) -> None:
 
 
 def _insert_windows(cursor, codes: list[str] | None, where: str, c_m_s: float) -> None:
+    """The windows of the rows, by ``row_windows``'s rule: each distinct ``frequency_support``
+    text (the rows of one tuning share it: 48,937 texts for 1M rows) read by ``windows`` here,
+    once, and the rows joined to their texts' windows in one pass over the table.
+
+    Parsing in SQL cost 90 us a text (``regexp_matches``, 4.5 s for 1M rows) and joining
+    materialised rows wrote the whole text column to a temporary file; measured in
+    bench/README.md ("Harvest ingest").
+    """
+    cursor.execute(
+        "CREATE TEMP TABLE spectral_texts ON COMMIT DROP AS "
+        "SELECT row_number() OVER () AS n, frequency_support "
+        f"FROM (SELECT DISTINCT frequency_support FROM queries_observation {where}) t",
+        {"codes": codes},
+    )
+    # Counted, so the join hashes the few texts rather than the million rows.
+    cursor.execute("ANALYZE spectral_texts")
+    cursor.execute("SELECT n, frequency_support FROM spectral_texts")
+    numbers, los, his, channels = [], [], [], []
+    for n, text in cursor.fetchall():
+        for w in windows(text):
+            numbers.append(n)
+            los.append(w.lo_ghz)
+            his.append(w.hi_ghz)
+            channels.append(w.channel_hz)
+    # A row's own windows are those of its text inside its em range (all of them without one);
+    # a row with an em range and none of its own gets that range, its resolution as channel.
     cursor.execute(
         f"""
-        WITH obs AS (
-            SELECT id, frequency_support, spectral_resolution,
-                   CASE WHEN em_min > 0 AND em_max > 0
-                        THEN %(c)s / em_max / 1e9 END AS row_lo,
-                   CASE WHEN em_min > 0 AND em_max > 0
-                        THEN %(c)s / em_min / 1e9 END AS row_hi
-            FROM queries_observation {where}
-        ), listed AS (
-            -- Each distinct text parsed once: the rows of one tuning (a science goal's, in
-            -- ALMA's data) share it, so there are many times fewer texts than rows.
-            SELECT t.frequency_support,
-                   LEAST(m[1]::float8, m[2]::float8) AS lo,
-                   GREATEST(m[1]::float8, m[2]::float8) AS hi,
-                   m[3]::float8 * CASE m[4] WHEN 'kHz' THEN 1e3 WHEN 'MHz' THEN 1e6
-                                             WHEN 'GHz' THEN 1e9 ELSE 1 END AS channel
-            FROM (SELECT DISTINCT frequency_support FROM obs) t
-            CROSS JOIN LATERAL regexp_matches(t.frequency_support, %(pattern)s, 'g') AS m
-        ), parsed AS (
-            SELECT o.id, o.row_lo, o.row_hi, l.lo, l.hi, l.channel
-            FROM obs o JOIN listed l ON l.frequency_support = o.frequency_support
-        ), own AS (
-            SELECT id, lo, hi, channel FROM parsed
-            WHERE row_lo IS NULL
-               OR (lo >= row_lo - %(tol)s AND hi <= row_hi + %(tol)s)
+        WITH listed AS MATERIALIZED (
+            SELECT * FROM unnest(%(numbers)s::bigint[], %(los)s::float8[], %(his)s::float8[],
+                                 %(channels)s::float8[]) AS w(n, lo, hi, channel)
+        ), obs AS (
+            SELECT o.id, t.n, NULLIF(o.spectral_resolution, 0) AS resolution,
+                   CASE WHEN o.em_min > 0 AND o.em_max > 0
+                        THEN %(c)s / o.em_max / 1e9 END AS row_lo,
+                   CASE WHEN o.em_min > 0 AND o.em_max > 0
+                        THEN %(c)s / o.em_min / 1e9 END AS row_hi
+            FROM queries_observation o
+            JOIN spectral_texts t ON t.frequency_support = o.frequency_support
+            {where}
         )
         INSERT INTO queries_spectralwindow (observation_id, lo_ghz, hi_ghz, channel_hz)
-        SELECT id, lo, hi, channel FROM own
-        UNION ALL
-        SELECT o.id, LEAST(o.row_lo, o.row_hi), GREATEST(o.row_lo, o.row_hi),
-               NULLIF(o.spectral_resolution, 0)
-        FROM obs o
-        WHERE o.row_lo IS NOT NULL AND NOT EXISTS (SELECT 1 FROM own WHERE own.id = o.id)
+        SELECT o.id,
+               CASE WHEN l.n IS NULL THEN LEAST(o.row_lo, o.row_hi) ELSE l.lo END,
+               CASE WHEN l.n IS NULL THEN GREATEST(o.row_lo, o.row_hi) ELSE l.hi END,
+               CASE WHEN l.n IS NULL THEN o.resolution ELSE l.channel END
+        FROM obs o LEFT JOIN listed l ON l.n = o.n AND (
+            o.row_lo IS NULL
+            OR (l.lo >= o.row_lo - %(tol)s AND l.hi <= o.row_hi + %(tol)s))
+        WHERE l.n IS NOT NULL OR o.row_lo IS NOT NULL
         """,
-        {"codes": codes, "c": c_m_s, "pattern": _PG_WINDOW, "tol": EDGE_TOLERANCE_GHZ},
+        {
+            "codes": codes,
+            "c": c_m_s,
+            "tol": EDGE_TOLERANCE_GHZ,
+            "numbers": numbers,
+            "los": los,
+            "his": his,
+            "channels": channels,
+        },
     )
+    cursor.execute("DROP TABLE spectral_texts")

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.utils import timezone
 
+from archiveportal import jobs
 from archiveportal.jobs import Phase
+from harvest import services
 from harvest.models import ChangeKind, HarvestRun, ObservationChange
+from queries import bulk_indexes
 from queries.hierarchy import rebuild_hierarchy
-from queries.models import MemberOUS, Observation, Project
+from queries.models import MemberOUS, Observation, Project, SpectralWindow
 from tests.hierarchy_tables import scramble, snapshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -22,14 +27,43 @@ def harvest(url: str, *args: str) -> HarvestRun:
     return HarvestRun.objects.order_by("-created_at").first()
 
 
-def mirror_indexes() -> set[str]:
-    """Each index of the mirror's table and whether CLUSTER uses it."""
+def mirror_indexes(table: str = "queries_observation") -> set[str]:
+    """Each index of the mirror's table (or ``table``) and whether CLUSTER uses it."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_get_indexdef(indexrelid) || ' clustered: ' || indisclustered "
-            "FROM pg_index WHERE indrelid = 'queries_observation'::regclass"
+            "FROM pg_index WHERE indrelid = %s::regclass",
+            [table],
         )
         return {row[0] for row in cursor.fetchall()}
+
+
+def foreign_keys(table: str) -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = %s::regclass AND contype = 'f'",
+            [table],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+JOURNAL = ObservationChange._meta.db_table
+
+
+def journal_during_first_page(url: str) -> tuple[set[str], set[str], HarvestRun]:
+    """A harvest of ``url`` run to the end; the journal's indexes and keys as its first page
+    saw them."""
+    seen: dict[str, set[str]] = {}
+
+    def look(run: HarvestRun, page: int) -> None:
+        if page == 1:
+            seen["indexes"], seen["keys"] = mirror_indexes(JOURNAL), foreign_keys(JOURNAL)
+
+    run = jobs.claim(HarvestRun, str(services.start_run(archive_url=url).pk))
+    services.execute(run, inside_page=look)
+    jobs.stop_heartbeat(run.pk)
+    return seen["indexes"], seen["keys"], run
 
 
 def test_first_harvest_fills_the_mirror_with_every_row_and_its_hierarchy(alma_replay):
@@ -159,3 +193,120 @@ def test_a_first_harvest_that_meets_a_row_twice_keeps_its_later_version(alma_rep
     kinds = ObservationChange.objects.filter(run=run, obs_id=first["obs_id"])
     assert set(kinds.values_list("kind", flat=True)) == {ChangeKind.NEW, ChangeKind.CHANGED}
     assert run.deferred_indexes == [] and mirror_indexes() == indexes
+
+
+def test_a_first_harvest_into_an_empty_journal_defers_its_indexes_and_key_too(alma_replay):
+    indexes, keys = mirror_indexes(JOURNAL), foreign_keys(JOURNAL)
+    assert ObservationChange.objects.count() == 0 and keys
+
+    during_indexes, during_keys, run = journal_during_first_page(alma_replay.url)
+
+    # While the rows arrive the journal keeps its primary key and the unique change per run,
+    # obs_id and kind (the merge's ON CONFLICT); the rest, and the key to the run, come back.
+    assert during_keys == set()
+    assert len(during_indexes) == 2 and all("UNIQUE" in d for d in during_indexes)
+    assert mirror_indexes(JOURNAL) == indexes and foreign_keys(JOURNAL) == keys
+    assert run.deferred_indexes == []
+    assert ObservationChange.objects.filter(run=run, kind=ChangeKind.NEW).count() == 417
+
+
+def test_a_first_harvest_keeps_the_indexes_of_a_journal_holding_older_runs(alma_replay):
+    # The mirror was emptied after an earlier harvest whose journal stays.
+    earlier = HarvestRun.objects.create(archive_url=alma_replay.url, phase=Phase.DONE)
+    ObservationChange.objects.create(
+        run=earlier,
+        obs_id="uid://A001/X1/X1",
+        member_ous_uid="",
+        proposal_id="2011.0.00001.S",
+        kind=ChangeKind.NEW,
+    )
+    indexes, keys = mirror_indexes(JOURNAL), foreign_keys(JOURNAL)
+
+    during_indexes, during_keys, run = journal_during_first_page(alma_replay.url)
+
+    assert (during_indexes, during_keys) == (indexes, keys)
+    assert run.new_count == 417 and Observation.objects.count() == 417
+
+
+def everything_derived() -> tuple:
+    """The hierarchy, the windows and every index and key of the tables a first load defers."""
+    windows = sorted(
+        SpectralWindow.objects.values_list("observation__obs_id", "lo_ghz", "hi_ghz", "channel_hz")
+    )
+    tables = ("queries_observation", "queries_spectralwindow", JOURNAL)
+    return (
+        snapshot(),
+        windows,
+        [(mirror_indexes(t), foreign_keys(t)) for t in tables],
+        sorted(Observation.objects.values_list("obs_id", "project__code", "member_ous__uid")),
+    )
+
+
+def test_a_first_harvest_indexes_its_rows_beside_the_final_transaction_to_the_same_mirror(
+    alma_replay, monkeypatch
+):
+    observation_index = " ON public.queries_observation USING "
+    built_in: dict[str, list[str]] = {}
+    build = bulk_indexes.build
+
+    def recorded(definitions, **kwargs):
+        # What each thread had to build: the definitions of indexes not there yet.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT relname FROM pg_class WHERE relkind = 'i'")
+            present = {name for (name,) in cursor.fetchall()}
+        due = [d for d in definitions if d.startswith("CREATE") and d.split()[2] not in present]
+        built_in.setdefault(threading.current_thread().name, []).extend(due)
+        return build(definitions, **kwargs)
+
+    monkeypatch.setattr(bulk_indexes, "build", recorded)
+    before = everything_derived()[2]
+
+    harvest(alma_replay.url)
+    alongside = everything_derived()
+
+    # The observation table's indexes were built on their own connection, in their own thread;
+    # the other tables' indexes (and the keys) after the final transaction, in the caller's.
+    beside = built_in.pop("harvest-index-build")
+    assert beside and all(observation_index in d for d in beside)
+    after = [d for definitions in built_in.values() for d in definitions]
+    assert after and not any(observation_index in d for d in after)
+    assert alongside[2] == before and alongside[1]
+
+    # The same harvest with everything built after the transaction leaves the same mirror.
+    ObservationChange.objects.all().delete()
+    HarvestRun.objects.all().delete()
+    Observation.objects.all().delete()
+    Project.objects.all().delete()
+    monkeypatch.setattr(services, "build_alongside", lambda run: lambda: None)
+    harvest(alma_replay.url)
+    assert everything_derived() == alongside
+
+
+def test_an_index_build_failing_beside_the_final_step_fails_it_and_a_resumption_ends_it(
+    alma_replay, monkeypatch
+):
+    build = bulk_indexes.build
+
+    def failing_beside(definitions, **kwargs):
+        if threading.current_thread().name == "harvest-index-build":
+            raise RuntimeError("no space left on device")
+        return build(definitions, **kwargs)
+
+    monkeypatch.setattr(bulk_indexes, "build", failing_beside)
+    indexes = mirror_indexes()
+    run = jobs.claim(HarvestRun, str(services.start_run(archive_url=alma_replay.url).pk))
+
+    with pytest.raises(RuntimeError, match="no space left"):
+        services.execute(run)
+    jobs.stop_heartbeat(run.pk)
+    run.refresh_from_db()
+    # The final transaction committed; what the run owes is still on it.
+    assert run.phase != Phase.DONE and run.deferred_indexes
+    assert MemberOUS.objects.filter(n_observations__gt=0).exists()
+
+    monkeypatch.setattr(bulk_indexes, "build", build)
+    HarvestRun.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now() - timedelta(1))
+    resumed = harvest(alma_replay.url)
+    assert resumed.pk == run.pk and resumed.phase == Phase.DONE
+    assert resumed.deferred_indexes == [] and mirror_indexes() == indexes
+    assert Observation.objects.count() == 417

@@ -5,6 +5,7 @@ windows table PostgreSQL builds equals the Python rule; bad input is refused by 
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import pytest
 
@@ -60,17 +61,21 @@ def test_a_line_some_rows_cover_is_found_and_a_gap_between_windows_is_not(sample
 
 
 def test_postgresql_builds_the_windows_the_python_rule_reads(sample):
-    built = {
-        (obs_id, round(lo, 6), round(hi, 6))
-        for obs_id, lo, hi in SpectralWindow.objects.values_list(
-            "observation__obs_id", "lo_ghz", "hi_ghz"
+    def rounded(value: float | None) -> float | None:
+        return None if value is None else round(value, 6)
+
+    built = Counter(
+        (obs_id, round(lo, 6), round(hi, 6), rounded(channel))
+        for obs_id, lo, hi, channel in SpectralWindow.objects.values_list(
+            "observation__obs_id", "lo_ghz", "hi_ghz", "channel_hz"
         )
-    }
-    expected = {
-        (row.obs_id, round(w.lo_ghz, 6), round(w.hi_ghz, 6))
+    )
+    expected = Counter(
+        (row.obs_id, round(w.lo_ghz, 6), round(w.hi_ghz, 6), rounded(w.channel_hz))
         for row in Observation.objects.all()
         for w in row_windows(row.frequency_support, row.em_min, row.em_max, row.spectral_resolution)
-    }
+    )
+    # Every window once, channel widths included (the rows' own and the em-range fallbacks).
     assert built == expected and built
 
 
