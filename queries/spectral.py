@@ -13,13 +13,17 @@ and width arrived is kept, the rest is ignored, never guessed.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import F, Max
+from redis.exceptions import RedisError
 
 from queries.units import SPEED_OF_LIGHT_KM_S
+
+log = logging.getLogger(__name__)
 
 # ALMA's receiver bands, GHz (the ALMA Technical Handbook's tuning ranges).
 BAND_RANGES_GHZ: dict[int, tuple[float, float]] = {
@@ -70,6 +74,8 @@ def windows(frequency_support: str | None) -> list[Window]:
 # A window matches its row's em range to the 0.01 GHz ALMA rounds window edges to, and a bit.
 EDGE_TOLERANCE_GHZ = 0.02
 WIDEST_CACHE_KEY = "queries:spectral:widest-window"
+# Bounds how long a cached widest window can outlive a widening the cache missed (it was down).
+WIDEST_SECONDS = 600
 
 
 def row_windows(
@@ -139,22 +145,40 @@ def rebuild_windows(proposal_ids: Iterable[str] | None = None) -> None:
                     batch = []
             SpectralWindow.objects.bulk_create(batch)
     # The line filter's index range is as wide as the widest window: widen it, never narrow it
-    # (a stale, wider bound only reads a few more index entries).
-    widest = SpectralWindow.objects.aggregate(m=Max(F("hi_ghz") - F("lo_ghz")))["m"] or 0.0
-    cache.set(WIDEST_CACHE_KEY, max(float(widest), cache.get(WIDEST_CACHE_KEY) or 0.0), None)
+    # (a stale, wider bound only reads a few more index entries). With the cache unreachable
+    # the windows stay written; a narrower copy it may still hold expires within
+    # ``WIDEST_SECONDS``.
+    widest = _widest_in_mirror()
+    try:
+        known = cache.get(WIDEST_CACHE_KEY) or 0.0
+        cache.set(WIDEST_CACHE_KEY, max(widest, known), WIDEST_SECONDS)
+    except RedisError as error:
+        log.error("spectral: the widest window was not cached (%s)", error)
 
 
 def widest_window_ghz() -> float:
-    """The widest spectral window in the mirror, GHz (cached; see ``rebuild_windows``)."""
+    """The widest spectral window in the mirror, GHz (cached; see ``rebuild_windows``). Read
+    from the windows (one scan) when the cache has none or is unreachable."""
     from django.core.cache import cache
 
+    try:
+        widest = cache.get(WIDEST_CACHE_KEY)
+    except RedisError as error:
+        log.warning("spectral: widest window read from the mirror, no cache (%s)", error)
+        return _widest_in_mirror()
+    if widest is None:
+        widest = _widest_in_mirror()
+        try:
+            cache.set(WIDEST_CACHE_KEY, widest, WIDEST_SECONDS)
+        except RedisError as error:
+            log.warning("spectral: the widest window was not cached (%s)", error)
+    return float(widest)
+
+
+def _widest_in_mirror() -> float:
     from queries.models import SpectralWindow
 
-    widest = cache.get(WIDEST_CACHE_KEY)
-    if widest is None:
-        widest = SpectralWindow.objects.aggregate(m=Max(F("hi_ghz") - F("lo_ghz")))["m"] or 0.0
-        cache.set(WIDEST_CACHE_KEY, float(widest), None)
-    return float(widest)
+    return float(SpectralWindow.objects.aggregate(m=Max(F("hi_ghz") - F("lo_ghz")))["m"] or 0.0)
 
 
 def _rebuild_postgresql(codes: list[str] | None) -> None:

@@ -60,3 +60,32 @@ def test_every_complete_real_alma_row_lists_the_window_its_own_em_range_describe
         hi_ghz = 299792458 / float(row["em_min"]) / 1e9
         found = windows(row["frequency_support"])
         assert any(w.lo_ghz < hi_ghz and w.hi_ghz > lo_ghz for w in found), row["obs_id"]
+
+
+@pytest.mark.django_db
+def test_with_the_cache_down_windows_are_rebuilt_and_the_widest_read_from_them(monkeypatch):
+    """Redis unreachable: a harvest's window rebuild does not fail after writing the windows,
+    and the line filter reads the widest window from the mirror instead of failing."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from queries import spectral
+    from queries.models import SpectralWindow
+    from tests.factories import ObservationFactory
+
+    ObservationFactory(
+        frequency_support="[230.00..232.00GHz,976.56kHz,1.3mJy/beam@10km/s,XX YY]",
+        em_min=0.001292,
+        em_max=0.001303,
+    )
+
+    def down(*args, **kwargs):
+        raise RedisConnectionError("Connection refused")
+
+    from django.core.cache import cache
+
+    for method in ("get", "set"):
+        monkeypatch.setattr(cache, method, down)
+    spectral.rebuild_windows()
+    (window,) = SpectralWindow.objects.all()
+    assert 1.9 < window.hi_ghz - window.lo_ghz <= 2.0
+    assert spectral.widest_window_ghz() == pytest.approx(window.hi_ghz - window.lo_ghz)
