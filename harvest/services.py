@@ -16,8 +16,6 @@ blocks every other start, and on PostgreSQL starts are serialised by an advisory
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +28,7 @@ from django.utils import timezone
 
 from archiveportal import jobs
 from archiveportal.jobs import Phase
+from archiveportal.read_ahead import read_ahead
 from harvest.bulk import build_alongside, defer_indexes_if_empty, restore_indexes
 from harvest.merge import PreparedPage, apply_page, prepare
 from harvest.models import ChangeKind, HarvestMode, HarvestRun, ObservationChange, SweptObservation
@@ -205,45 +204,6 @@ def fetched_pages(run: HarvestRun, fetch: Fetch) -> Iterator[Page]:
         after, first_row = position, first_row + len(rows)
 
 
-def read_ahead(pages: Iterator[Page]) -> Iterator[Page]:
-    """``pages`` produced one ahead in a thread: the next page is fetched, normalised and
-    prepared while this one is merged, so the network and Python work overlap the database's.
-    Pages arrive in order, and an error arrives after the pages before it, as without the
-    thread."""
-    slot: queue.Queue = queue.Queue(maxsize=1)
-    stop = threading.Event()
-
-    def put(item: tuple) -> None:
-        while not stop.is_set():
-            try:
-                slot.put(item, timeout=0.2)
-                return
-            except queue.Full:
-                continue
-
-    def produce() -> None:
-        try:
-            for page in pages:
-                put(("page", page))
-                if stop.is_set():
-                    return
-            put(("end", None))
-        except BaseException as exc:  # handed to the consumer, raised there
-            put(("error", exc))
-
-    threading.Thread(target=produce, name="harvest-read-ahead", daemon=True).start()
-    try:
-        while True:
-            kind, item = slot.get()
-            if kind == "end":
-                return
-            if kind == "error":
-                raise item
-            yield item
-    finally:
-        stop.set()
-
-
 def run_pages(
     run: HarvestRun,
     fetch: Fetch,
@@ -253,7 +213,7 @@ def run_pages(
     total: int | None = None,
 ) -> None:
     """Apply every page ``fetch`` yields after the run's cursor, each in its own transaction."""
-    for page in read_ahead(fetched_pages(run, fetch)):
+    for page in read_ahead(fetched_pages(run, fetch), name="harvest-read-ahead"):
         apply_fetched(run, page, inside_page=inside_page)
         if on_progress is not None:
             on_progress(Progress(run.rows_seen, total, run.new_count, run.changed_count))

@@ -35,6 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from django.db import IntegrityError, connection, models, transaction
 
+from archiveportal.read_ahead import read_ahead
 from queries import hierarchy_sql, staging, units
 from queries.archive import pg_binary
 from queries.archive.columns import IGNORED_COLUMNS
@@ -129,7 +130,6 @@ def load(table: RawTable, *, into_mirror: bool) -> Loaded | None:
 
 
 def _load(table: RawTable, *, into_mirror: bool) -> Loaded:
-    from harvest.services import read_ahead  # the harvest's one-ahead thread, any iterator
 
     names = [f.column for f in staging.FIELDS]
     types = _column_types(staging.TABLE)
@@ -169,7 +169,6 @@ def _laid_out_blocks(table: RawTable, oids: list[int]) -> Iterator[tuple[pa.Tabl
 
 
 def _normalised_blocks(table: RawTable, *, parse_ahead: bool = False) -> Iterator[pa.Table]:
-    from harvest.services import read_ahead
 
     mapping, path = _mapping(table), str(table.path)
     blocks = read_ahead(table.rows.blocks()) if parse_ahead else table.rows.blocks()
