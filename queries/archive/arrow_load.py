@@ -38,7 +38,7 @@ from django.db import IntegrityError, connection, models, transaction
 from archiveportal.read_ahead import read_ahead
 from queries import hierarchy_sql, staging, units
 from queries.archive import pg_binary
-from queries.archive.columns import IGNORED_COLUMNS
+from queries.archive.columns import ignored
 from queries.archive.formats import NULL_TEXTS, ArrowRows, RawTable, plain_text
 from queries.archive.loader import (
     _DEFAULTS,
@@ -202,7 +202,7 @@ def _normalised(cells: pa.Table, mapping: dict[str, tuple[str | None, str]], pat
     unknown = []
     for name, (column, unit) in mapping.items():
         if column is None:
-            if name.strip().lower() not in IGNORED_COLUMNS:
+            if not ignored(name):
                 unknown.append(name)
             continue
         out[column] = _column(column, unit, cells.column(name))

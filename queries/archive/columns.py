@@ -67,3 +67,9 @@ OBSCORE_RENAMES: dict[str, str] = {"lastModified": "last_modified"}
 
 # Columns written by tools around the archive, not by the archive: dropped knowingly.
 IGNORED_COLUMNS = frozenset({"", "unnamed: 0", "source_file", "col0", "index"})
+
+
+def ignored(name: str) -> bool:
+    """Whether a file's column is one of ``IGNORED_COLUMNS`` (else, not being an ObsCore
+    column, it is kept in ``Observation.extra``): the one test every reader applies."""
+    return name.strip().lower() in IGNORED_COLUMNS

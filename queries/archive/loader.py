@@ -20,7 +20,7 @@ from pathlib import Path
 from django.db import models, transaction
 
 from queries import bulk_indexes, hierarchy_sql, staging, units
-from queries.archive.columns import IGNORED_COLUMNS, LEGACY_COLUMNS, OBSCORE_RENAMES
+from queries.archive.columns import LEGACY_COLUMNS, OBSCORE_RENAMES, ignored
 from queries.archive.datalink_loader import load_datalink_table
 from queries.archive.formats import ArrowRows, ColumnRows, RawTable, read_table
 from queries.errors import LoadError
@@ -179,7 +179,7 @@ def normalise_values(
     for name, value in raw.items():
         column, unit = mapping[name]
         if column is None:
-            if name.strip().lower() not in IGNORED_COLUMNS and value is not None:
+            if not ignored(name) and value is not None:
                 extra[name] = value if isinstance(value, int | float | bool) else str(value)
             continue
         if column in values and values[column] not in (None, ""):
@@ -350,7 +350,7 @@ def _columns_one_to_one(
     unknown = []
     for name, (column, unit) in mapping.items():
         if column is None:
-            if name.strip().lower() not in IGNORED_COLUMNS:
+            if not ignored(name):
                 unknown.append(name)
             continue
         if by_column is not None:
@@ -505,11 +505,7 @@ def _each(column: str, unit: str, cells: list[object]) -> list[object]:
 
 
 def unknown_columns(table: RawTable) -> set[str]:
-    return {
-        n
-        for n in table.columns
-        if map_column(n)[0] is None and n.strip().lower() not in IGNORED_COLUMNS
-    }
+    return {n for n in table.columns if map_column(n)[0] is None and not ignored(n)}
 
 
 def upsert(observations: Sequence[Observation]) -> tuple[int, int]:
