@@ -15,10 +15,10 @@ One race is closed by a lock: a writer that has logged its change but not yet co
 log id may be lower than a newer, committed one, so a count taken meanwhile would carry a
 generation that does not move when it commits. The trigger therefore takes a shared
 transaction-level advisory lock (``MIRROR_LOCK``) before logging, held until its commit; a
-count is remembered only when its statement ran while this process held the same lock
+count is remembered only when its snapshot was taken while this process held the same lock
 exclusively (``pg_try_advisory_lock``, never waited for: if a writer is busy the count is just
-not remembered). Writers that log after that get higher ids. So a remembered count is never
-used for data it was not counted on; at worst it is not used.
+not remembered; ``counting`` says how). Writers that log after that get higher ids. So a
+remembered count is never used for data it was not counted on; at worst it is not used.
 
 Not used at all: off PostgreSQL, inside a transaction block (its own uncommitted writes would
 be counted and their log entry rolled back with them, e.g. in tests), for a WHERE that reads a
@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, transaction
 from redis.exceptions import RedisError
 
 log = logging.getLogger(__name__)
@@ -116,17 +116,32 @@ def remembered(where: tuple[str, tuple] | None) -> Remembered | None:
 def counting(where: tuple[str, tuple] | None) -> Iterator[bool]:
     """Around the statement that counts: yields whether its count may be remembered, i.e.
     whether no writer was between logging a change and committing it (see the module's
-    docstring). The lock is released however the statement ends."""
+    docstring), and if so runs the statement on a snapshot taken under the lock.
+
+    The lock is held only from the check to the snapshot, never while the count waits for a
+    table: a bulk load holds the observations exclusively (its indexes dropped) before it
+    logs, and a count waiting for that table while holding the lock its trigger wants would
+    deadlock the two. So the snapshot is taken in a REPEATABLE READ transaction by the
+    statement that releases the lock, and the count then runs on that snapshot."""
     if not usable(where):
         yield False
         return
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s)", [MIRROR_LOCK])
         locked = cursor.fetchone()[0]
+    if not locked:
+        yield False
+        return
+    released = False
     try:
-        yield locked
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [MIRROR_LOCK])
+                released = True
+            yield True
     finally:
-        if locked:
+        if not released:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [MIRROR_LOCK])
 

@@ -106,6 +106,28 @@ def test_a_count_taken_while_a_writer_has_not_committed_is_not_remembered(client
         writer.close()
 
 
+def test_a_bulk_load_holding_the_table_is_never_deadlocked_by_a_count(large):
+    """A load takes the observations exclusively (it drops their indexes) before its first
+    logged change. The count's lock must be gone by then: a count waiting for the table while
+    holding the lock the load's trigger wants would deadlock the two."""
+    where = ('"queries_observation"."frequency" >= %s', (230.0,))
+    writer = _other_connection()
+    try:
+        with counts.counting(where) as may_remember:
+            assert may_remember
+            with writer.cursor() as cursor:
+                cursor.execute("SET lock_timeout = '2s'")
+                cursor.execute("LOCK TABLE queries_observation IN ACCESS EXCLUSIVE MODE")
+                cursor.execute("UPDATE queries_observation SET frequency = 240 WHERE false")
+            writer.commit()
+            with connection.cursor() as cursor:  # on the snapshot taken under the lock
+                sql = f'SELECT COUNT(*) FROM "queries_observation" WHERE {where[0]}'
+                cursor.execute(sql, where[1])
+                assert cursor.fetchone() == (8,)
+    finally:
+        writer.close()
+
+
 def test_nothing_is_remembered_inside_a_transaction_block(client, member, large):
     with transaction.atomic():
         assert _page(client) == (8, True)
