@@ -21,12 +21,14 @@ def test_path_writes_what_url_writes(name):
 
 
 def test_path_follows_the_script_prefix_the_portal_is_mounted_under():
+    one = engines["django"].from_string("{% load portal_urls %}{% path 'queries:search' %}")
+    assert one.render({}) == "/aq/"
     try:
         set_script_prefix("/portal/")
-        assert _render("{% path 'queries:search' %}") == "/portal/aq/"
+        assert one.render({}) == "/portal/aq/"  # the same tag, now under a prefix
     finally:
         set_script_prefix("/")
-    assert _render("{% path 'queries:search' %}") == "/aq/"
+    assert one.render({}) == "/aq/"
 
 
 def test_path_stores_a_variable_as_url_does():
@@ -41,3 +43,11 @@ def test_the_search_page_links_where_reverse_says(client):
     page = client.get("/aq/", {"band_list": "6"}).text
     for name in ("queries:search", "queries:run", "downloads:basket", "watches:calendar"):
         assert f'"{reverse(name)}' in page
+
+
+def test_path_rejects_what_it_cannot_resolve_once():
+    from django.template import TemplateSyntaxError
+
+    for source in ("{% path search_url %}", "{% path 'a' 'b' %}", "{% path 'a' to b %}"):
+        with pytest.raises(TemplateSyntaxError):
+            _render(source)
