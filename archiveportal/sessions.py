@@ -64,7 +64,8 @@ class PortalModelBackend(ModelBackend):
     """Django's ``ModelBackend`` (passwords, permissions, ``is_active``), with the user read
     of every request (``get_user``) compiled once per process and database."""
 
-    _compiled: dict[str, tuple[str, list, int, list[str], list]] = {}
+    # (database alias, user model) -> the compiled read
+    _compiled: dict[tuple[str, str], tuple[str, list, int, list[str], list]] = {}
 
     def get_user(self, user_id):
         model = get_user_model()
@@ -74,9 +75,10 @@ class PortalModelBackend(ModelBackend):
         ):
             return super().get_user(user_id)
         alias = router.db_for_read(model)
-        compiled = self._compiled.get(alias)
+        key = (alias, model._meta.label)
+        compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = self._compiled.setdefault(alias, _user_statement(model, alias))
+            compiled = self._compiled.setdefault(key, _user_statement(model, alias))
         sql, params, slot, names, converters = compiled
         bound = list(params)
         bound[slot] = user_id
