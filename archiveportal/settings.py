@@ -126,6 +126,9 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "queries:search"  # a URL name: Django reverses it
 LOGOUT_REDIRECT_URL = "login"
+# Database sessions, read on every request as Django's are, through one compiled statement
+# (archiveportal/sessions.py says why and what stays the same).
+SESSION_ENGINE = "archiveportal.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not (DEBUG or EMBEDDED))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
@@ -139,7 +142,8 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # /admin/axes/accessattempt/ (or `manage.py axes_reset`).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, its per-request user read compiled once (archiveportal/sessions.py)
+    "archiveportal.sessions.PortalModelBackend",
 ]
 LOGIN_THROTTLE_ATTEMPTS = env.int("LOGIN_THROTTLE_ATTEMPTS", default=5)
 LOGIN_THROTTLE_WINDOW = env.int("LOGIN_THROTTLE_WINDOW", default=900)

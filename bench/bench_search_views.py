@@ -16,6 +16,10 @@ process at p50 (Python: parsing, ORM, rendering; other processes barely move it)
 view p95 <= SQL p95 + 5 ms; SQL p95 <= 20 ms, <= 10 ms for the cone with band and both project
 views.
 
+``--request-cpu`` adds a column: the CPU of the same page as a whole request at p50 (through
+every middleware: the session and the signed-in member read, CSRF, CSP, axes), what each page
+of ``bench_load.py``'s crowd costs the web worker.
+
 Every run counts its result, as a member's first visit of a search does: the count cache
 (``queries/counts.py``) is off unless ``--count-cache`` is given.
 """
@@ -79,6 +83,11 @@ def main() -> int:
         help="remember large results' counts as production does (queries/counts.py); off by "
         "default, so every run counts, as a member's first visit of a search does",
     )
+    parser.add_argument(
+        "--request-cpu",
+        action="store_true",
+        help="also time each page as a whole request, through every middleware (CPU at p50)",
+    )
     args = parser.parse_args()
     django_setup.setup(args.database_url)
     from django.conf import settings
@@ -111,6 +120,7 @@ def main() -> int:
         )
     user, _ = get_user_model().objects.get_or_create(username="bench-member")
     call = django_setup.member_get(search_page, "/aq/", user)
+    whole = _whole_request(user) if args.request_cpu else None
 
     # As each web worker does once it has loaded the portal (archiveportal/wsgi.py says why).
     gc.collect()
@@ -118,8 +128,9 @@ def main() -> int:
     print(f"{total_rows:,} observations; p50 / p95 in ms over {args.runs} runs\n")
     print(
         f"{'search':42} {'rows':>7} {'view p50':>9} {'view p95':>9} {'SQL p50':>9} "
-        f"{'SQL p95':>9} {'view-SQL':>9} {'view CPU':>9} {'queries':>8}  "
-        "targets (SQL p95; view p95)"
+        f"{'SQL p95':>9} {'view-SQL':>9} {'view CPU':>9} "
+        + (f"{'req CPU':>8} " if whole else "")
+        + f"{'queries':>8}  targets (SQL p95; view p95)"
     )
     for label, params in cases():
         call(params)
@@ -129,7 +140,14 @@ def main() -> int:
         count = re.search(rb'id="result-count">(\d+)', page.content)
         rows = int(count.group(1)) if count else 0
         statements = [q["sql"] for q in captured.captured_queries]
-        view_times, sql_times, cpu_times = [], [], []
+        view_times, sql_times, cpu_times, request_cpu = [], [], [], []
+        if whole:
+            whole(params)
+            whole(params)
+        for _ in range(args.runs if whole else 0):
+            cpu = time.process_time()
+            whole(params)
+            request_cpu.append((time.process_time() - cpu) * 1000)
         for _ in range(args.runs):
             started, cpu = time.perf_counter(), time.process_time()
             call(params)
@@ -152,10 +170,28 @@ def main() -> int:
             f"{label:42} {rows:7,} {statistics.median(view_times):9.1f} {view_p95:9.1f} "
             f"{statistics.median(sql_times):9.1f} {sql_p95:9.1f} "
             f"{statistics.median(view_times) - statistics.median(sql_times):9.1f} "
-            f"{statistics.median(cpu_times):9.1f} {len(statements):8d}  {verdicts}",
+            f"{statistics.median(cpu_times):9.1f} "
+            + (f"{statistics.median(request_cpu):8.1f} " if whole else "")
+            + f"{len(statements):8d}  {verdicts}",
             flush=True,
         )
     return 0
+
+
+def _whole_request(user):
+    """A function that GETs the search page with the given parameters as ``user`` through the
+    whole Django stack (the test client: every middleware, a real session), checking for 200."""
+    from django.test import Client
+
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(user)
+
+    def get(params: dict[str, str]):
+        response = client.get("/aq/", params)
+        assert response.status_code == 200, response.status_code
+        return response
+
+    return get
 
 
 if __name__ == "__main__":
