@@ -9,7 +9,8 @@ and ``load_archive``:
   indexes that back a constraint (``obs_id``'s unique constraint, which ``ON CONFLICT`` and the
   data's integrity need), plus, for callers that ask, the table's foreign keys (checked row
   by row at commit otherwise; validated in one join when added back);
-- **how**: their exact definitions (and which one ``CLUSTER`` uses) are read from the
+- **how**: their exact definitions (with which one ``CLUSTER`` uses, and any statistics
+  target set on an index column, which ``pg_get_indexdef`` leaves out) are read from the
   catalogue and returned, so the caller can keep them (the harvest records them on its run: a
   killed run rebuilds them on resumption); ``build`` creates them again, idempotently, with
   ``maintenance_work_mem`` raised for the session;
@@ -32,6 +33,7 @@ DEFER_MIN_ROWS = 10_000
 # memory (the server default, 64MB, spills to temporary files).
 BUILD_MEMORY = "256MB"
 _ALTER = "ALTER TABLE "
+_ALTER_INDEX = "ALTER INDEX "
 
 
 def is_postgresql(using: str = "default") -> bool:
@@ -47,10 +49,14 @@ def worth_deferring(model: type[models.Model], incoming: int, *, using: str = "d
 
 def secondary_indexes(table: str, *, using: str = "default") -> list[tuple[str, str]]:
     """(name, definition) of ``table``'s indexes that back no constraint (see module doc); the
-    index ``CLUSTER`` uses is followed by the statement that marks it again."""
+    index ``CLUSTER`` uses is followed by the statement that marks it again, and an index
+    column with its own statistics target (``queries`` migration 0013) by the one that sets
+    it again."""
     with connections[using].cursor() as cursor:
         cursor.execute(
-            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid), i.indisclustered "
+            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid), i.indisclustered, "
+            "ARRAY(SELECT ARRAY[a.attnum, a.attstattarget] FROM pg_attribute a "
+            "      WHERE a.attrelid = i.indexrelid AND a.attstattarget > 0 ORDER BY a.attnum) "
             "FROM pg_index i WHERE i.indrelid = %s::regclass AND NOT i.indisunique "
             "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) "
             "ORDER BY i.indexrelid",
@@ -59,10 +65,14 @@ def secondary_indexes(table: str, *, using: str = "default") -> list[tuple[str, 
         rows = cursor.fetchall()
     quoted = connections[using].ops.quote_name(table)
     out = []
-    for name, definition, clustered in rows:
+    for name, definition, clustered, targets in rows:
         out.append((name, definition))
         if clustered:
             out.append((name, f"{_ALTER}{quoted} CLUSTER ON {name}"))
+        for column, target in targets:
+            out.append(
+                (name, f"{_ALTER_INDEX}{name} ALTER COLUMN {column} SET STATISTICS {target}")
+            )
     return out
 
 
@@ -95,7 +105,7 @@ def drop(table: str, *, with_foreign_keys: bool = False, using: str = "default")
                     cursor.execute(f"ALTER TABLE {quoted} DROP CONSTRAINT {name}")
                     definitions.append(statement)
             for name, definition in secondary_indexes(table, using=using):
-                if not definition.startswith(_ALTER):
+                if not definition.startswith((_ALTER, _ALTER_INDEX)):
                     cursor.execute(f"DROP INDEX {name}")
                 definitions.append(definition)
         finally:
@@ -119,8 +129,8 @@ def build(definitions: list[str], *, using: str = "default") -> None:
             for definition in sorted(definitions, key=lambda d: " ADD CONSTRAINT " in d):
                 if " ADD CONSTRAINT " in definition:
                     _add_foreign_key(cursor, definition)
-                elif definition.startswith(_ALTER):  # CLUSTER ON: idempotent
-                    cursor.execute(definition)
+                elif definition.startswith((_ALTER, _ALTER_INDEX)):  # CLUSTER ON, statistics
+                    cursor.execute(definition)  # both idempotent, after their index
                 else:
                     cursor.execute(
                         definition.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1)

@@ -25,15 +25,19 @@ postgresql_only = pytest.mark.skipif(
 
 
 def schema(*tables: str) -> set[tuple[str, str]]:
-    """Every index (and whether CLUSTER uses it) and foreign key of ``tables`` as PostgreSQL
-    defines them."""
+    """Every index (and whether CLUSTER uses it, and any index column's own statistics target)
+    and foreign key of ``tables`` as PostgreSQL defines them."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT indrelid::regclass::text, pg_get_indexdef(indexrelid) || ' ' || indisclustered "
             "FROM pg_index WHERE indrelid::regclass::text = ANY(%s) "
             "UNION SELECT conrelid::regclass::text, conname || ' ' || pg_get_constraintdef(oid) "
-            "FROM pg_constraint WHERE contype = 'f' AND conrelid::regclass::text = ANY(%s)",
-            [list(tables), list(tables)],
+            "FROM pg_constraint WHERE contype = 'f' AND conrelid::regclass::text = ANY(%s) "
+            "UNION SELECT i.indrelid::regclass::text, "
+            "i.indexrelid::regclass::text || ' column ' || a.attnum || ' statistics ' "
+            "|| a.attstattarget FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indexrelid "
+            "WHERE a.attstattarget > 0 AND i.indrelid::regclass::text = ANY(%s)",
+            [list(tables), list(tables), list(tables)],
         )
         return set(cursor.fetchall())
 
@@ -112,6 +116,19 @@ def test_a_file_load_writes_its_rows_linked_so_the_hierarchy_rewrites_none(defer
     assert not Observation.objects.filter(member_ous__isnull=True).exists()
     assert not Observation.objects.exclude(project__code=F("proposal_id")).exists()
     assert not Observation.objects.exclude(member_ous__uid=F("member_ous_uid")).exists()
+
+
+@postgresql_only
+def test_an_index_column_keeps_its_statistics_target_through_a_deferred_load(defer_every_load):
+    table = Observation._meta.db_table
+    with connection.cursor() as cursor:  # as queries migration 0013 does for the projects'
+        cursor.execute("ALTER INDEX obs_target_key_trgm ALTER COLUMN 1 SET STATISTICS 500")
+    before = schema(table)
+    assert "obs_target_key_trgm column 1 statistics 500" in {d for _, d in before}
+
+    synthesize_archive(300, seed=3)
+
+    assert schema(table) == before
 
 
 @postgresql_only
