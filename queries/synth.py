@@ -3,7 +3,8 @@
 ``generate_archive(rows, seed=...)`` is pure (numpy, no database): the same ``rows`` and ``seed``
 always give the same tables, column for column. ``write_archive`` stores them in one transaction:
 PostgreSQL gets ``COPY`` (a million ObsCore rows in well under a minute), any other database
-``bulk_create`` in batches. ``synthesize_archive`` does both.
+``bulk_create`` in batches. ``synthesize_archive`` does both; on PostgreSQL it builds the
+observations while the rest of the hierarchy is stored (``write_while_building``).
 
 Invariants the tests check:
 - every project is ``is_synthetic`` and its code is ``YYYY.C.9NNNN.S``: the cycle prefixes are
@@ -30,6 +31,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -383,6 +385,11 @@ class ArchiveBuilder:
 
     def build_all(self) -> list[Table]:
         """Run every builder in order; the tables in insertion (foreign key) order."""
+        return [*self.build_hierarchy(), self.build_observations()]
+
+    def build_hierarchy(self) -> list[Table]:
+        """Every builder but the last, ``build_observations``, which may then run while these
+        tables are being stored (``write_while_building``)."""
         goals = self.build_science_goals()
         projects = self.build_projects()
         self.place_sources()
@@ -393,7 +400,6 @@ class ArchiveBuilder:
             self.build_member_ouses(),
             self.build_execution_blocks(),
             self.build_files(),
-            self.build_observations(),
         ]
 
     def _plan(self, rows: int, n_p: int) -> bool:
@@ -943,24 +949,51 @@ def _bulk_create(table: Table, using: str, batch_size: int) -> None:
 
 def write_archive(archive: SynthArchive, *, using: str = "default", batch_size: int = 5000) -> None:
     """Insert the tables as they are (primary keys included); the caller holds the transaction."""
-    connection = connections[using]
-    if connection.vendor == "postgresql":
-        # A large archive loads without the secondary indexes and keys of the tables it
-        # fills, built once at the end (queries.bulk_indexes), inside this transaction.
-        tables = [(table.model, len(table)) for table in archive.tables]
-        with bulk_indexes.deferred(tables, with_foreign_keys=True, using=using):
-            for table in archive.tables:
-                if len(table):
-                    _copy(table, using)
+    if connections[using].vendor == "postgresql":
+        _copy_tables(archive.tables, using)
+        _reset_sequences(using)
     else:
         for table in archive.tables:
             if len(table):
                 _bulk_create(table, using, batch_size)
-    if connection.vendor == "postgresql":
-        # Explicit ids left the identity sequences behind: move them past the new rows.
-        with connection.cursor() as cursor:
-            for sql in connection.ops.sequence_reset_sql(no_style(), list(GENERATED_MODELS)):
-                cursor.execute(sql)
+
+
+def write_while_building(builder: ArchiveBuilder, *, using: str = "default") -> SynthArchive:
+    """``write_archive(SynthArchive(builder.build_all()))`` on PostgreSQL, the last and largest
+    table built in a thread while the others are stored; the caller holds the transaction.
+
+    Why: the server spends seconds storing the hierarchy (COPY, then its indexes, trigram
+    GINs included, and keys), one backend on one core, while Python would wait; the
+    observations (most of the generator's time) are built meanwhile on the other core. The
+    builders still run one after the other in ``build_all``'s order, so the draws and the
+    tables are the same.
+    """
+    hierarchy = builder.build_hierarchy()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="synth-build") as pool:
+        building = pool.submit(builder.build_observations)
+        _copy_tables(hierarchy, using)
+        observations = building.result()
+    _copy_tables([observations], using)
+    _reset_sequences(using)
+    return SynthArchive([*hierarchy, observations])
+
+
+def _copy_tables(tables: list[Table], using: str) -> None:
+    """COPY each table; a large load goes without the secondary indexes and keys of the tables
+    it fills, built once at the end (queries.bulk_indexes), inside the caller's transaction."""
+    loading = [(table.model, len(table)) for table in tables]
+    with bulk_indexes.deferred(loading, with_foreign_keys=True, using=using):
+        for table in tables:
+            if len(table):
+                _copy(table, using)
+
+
+def _reset_sequences(using: str) -> None:
+    """Explicit ids left the identity sequences behind: move them past the new rows."""
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        for sql in connection.ops.sequence_reset_sql(no_style(), list(GENERATED_MODELS)):
+            cursor.execute(sql)
 
 
 def synthesize_archive(
@@ -987,8 +1020,14 @@ def synthesize_archive(
                     "pass --replace to remove them first"
                 )
             delete_synthetic_archive(using=using)
-        archive = generate_archive(rows, seed=seed, now=now, id_start=_next_ids(using))
-        write_archive(archive, using=using, batch_size=batch_size)
+        builder = ArchiveBuilder(
+            rows, seed=seed, now=now or datetime.now(UTC), id_start=_next_ids(using)
+        )
+        if connections[using].vendor == "postgresql":
+            archive = write_while_building(builder, using=using)
+        else:
+            archive = SynthArchive(builder.build_all())
+            write_archive(archive, using=using, batch_size=batch_size)
     # What rebuild_hierarchy derives after a load, for the hierarchy written here directly: the
     # project view's per-project aggregates and the line finder's spectral windows.
     refresh_summaries()
