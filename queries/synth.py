@@ -3,8 +3,8 @@
 ``generate_archive(rows, seed=...)`` is pure (numpy, no database): the same ``rows`` and ``seed``
 always give the same tables, column for column. ``write_archive`` stores them in one transaction:
 PostgreSQL gets ``COPY`` (a million ObsCore rows in well under a minute), any other database
-``bulk_create`` in batches. ``synthesize_archive`` does both; on PostgreSQL it builds the
-observations while the rest of the hierarchy is stored (``write_while_building``).
+``bulk_create`` in batches. ``synthesize_archive`` does both; on PostgreSQL it builds each
+table while the ones before it are stored (``write_while_building``).
 
 Invariants the tests check:
 - every project is ``is_synthetic`` and its code is ``YYYY.C.9NNNN.S``: the cycle prefixes are
@@ -30,8 +30,8 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -41,6 +41,7 @@ from astropy import constants
 from django.core.management.color import no_style
 from django.db import connections, models, transaction
 
+from archiveportal.read_ahead import read_ahead
 from queries import bulk_indexes
 from queries import models as qm
 from queries.hierarchy import refresh_summaries
@@ -385,22 +386,21 @@ class ArchiveBuilder:
 
     def build_all(self) -> list[Table]:
         """Run every builder in order; the tables in insertion (foreign key) order."""
-        return [*self.build_hierarchy(), self.build_observations()]
+        return list(self.tables())
 
-    def build_hierarchy(self) -> list[Table]:
-        """Every builder but the last, ``build_observations``, which may then run while these
-        tables are being stored (``write_while_building``)."""
+    def tables(self) -> Iterator[Table]:
+        """Every builder in order, each table handed over as soon as it is built (insertion
+        order: a project's science goals are built first, as their draws come first), so that
+        one can be stored while the next is built (``write_while_building``)."""
         goals = self.build_science_goals()
-        projects = self.build_projects()
+        yield self.build_projects()
+        yield goals
         self.place_sources()
-        return [
-            projects,
-            goals,
-            self.build_group_ouses(),
-            self.build_member_ouses(),
-            self.build_execution_blocks(),
-            self.build_files(),
-        ]
+        yield self.build_group_ouses()
+        yield self.build_member_ouses()
+        yield self.build_execution_blocks()
+        yield self.build_files()
+        yield self.build_observations()
 
     def _plan(self, rows: int, n_p: int) -> bool:
         """The hierarchy of ``n_p`` projects cut to ``rows`` rows; False if they hold fewer."""
@@ -959,30 +959,42 @@ def write_archive(archive: SynthArchive, *, using: str = "default", batch_size: 
 
 
 def write_while_building(builder: ArchiveBuilder, *, using: str = "default") -> SynthArchive:
-    """``write_archive(SynthArchive(builder.build_all()))`` on PostgreSQL, the last and largest
-    table built in a thread while the others are stored; the caller holds the transaction.
+    """``write_archive(SynthArchive(builder.build_all()))`` on PostgreSQL, each table built in a
+    thread while the ones before it are stored; the caller holds the transaction.
 
     Why: the server spends seconds storing the hierarchy (COPY, then its indexes, trigram
-    GINs included, and keys), one backend on one core, while Python would wait; the
-    observations (most of the generator's time) are built meanwhile on the other core. The
-    builders still run one after the other in ``build_all``'s order, so the draws and the
-    tables are the same.
+    GINs included, and keys), one backend on one core, while Python would wait; the next
+    tables, the observations above all (most of the generator's time), are built meanwhile
+    on the other core. The builders still run one after the other in ``build_all``'s order,
+    so the draws and the tables are the same. The hierarchy's indexes are built as soon as
+    its last table is stored, before the observations (the last table) arrive.
     """
-    hierarchy = builder.build_hierarchy()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="synth-build") as pool:
-        building = pool.submit(builder.build_observations)
-        _copy_tables(hierarchy, using)
-        observations = building.result()
-    _copy_tables([observations], using)
+    tables: list[Table] = []
+    with ExitStack() as hierarchy_indexes:
+        for table in read_ahead(builder.tables(), name="synth-build"):
+            tables.append(table)
+            if table.model is qm.Observation:
+                _copy_tables([table], using)
+                continue
+            hierarchy_indexes.enter_context(_deferred([table], using))
+            if len(table):
+                _copy(table, using)
+            if len(tables) == len(GENERATED_MODELS) - 1:
+                hierarchy_indexes.close()  # builds them, the last table's first
     _reset_sequences(using)
-    return SynthArchive([*hierarchy, observations])
+    return SynthArchive(tables)
+
+
+def _deferred(tables: list[Table], using: str) -> AbstractContextManager[None]:
+    """``bulk_indexes.deferred`` for these tables, their foreign keys too."""
+    loading = [(table.model, len(table)) for table in tables]
+    return bulk_indexes.deferred(loading, with_foreign_keys=True, using=using)
 
 
 def _copy_tables(tables: list[Table], using: str) -> None:
     """COPY each table; a large load goes without the secondary indexes and keys of the tables
     it fills, built once at the end (queries.bulk_indexes), inside the caller's transaction."""
-    loading = [(table.model, len(table)) for table in tables]
-    with bulk_indexes.deferred(loading, with_foreign_keys=True, using=using):
+    with _deferred(tables, using):
         for table in tables:
             if len(table):
                 _copy(table, using)

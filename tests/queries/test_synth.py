@@ -303,6 +303,21 @@ def _stored(archive: synth.SynthArchive) -> dict[str, list[tuple]]:
     return out
 
 
+def _indexes_and_keys() -> set[tuple[str, str]]:
+    """(table, definition) of every index and constraint of the generated tables."""
+    tables = [m._meta.db_table for m in synth.GENERATED_MODELS]
+    if connection.vendor != "postgresql":
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tablename, indexdef FROM pg_indexes WHERE tablename = ANY(%(t)s) UNION ALL "
+            "SELECT conrelid::regclass::text, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid::regclass::text = ANY(%(t)s)",
+            {"t": tables},
+        )
+        return set(cursor.fetchall())
+
+
 @pytest.mark.django_db
 def test_stored_archive_is_every_column_generate_archive_gives(monkeypatch):
     """What ``synthesize_archive`` stores (on PostgreSQL: COPY, indexes deferred, observations
@@ -310,8 +325,10 @@ def test_stored_archive_is_every_column_generate_archive_gives(monkeypatch):
     every column of every table, defaults, NULLs, instants and floats to the bit."""
     monkeypatch.setattr("queries.bulk_indexes.DEFER_MIN_ROWS", 1)
     start = synth._next_ids(connection.alias)
+    schema = _indexes_and_keys()
     with transaction.atomic():
         synthesize_archive(ROWS, seed=4, now=NOW)
+        assert _indexes_and_keys() == schema  # every deferred index and key is back
         archive = generate_archive(ROWS, seed=4, now=NOW, id_start=start)
         stored = _stored(archive)
         transaction.set_rollback(True)
