@@ -928,6 +928,13 @@ def _full_rows(table: Table, using: str) -> tuple[list[str], Iterable[tuple]]:
 
 
 def _copy(table: Table, using: str) -> None:
+    """One table by binary COPY, a Python tuple a row through psycopg's ``write_row``.
+
+    Why not ``queries.archive.pg_binary`` (rows laid out by Arrow and numpy): measured on
+    200,000 observations (load 5.6), ``write_row`` took 0.65-0.72 s of CPU, the Arrow layout
+    2.2-2.6 s (with ``pa.array`` over these lists), while the COPY took 2.4 s either way:
+    the server's side (heap, WAL, the unique indexes) is the COPY's time, not Python's.
+    """
     names, rows = _full_rows(table, using)
     with connections[using].cursor() as cursor:
         copy_binary(cursor, table.model._meta.db_table, names, rows)
