@@ -212,9 +212,20 @@ def _write(cursor, model, key: str, columns: list[str], values: str, params=None
     (written,) = cursor.fetchone()
     if written:
         with bulk_indexes.deferred([(model, written)], with_foreign_keys=True):
+            # The rows there already, by a join (an upsert checks and locks each conflict:
+            # 83,656 member OUSs took 3 s); then the new ones, by upsert in case another
+            # writer has just added one.
+            cursor.execute(
+                f"UPDATE {table} x SET {', '.join(f'{n} = v.{n}' for n in columns)} "
+                f'FROM derived v WHERE x.{key} = v.{key} COLLATE "default" '
+                f"AND ({old}) IS DISTINCT FROM ({derived})"
+            )
             cursor.execute(
                 f"""
-                INSERT INTO {table} AS x ({key}, {names}) SELECT {key}, {names} FROM derived
+                INSERT INTO {table} AS x ({key}, {names}) SELECT {key}, {names} FROM derived v
+                WHERE NOT EXISTS (
+                    SELECT FROM {table} x WHERE x.{key} = v.{key} COLLATE "default"
+                )
                 ON CONFLICT ({key}) DO UPDATE
                 SET {", ".join(f"{name} = EXCLUDED.{name}" for name in columns)}
                 WHERE ({old}) IS DISTINCT FROM ({", ".join(f"EXCLUDED.{n}" for n in columns)})
