@@ -72,7 +72,7 @@ def refresh_positions(codes: list[str] | None = None) -> None:
         if bulk_indexes.is_postgresql():
             cursor.execute(f"SELECT NOT EXISTS (SELECT FROM {quote(POSITIONS)})")
             if cursor.fetchone()[0]:
-                deferred = bulk_indexes.drop(POSITIONS)
+                deferred = bulk_indexes.drop(POSITIONS, with_foreign_keys=True)
         cursor.execute(
             f"INSERT INTO {quote(POSITIONS)} (project_id, member_ous_id, code, "
             f"{', '.join(quote(c) for c in KEY)}, s_fov) "

@@ -578,8 +578,10 @@ def load_paths(paths: Iterable[Path]) -> LoadResult:
             for table, columns in prepared:
                 total.merge(_load_table(table, columns, into_mirror=into_mirror))
             # Before the indexes come back: linking every row to its project and member OUS
-            # rewrites it, which costs an entry in each index that exists by then.
-            rebuild_hierarchy(total.proposal_ids)
+            # rewrites it, which costs an entry in each index that exists by then. Into an
+            # empty mirror every row is this load's: the whole hierarchy is derived, as the
+            # harvest's first load does, with no list of 30,000 codes to test each row against.
+            rebuild_hierarchy(None if into_mirror else total.proposal_ids)
         for table in tables:
             if table.kind == "datalink":
                 total.datalink_files += load_datalink_table(table)

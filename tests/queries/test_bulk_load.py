@@ -14,7 +14,15 @@ from django.db.models import F
 from queries import bulk_indexes
 from queries.archive.formats import read_table
 from queries.archive.loader import columns_from_table, load_paths, map_column, normalise_values
-from queries.models import ArchiveFile, Observation
+from queries.models import (
+    ArchiveFile,
+    ExecutionBlock,
+    GroupOUS,
+    MemberOUS,
+    Observation,
+    ObservedPosition,
+    Project,
+)
 from queries.synth import synthesize_archive
 from tests.queries.test_loader import UNION
 
@@ -141,6 +149,34 @@ def test_reloading_into_a_full_mirror_keeps_its_indexes_in_place(defer_every_loa
 
     assert (again.created, again.updated) == (0, 417)
     assert schema(table) == before
+
+
+@postgresql_only
+def test_a_first_load_failing_in_its_final_step_leaves_the_mirror_as_it_was(
+    defer_every_load, monkeypatch
+):
+    """The load and its final step are one transaction: a failure after the rows are in and
+    the hierarchy's own tables have been rewritten without their indexes (the windows come
+    last) leaves no row, no project, and every index and key where it was."""
+    from queries import hierarchy
+
+    models = (Observation, Project, MemberOUS, GroupOUS, ExecutionBlock, ObservedPosition)
+    tables = [m._meta.db_table for m in models]
+    before = schema(*tables)
+    derived: list[int] = []
+
+    def fail(codes) -> None:
+        derived.append(MemberOUS.objects.exclude(n_observations=0).count())
+        raise RuntimeError("the windows failed")
+
+    monkeypatch.setattr(hierarchy, "rebuild_windows", fail)
+
+    with pytest.raises(RuntimeError):
+        load_paths([UNION])
+
+    assert derived and derived[0] > 0  # it failed after the hierarchy was derived
+    assert schema(*tables) == before
+    assert [m.objects.count() for m in models] == [0] * len(models)
 
 
 @postgresql_only

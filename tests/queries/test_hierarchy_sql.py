@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import pytest
 from django.db import connection, transaction
 
-from queries import hierarchy, hierarchy_sql
+from queries import bulk_indexes, hierarchy, hierarchy_sql
 from queries.models import (
     ExecutionBlock,
     GroupOUS,
@@ -132,11 +132,11 @@ class _Undo(Exception):
     pass
 
 
-def _derived_by(rebuild, codes: list[str] | None) -> dict[str, object]:
-    """The tables ``rebuild`` leaves, everything it wrote rolled back afterwards."""
+def _derived_by(rebuild, codes: list[str] | None, prepare=scramble) -> dict[str, object]:
+    """The tables ``rebuild`` leaves after ``prepare``, everything rolled back afterwards."""
     try:
         with transaction.atomic():
-            scramble()
+            prepare()
             rebuild(codes)
             tables = snapshot()
             raise _Undo
@@ -191,3 +191,53 @@ def test_rebuilding_an_unchanged_hierarchy_writes_no_row(sample):
         for model in tables:
             cursor.execute(f"SELECT id, xmin::text FROM {model._meta.db_table}")
             assert set(cursor.fetchall()) == before[model], model.__name__
+
+
+def _as_after_a_first_load() -> None:
+    """The hierarchy as a bulk load leaves it before the rebuild: projects and member OUSs
+    created empty by ``ids_for`` (no texts, no aggregates), no group or block derived yet."""
+    scramble()
+    Project.objects.update(
+        title="",
+        abstract="",
+        pi_name="",
+        pi_userid="",
+        proposal_authors="",
+        science_keyword="",
+        scientific_category="",
+    )
+    MemberOUS.objects.update(group_ous=None)
+    ExecutionBlock.objects.all().delete()
+
+
+def test_a_rebuild_writing_whole_tables_builds_their_indexes_after_and_derives_the_same(
+    sample, monkeypatch
+):
+    """A first load's rebuild writes every project, member OUS and block: their indexes and
+    keys are dropped and built once after (``bulk_indexes``' rule, here from any size), and
+    the tables come out as the Python loop derives them, every index back in place."""
+    Observation.objects.bulk_create(CORNERS)
+    expected = _derived_by(_python, None, _as_after_a_first_load)
+    monkeypatch.setattr(bulk_indexes, "DEFER_MIN_ROWS", 0)
+    tables = [Project, MemberOUS, ExecutionBlock]
+    before = {m: bulk_indexes.secondary_indexes(m._meta.db_table) for m in tables}
+    keys = {m: bulk_indexes.foreign_keys(m._meta.db_table) for m in tables}
+    dropped: list[str] = []
+    drop = bulk_indexes.drop
+
+    def spied(table: str, **options) -> list[str]:
+        dropped.append(table)
+        return drop(table, **options)
+
+    monkeypatch.setattr(bulk_indexes, "drop", spied)
+    after: dict = {}
+
+    def rebuilt(codes: list[str] | None) -> None:
+        _sql(codes)
+        for m in tables:
+            table = m._meta.db_table
+            after[m] = bulk_indexes.secondary_indexes(table), bulk_indexes.foreign_keys(table)
+
+    assert _derived_by(rebuilt, None, _as_after_a_first_load) == expected
+    assert {m._meta.db_table for m in tables} <= set(dropped)
+    assert after == {m: (before[m], keys[m]) for m in tables}
