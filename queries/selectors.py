@@ -14,15 +14,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache, partial
 
-from django.core.exceptions import EmptyResultSet, FullResultSet
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import BooleanField, Count, F, Model, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Left
+from django.utils.functional import SimpleLazyObject
 
 from archiveportal import clock
 from queries import columns as cols
-from queries import counts, kinds, syntax
+from queries import counts, kinds, search_where, syntax
 from queries.compiled import LIST_MARKERS, TIME_MARKER, Compiled
 from queries.fields import ParsedQuery
 from queries.filters import band_bits_q, observation_filter
@@ -135,9 +136,10 @@ def observations_page(
     """
     # Default order: obs_id, which the sky indexes cover, so cutting a page needs no table reads.
     name, descending = parse_sort(sort, set(cols.BY_NAME), "obs_id")
-    queryset = Observation.objects.filter(q)
-    # The search's WHERE, compiled once for the statements below (``_search_where``).
-    where = _search_where(queryset)
+    # Built only where a statement needs the ORM: the search's WHERE, compiled once per
+    # search, serves the usual ones (``_search_where``).
+    queryset = SimpleLazyObject(lambda: Observation.objects.filter(q))
+    where = _search_where(Observation, q)
     # A large result counted before on this very mirror is paged without counting it again.
     known = counts.remembered(where) if total is None else None
     few = None
@@ -234,7 +236,9 @@ def _page_of_few(
     embedded mirrors always try this first). Ties keep obs_id order; NULLs go where PostgreSQL
     puts them (last when ascending, first when descending). ``where``: the search's WHERE
     already compiled (``_search_where``), written into the statement ``matches`` compiles to."""
-    matches = queryset.order_by().values_list("id", name, "obs_id")[: COUNT_FIRST_LIMIT + 1]
+    def matches() -> QuerySet:
+        return queryset.order_by().values_list("id", name, "obs_id")[: COUNT_FIRST_LIMIT + 1]
+
     if connection.vendor == "postgresql":
         if where is not None:
             table, quote = Observation._meta.db_table, connection.ops.quote_name
@@ -246,7 +250,7 @@ def _page_of_few(
             params = where[1]
         else:
             try:
-                inner, params = matches.query.sql_with_params()
+                inner, params = matches().query.sql_with_params()
             except EmptyResultSet:  # a filter that can match nothing (an empty IN list)
                 return [], 0, 1
         if estimate and _estimated_rows(inner, params) > COUNT_FIRST_LIMIT:
@@ -271,7 +275,7 @@ def _page_of_few(
             if number == clamp_page(number, total, size):
                 return [i for _, i in found if i is not None], total, number
             number = clamp_page(number, total, size)
-    pairs = sorted(matches, key=lambda p: p[2])
+    pairs = sorted(matches(), key=lambda p: p[2])
     if len(pairs) > COUNT_FIRST_LIMIT:
         return None
     present = sorted((p for p in pairs if p[1] is not None), key=lambda p: p[1], reverse=descending)
@@ -364,7 +368,7 @@ def position_matches(parsed: ParsedQuery) -> KnownMatches | None:
     if not has_cone:  # a band list alone: ``member_ous_filter`` and the project summaries
         return None
     q = observation_filter(parsed)
-    where = _search_where(ObservedPosition.objects.filter(q))
+    where = _search_where(ObservedPosition, q)
     if where is None:
         return None
     counted: dict[int, int] = {}
@@ -440,9 +444,11 @@ def _projects_of_matches(
     page's pairs: fetching the Orion cone's 3,000 pairs and 1,800 codes into Python cost ~5 ms
     of CPU and a second query. Elsewhere the pairs are read and paged in Python.
     """
-    pairs = matching.order_by().values_list("project_id", "member_ous_id").distinct()
+    def pairs() -> QuerySet:
+        return matching.order_by().values_list("project_id", "member_ous_id").distinct()
+
     if connection.vendor != "postgresql":
-        found = set(pairs)
+        found = set(pairs())
         codes = dict(
             Project.objects.filter(pk__in={p for p, _ in found if p is not None}).values_list(
                 "pk", "code"
@@ -462,7 +468,7 @@ def _projects_of_matches(
         params = where[1]
     else:
         try:
-            inner, params = pairs.query.sql_with_params()
+            inner, params = pairs().query.sql_with_params()
         except EmptyResultSet:  # a filter that can match nothing (an empty IN list)
             return [], [], 0, 1
     project = connection.ops.quote_name(Project._meta.db_table)
@@ -548,20 +554,12 @@ def _page_of_many(
     return [row[1] for row in found if row[1] is not None], total, number
 
 
-def _search_where(matching: QuerySet) -> tuple[str, tuple] | None:
-    """The WHERE clause of ``matching`` (a filter on the observations table alone) as SQL
-    and parameters, compiled once for the project view's two statements that test it; None
-    where it needs another table, matches everything or nothing, or off PostgreSQL (the
-    querysets are compiled as usual then)."""
-    query = matching.query
-    joined = [a for a, n in query.alias_refcount.items() if n and a != query.base_table]
-    if connection.vendor != "postgresql" or joined:
-        return None
-    try:
-        sql, params = query.get_compiler(connection=connection).compile(query.where)
-    except (EmptyResultSet, FullResultSet):
-        return None
-    return sql, tuple(params)
+def _search_where(model: type[Model], q: Q) -> tuple[str, tuple] | None:
+    """The WHERE clause of ``model.objects.filter(q)`` (a filter on that table alone) as SQL
+    and parameters, compiled once per search (``queries.search_where``) for the statements
+    that test it; None where it needs another table, matches everything or nothing, or off
+    PostgreSQL (the querysets are compiled as usual then)."""
+    return search_where.where_of(model, q)
 
 
 def _sources_per_project(
@@ -636,10 +634,11 @@ def projects_page(
     _, descending = parse_sort(sort, PROJECT_SORTS, "code")
     if mous_q is not None:
         known = None  # the summaries answer the search; nothing is read from ``known``
-    matching = Observation.objects.filter(q)
-    # The search's WHERE on the observations, compiled once for the two statements that test
-    # it; not needed when the matches are read elsewhere (``known``) or summarised (``mous_q``).
-    where = _search_where(matching) if known is None and mous_q is None else None
+    matching = SimpleLazyObject(lambda: Observation.objects.filter(q))
+    # The search's WHERE on the observations, compiled once per search for the statements
+    # that test it (the matches, and the sources of the page's member OUSs, summarised or
+    # not); not needed when the matches are read elsewhere (``known``).
+    where = _search_where(Observation, q) if known is None else None
     if mous_q is not None:
         summaries = ProjectSummary.objects.filter(mous_q)
         total = summaries.count()

@@ -78,7 +78,7 @@ def test_project_pages_from_the_compiled_search_are_the_orms(sample, monkeypatch
     mous_q = selectors.member_ous_filter(parse_form(query_params(params)))
     now = datetime(2024, 6, 1, tzinfo=UTC)
     fast = selectors.projects_page(q, sort="-code", page=1, size=7, now=now, mous_q=mous_q)
-    monkeypatch.setattr(selectors, "_search_where", lambda matching: None)
+    monkeypatch.setattr(selectors, "_search_where", lambda model, q: None)
     orm = selectors.projects_page(q, sort="-code", page=1, size=7, now=now, mous_q=mous_q)
     assert fast == orm
     assert fast[1].total == 0 or fast[0]
@@ -89,10 +89,10 @@ def test_project_pages_from_the_compiled_search_are_the_orms(sample, monkeypatch
 def test_the_search_is_compiled_once_unless_empty_or_joined(sample):
     def where(params):
         q = observation_filter(parse_form(query_params(params)))
-        return selectors._search_where(Observation.objects.filter(q))
+        return selectors._search_where(Observation, q)
 
     sql, params = where({"ra_dec": "83.8221 -5.3911, 2", "band_list": "6"})
     assert "%s" in sql and params
     assert where({"project_abstract": "galaxy"}) is not None  # a subquery, no join
-    assert selectors._search_where(Observation.objects.filter(Q())) is None
-    assert selectors._search_where(Observation.objects.filter(project__title="x")) is None
+    assert selectors._search_where(Observation, Q()) is None
+    assert selectors._search_where(Observation, Q(project__title="x")) is None
