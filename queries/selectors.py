@@ -236,6 +236,7 @@ def _page_of_few(
     embedded mirrors always try this first). Ties keep obs_id order; NULLs go where PostgreSQL
     puts them (last when ascending, first when descending). ``where``: the search's WHERE
     already compiled (``_search_where``), written into the statement ``matches`` compiles to."""
+
     def matches() -> QuerySet:
         return queryset.order_by().values_list("id", name, "obs_id")[: COUNT_FIRST_LIMIT + 1]
 
@@ -444,6 +445,7 @@ def _projects_of_matches(
     page's pairs: fetching the Orion cone's 3,000 pairs and 1,800 codes into Python cost ~5 ms
     of CPU and a second query. Elsewhere the pairs are read and paged in Python.
     """
+
     def pairs() -> QuerySet:
         return matching.order_by().values_list("project_id", "member_ous_id").distinct()
 
