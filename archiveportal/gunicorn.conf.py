@@ -17,6 +17,16 @@ worker_class = "gthread"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30
 keepalive = 5
+# The connections one worker holds at once (gunicorn's default: 1,000). A kept-alive connection
+# stays with the worker that accepted it, and the workers race to accept: 50 members' kept
+# connections split ~32/18, and those on the fuller worker queued behind its four threads (the
+# crowd's p95 393-605 ms over eight runs). At 25 a worker stops accepting when full, so the split
+# is even (p95 352-386 ms over five runs, the same rate: bench/README.md, "A crowd"). Behind
+# nginx (compose) that is ample: it keeps 16 idle upstream connections per nginx process and
+# opens one more per request in flight; a connection beyond the limit waits in the listen
+# backlog, as it would have waited in the worker's queue. Raise it when clients connect
+# directly: each browser keeps up to six connections alive for ``keepalive`` seconds.
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "25"))
 # A worker is replaced now and then, so a slow leak can never grow without bound.
 max_requests = 5000
 max_requests_jitter = 500

@@ -96,7 +96,7 @@ class Tally:
 
 def server_env(args: argparse.Namespace, port: int, data_dir: Path) -> dict[str, str]:
     """The web service's environment as docker-compose sets it, on loopback over plain http."""
-    keep = ("PATH", "HOME", "LANG", "VIRTUAL_ENV")
+    keep = ("PATH", "HOME", "LANG", "VIRTUAL_ENV", "GUNICORN_WORKER_CONNECTIONS")
     env = {k: os.environ[k] for k in keep if k in os.environ}
     env.update(
         DATABASE_URL=args.database_url,
