@@ -249,3 +249,15 @@ def archive_server(settings):
         settings.ARCHIVE_URL = state.url
         settings.ARCHIVE_TIMEOUT = 2.0
         yield state
+
+
+@pytest.fixture
+def harvest_settings(settings):
+    """A harvester for the test upstreams (tests/harvest, tests/queries): small pages, so every
+    harvest has several, one quick retry, a short timeout."""
+    settings.HARVEST_PAGE_ROWS = 100
+    settings.HARVEST_MAX_RETRIES = 1
+    settings.ARCHIVE_TIMEOUT = 10.0
+    settings.ARCHIVE_TOKEN = ""
+    settings.HARVEST_MAX_REMOVED_FRACTION = 0.2
+    return settings

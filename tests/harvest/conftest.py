@@ -25,17 +25,6 @@ def upstream_portal(
 
 
 @pytest.fixture
-def harvest_settings(settings):
-    """Small pages (so every harvest has several), one quick retry, a short timeout."""
-    settings.HARVEST_PAGE_ROWS = 100
-    settings.HARVEST_MAX_RETRIES = 1
-    settings.ARCHIVE_TIMEOUT = 10.0
-    settings.ARCHIVE_TOKEN = ""
-    settings.HARVEST_MAX_REMOVED_FRACTION = 0.2
-    return settings
-
-
-@pytest.fixture
 def portal_upstream(upstream_portal, harvest_settings) -> UpstreamPortal:
     """The second portal, with its token in ARCHIVE_TOKEN as an operator would set it."""
     harvest_settings.ARCHIVE_TOKEN = upstream_portal.token

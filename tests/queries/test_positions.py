@@ -98,12 +98,8 @@ def test_synth_archive_keeps_the_positions():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_harvest_keeps_the_positions(settings):
-    settings.HARVEST_PAGE_ROWS = 100
-    settings.HARVEST_MAX_RETRIES = 1
-    settings.ARCHIVE_TIMEOUT = 10.0
-    settings.ARCHIVE_TOKEN = ""
-    settings.HARVEST_MAX_REMOVED_FRACTION = 0.5
+def test_the_harvest_keeps_the_positions(harvest_settings):
+    harvest_settings.HARVEST_MAX_REMOVED_FRACTION = 0.5  # the sweep below removes a project
     with ReplayServer() as upstream:
         upstream.obscore = load_obscore_union()
         call_command("harvest_archive", "--archive-url", upstream.url)  # a first load
