@@ -288,9 +288,9 @@ class Observation(models.Model):
     instrument_name = models.CharField(max_length=16, blank=True)
     dataproduct_type = models.CharField(max_length=16, blank=True)
     calib_level = models.IntegerField(null=True, blank=True)
-    proposal_id = models.CharField(max_length=64, db_index=True)
-    # Indexed in Meta: a plain btree serves ``=`` and ``IN``; the ``LIKE 'prefix%'`` twin
-    # Django adds to an indexed CharField on PostgreSQL served no search (migration 0008).
+    # Indexed in Meta: ``=`` and ``IN`` by obs_project_mous (it leads), a project-code pattern
+    # (``2019.1.*``, ``LIKE 'prefix%'``) by obs_proposal_pattern (migration 0014).
+    proposal_id = models.CharField(max_length=64)
     group_ous_uid = models.CharField(max_length=64, blank=True)
     member_ous_uid = models.CharField(max_length=64)
     asdm_uid = models.CharField(max_length=64, blank=True)
@@ -304,8 +304,10 @@ class Observation(models.Model):
 
     # Target and position
     target_name = models.CharField(max_length=256, blank=True)
-    # Lower-cased, with spaces, underscores and dashes removed: NGC_1068 == ngc 1068.
-    target_name_key = models.CharField(max_length=256, blank=True, db_index=True)
+    # Lower-cased, with spaces, underscores and dashes removed: NGC_1068 == ngc 1068. Searched
+    # case-insensitively only, so indexed as ``UPPER(target_name_key)`` (obs_target_key_upper,
+    # obs_target_key_trgm); a plain btree of it served nothing (migration 0014).
+    target_name_key = models.CharField(max_length=256, blank=True)
     s_ra = models.FloatField(null=True, blank=True)
     # No index of its own: obs_sky_cover (s_dec, s_ra, ...) serves every s_dec range (0004).
     s_dec = models.FloatField(null=True, blank=True)
@@ -393,6 +395,11 @@ class Observation(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["proposal_id", "member_ous_uid"], name="obs_project_mous"),
+            models.Index(
+                fields=["proposal_id"],
+                name="obs_proposal_pattern",
+                opclasses=["varchar_pattern_ops"],
+            ),
             models.Index(fields=["group_ous_uid"], name="obs_group_ous_uid"),
             models.Index(fields=["member_ous_uid"], name="obs_member_ous_uid"),
             models.Index(fields=["asdm_uid"], name="obs_asdm_uid"),
