@@ -529,3 +529,16 @@ class ColumnPreference(models.Model):
 
     def __str__(self) -> str:
         return f"columns of {self.user}"
+
+
+class PendingIndexes(models.Model):
+    """Indexes and keys a bulk load dropped and committed its rows without
+    (``queries.pending_indexes``): built beside the load's derived work, and kept here until
+    they are, so that a load killed in between leaves them for the next bulk load to build."""
+
+    label = models.CharField(max_length=64)  # the load that dropped them
+    definitions = models.JSONField()  # ``queries.bulk_indexes.drop``'s statements
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"indexes pending since {self.label} at {self.created_at:%Y-%m-%d %H:%M}"

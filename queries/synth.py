@@ -42,7 +42,7 @@ from django.core.management.color import no_style
 from django.db import connections, models, transaction
 
 from archiveportal.read_ahead import read_ahead
-from queries import bulk_indexes
+from queries import bulk_indexes, pending_indexes
 from queries import models as qm
 from queries.hierarchy import refresh_summaries
 from queries.names import name_key
@@ -965,9 +965,14 @@ def write_archive(archive: SynthArchive, *, using: str = "default", batch_size: 
                 _bulk_create(table, using, batch_size)
 
 
-def write_while_building(builder: ArchiveBuilder, *, using: str = "default") -> SynthArchive:
+def write_while_building(
+    builder: ArchiveBuilder, *, load: pending_indexes.Load, using: str = "default"
+) -> SynthArchive:
     """``write_archive(SynthArchive(builder.build_all()))`` on PostgreSQL, each table built in a
-    thread while the ones before it are stored; the caller holds the transaction.
+    thread while the ones before it are stored; the caller holds the transaction. When the
+    observations are a first load (``bulk_indexes.worth_deferring``), their indexes and keys
+    (and the windows', whose key to them would lock them) are dropped and recorded in
+    ``load``, left for ``pending_indexes.build_beside`` after the commit.
 
     Why: the server spends seconds storing the hierarchy (COPY, then its indexes, trigram
     GINs included, and keys), one backend on one core, while Python would wait; the next
@@ -981,7 +986,10 @@ def write_while_building(builder: ArchiveBuilder, *, using: str = "default") -> 
         for table in read_ahead(builder.tables(), name="synth-build"):
             tables.append(table)
             if table.model is qm.Observation:
-                _copy_tables([table], using)
+                if bulk_indexes.worth_deferring(qm.Observation, len(table), using=using):
+                    load.drop([qm.Observation, qm.SpectralWindow])
+                if len(table):
+                    _copy(table, using)
                 continue
             hierarchy_indexes.enter_context(_deferred([table], using))
             if len(table):
@@ -1027,29 +1035,42 @@ def synthesize_archive(
     """Generate and store ``rows`` synthetic ObsCore rows, all or nothing.
 
     Refuses (``ValueError``) when an earlier run's projects are present unless ``replace``.
+    The rows commit together; a first load's observation indexes are then built beside the
+    derived tables (``queries.pending_indexes``), and first, those a killed load left.
     """
     if batch_size < 1:
         raise ValueError(f"batch: must be 1 or more, got {batch_size}")
-    with transaction.atomic(using=using):
-        _lock_tables(using)
-        if synthetic_projects(using).exists():
-            if not replace:
-                raise ValueError(
-                    "synthetic projects (codes YYYY.C.9NNNN.S) are already loaded; "
-                    "pass --replace to remove them first"
-                )
-            delete_synthetic_archive(using=using)
-        builder = ArchiveBuilder(
-            rows, seed=seed, now=now or datetime.now(UTC), id_start=_next_ids(using)
-        )
-        if connections[using].vendor == "postgresql":
-            archive = write_while_building(builder, using=using)
-        else:
-            archive = SynthArchive(builder.build_all())
-            write_archive(archive, using=using, batch_size=batch_size)
-    # What rebuild_hierarchy derives after a load, for the hierarchy written here directly: the
-    # project view's per-project aggregates and the line finder's spectral windows.
+    pending_indexes.build_abandoned(using=using)
+    with pending_indexes.loading("synth_archive", using=using) as load:
+        with transaction.atomic(using=using):
+            _lock_tables(using)
+            if synthetic_projects(using).exists():
+                if not replace:
+                    raise ValueError(
+                        "synthetic projects (codes YYYY.C.9NNNN.S) are already loaded; "
+                        "pass --replace to remove them first"
+                    )
+                delete_synthetic_archive(using=using)
+            builder = ArchiveBuilder(
+                rows, seed=seed, now=now or datetime.now(UTC), id_start=_next_ids(using)
+            )
+            if connections[using].vendor == "postgresql":
+                archive = write_while_building(builder, load=load, using=using)
+            else:
+                archive = SynthArchive(builder.build_all())
+                write_archive(archive, using=using, batch_size=batch_size)
+    if load.record is None:
+        _derive()
+    else:
+        # The observations' indexes built beside the derived tables, which only read them.
+        table = qm.Observation._meta.db_table
+        pending_indexes.build_beside(load.record, _derive, table=table, using=using)
+    return SynthResult(counts=archive.counts(), vendor=connections[using].vendor)
+
+
+def _derive() -> None:
+    """What rebuild_hierarchy derives after a load, for the hierarchy written here directly: the
+    project view's per-project aggregates and positions, and the line finder's windows."""
     refresh_summaries()
     refresh_positions()
     rebuild_windows()
-    return SynthResult(counts=archive.counts(), vendor=connections[using].vendor)

@@ -1,0 +1,143 @@
+"""A first load commits its rows, then builds the observations' indexes beside the derived
+tables; what a killed load left recorded, the next load builds (``queries.pending_indexes``).
+
+These tests commit (``transaction=True``): the beside build runs on a connection of its own,
+which sees only committed rows.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import psycopg
+import pytest
+from django.db import connection, transaction
+
+from queries import bulk_indexes, pending_indexes
+from queries.models import Observation, PendingIndexes, SpectralWindow
+from queries.synth import synthesize_archive
+from tests.queries.test_bulk_load import schema
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="indexes are deferred on PostgreSQL only"
+    ),
+]
+TABLES = [Observation._meta.db_table, SpectralWindow._meta.db_table]
+OBSERVATIONS = Observation._meta.db_table
+
+
+@pytest.fixture
+def defer_every_load(monkeypatch):
+    monkeypatch.setattr(bulk_indexes, "DEFER_MIN_ROWS", 0)
+
+
+@pytest.fixture
+def builders(monkeypatch) -> list[tuple[str, list[str]]]:
+    """(thread name, definitions) of every ``bulk_indexes.build`` call."""
+    calls: list[tuple[str, list[str]]] = []
+    build = bulk_indexes.build
+
+    def recorded(definitions, **kwargs):
+        calls.append((threading.current_thread().name, list(definitions)))
+        return build(definitions, **kwargs)
+
+    monkeypatch.setattr(bulk_indexes, "build", recorded)
+    return calls
+
+
+def _dropped_and_committed() -> PendingIndexes:
+    """A load that dropped the observations' indexes and committed, as a killed one leaves."""
+    with pending_indexes.loading("test load") as load:
+        with transaction.atomic():
+            load.drop([Observation, SpectralWindow])
+    assert load.record is not None
+    return load.record
+
+
+def test_a_first_synthetic_load_builds_the_observation_indexes_on_a_connection_of_its_own(
+    defer_every_load, builders
+):
+    before = schema(*TABLES)
+
+    synthesize_archive(300, seed=3)
+
+    assert schema(*TABLES) == before
+    assert not PendingIndexes.objects.exists()
+    beside = [d for name, defs in builders if name == "index-build-beside" for d in defs]
+    assert any(" obs_sky_zone ON " in d for d in beside)
+    assert all(d.startswith("CREATE INDEX ") and f".{OBSERVATIONS} USING " in d for d in beside)
+    # The derived tables were written meanwhile, from the committed rows.
+    assert SpectralWindow.objects.exists()
+    assert not Observation.objects.filter(project__isnull=True).exists()
+
+
+def test_when_the_derived_work_fails_the_indexes_are_still_built_and_its_error_raised():
+    before = schema(*TABLES)
+    record = _dropped_and_committed()
+    assert schema(*TABLES) != before
+
+    def fails() -> None:
+        raise RuntimeError("derivation broke")
+
+    with pytest.raises(RuntimeError, match="derivation broke"):
+        pending_indexes.build_beside(record, fails, table=OBSERVATIONS)
+
+    assert schema(*TABLES) == before
+    assert not PendingIndexes.objects.exists()
+
+
+def test_indexes_a_killed_load_left_are_built_by_the_next_load():
+    before = schema(*TABLES)
+    record = _dropped_and_committed()
+    pending_indexes.release(record)  # its connection is gone: so is its lock
+
+    synthesize_archive(50, seed=9)  # builds them before it loads
+
+    assert schema(*TABLES) == before
+    assert not PendingIndexes.objects.exists()
+
+
+def test_a_live_loads_record_is_left_to_it():
+    before = schema(*TABLES)
+    record = _dropped_and_committed()
+    pending_indexes.release(record)
+    settings = connection.get_connection_params()
+    with psycopg.connect(**settings, autocommit=True) as live:  # the load still running
+        live.execute("SELECT pg_advisory_lock(%s, %s)", [pending_indexes.LOCK_CLASS, record.pk])
+
+        assert pending_indexes.build_abandoned() == 0
+        assert PendingIndexes.objects.filter(pk=record.pk).exists()
+
+    assert pending_indexes.build_abandoned() == 1  # its connection closed: abandoned
+    assert schema(*TABLES) == before
+    assert not PendingIndexes.objects.exists()
+
+
+def test_a_load_failing_after_the_drop_rolls_the_record_back_with_the_rows(
+    defer_every_load, monkeypatch
+):
+    from queries import synth
+
+    before = schema(*TABLES)
+    copy = synth._copy
+
+    def observations_fail(table, using):
+        if table.model is Observation:
+            raise RuntimeError("COPY broke")
+        copy(table, using)
+
+    monkeypatch.setattr(synth, "_copy", observations_fail)
+
+    with pytest.raises(RuntimeError, match="COPY broke"):
+        synthesize_archive(100, seed=1)
+
+    assert schema(*TABLES) == before
+    assert not PendingIndexes.objects.exists()
+    assert not Observation.objects.exists()
+    # Its lock went too: a later load's record is not mistaken for a live one.
+    assert pending_indexes.build_abandoned() == 0
+    monkeypatch.setattr(synth, "_copy", copy)
+    synthesize_archive(100, seed=1)
+    assert schema(*TABLES) == before
