@@ -538,6 +538,9 @@ class PendingIndexes(models.Model):
 
     label = models.CharField(max_length=64)  # the load that dropped them
     definitions = models.JSONField()  # ``queries.bulk_indexes.drop``'s statements
+    # ``pending_indexes.FIRST_LOAD`` until the load's own derived work commits: a load that
+    # did not get that far is undone (``pending_indexes.undo_first_load``).
+    undo = models.CharField(max_length=16, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

@@ -22,6 +22,12 @@ session advisory lock, so another load never builds indexes a live load is build
 
 Only a first load takes this path (``bulk_indexes.worth_deferring``: as many rows as the table
 holds): nobody searches an empty mirror in the seconds its indexes are missing.
+
+A load whose derived work belongs to the load itself (``load_archive``: all files load or none
+does; its hierarchy is derived beside the index builds) records ``undo = FIRST_LOAD``: should
+that work fail, or the load be killed before the work commits (the work clears the mark in
+its own transaction, ``settle``), the mirror is emptied again (``undo_first_load``), then the
+indexes are built: the load leaves nothing, as one transaction would have.
 """
 
 from __future__ import annotations
@@ -36,12 +42,14 @@ from dataclasses import dataclass
 from django.db import connections, models, transaction
 
 from queries import bulk_indexes
-from queries.models import PendingIndexes
+from queries.models import Observation, PendingIndexes, SpectralWindow
 
 log = logging.getLogger(__name__)
 
 # The advisory lock's first key (the second is the record's id): "AP" and 1.
 LOCK_CLASS = 0x4150_0001
+# ``PendingIndexes.undo``: a first load whose own derived work has not committed yet.
+FIRST_LOAD = "first_load"
 
 
 @dataclass
@@ -50,6 +58,7 @@ class Load:
 
     label: str
     using: str = "default"
+    undo: str = ""  # FIRST_LOAD: the load's own derived work follows (module doc)
     record: PendingIndexes | None = None
 
     def drop(self, tables: list[type[models.Model]]) -> None:
@@ -61,17 +70,17 @@ class Load:
             table = model._meta.db_table
             definitions += bulk_indexes.drop(table, with_foreign_keys=True, using=self.using)
         self.record = PendingIndexes.objects.using(self.using).create(
-            label=self.label, definitions=definitions
+            label=self.label, definitions=definitions, undo=self.undo
         )
         _advisory(self.record, "pg_advisory_lock", self.using)
 
 
 @contextmanager
-def loading(label: str, *, using: str = "default") -> Iterator[Load]:
+def loading(label: str, *, undo: str = "", using: str = "default") -> Iterator[Load]:
     """Around the transaction that writes a load's rows (not inside it): should the block
     raise, that transaction rolled back the record with the rows, and the lock on it goes
     too (an aborted transaction could not have let go of it)."""
-    load = Load(label, using)
+    load = Load(label, using, undo)
     try:
         yield load
     except BaseException:
@@ -90,7 +99,8 @@ def build_beside(
     """After the commit of ``record``'s transaction: ``record``'s ``CREATE INDEX`` statements
     on ``table`` built on a connection of their own while ``work`` runs on this one; then
     ``finish``. ``work``'s error is raised after the indexes are built (the mirror is never
-    left without them); else the build's.
+    left without them), and after ``undo_first_load`` when the record says so; else the
+    build's.
 
     Inside a transaction of the caller's (tests; a caller's own ``atomic``), the rows are not
     committed and another connection would wait for them for ever: everything runs here, one
@@ -99,7 +109,7 @@ def build_beside(
     indexes = [d for d in record.definitions if _creates_index_on(d, table)]
     if connections[using].in_atomic_block or not indexes:
         try:
-            work()
+            _undone_if_it_fails(record, work, using)
         finally:
             finish(record, using=using)
         return
@@ -116,7 +126,7 @@ def build_beside(
     worker = threading.Thread(target=build, name="index-build-beside", daemon=True)
     worker.start()
     try:
-        work()
+        _undone_if_it_fails(record, work, using, before_undo=worker.join)
     finally:
         worker.join()
         if failed:
@@ -124,6 +134,53 @@ def build_beside(
         finish(record, using=using)  # whatever the beside build left, and the keys
     if failed:
         raise failed[0]
+
+
+def _undone_if_it_fails(
+    record: PendingIndexes,
+    work: Callable[[], None],
+    using: str,
+    *,
+    before_undo: Callable[[], None] = lambda: None,
+) -> None:
+    try:
+        work()
+    except BaseException:
+        if record.undo == FIRST_LOAD:
+            before_undo()  # the beside build's locks go first
+            undo_first_load(using=using)
+        raise
+
+
+def settle(record: PendingIndexes, *, using: str = "default") -> None:
+    """In the transaction of the load's own derived work: once it commits, the load is done
+    and only the indexes remain to build, whatever happens next."""
+    PendingIndexes.objects.using(using).filter(pk=record.pk).update(undo="")
+    record.undo = ""
+
+
+def undo_first_load(*, using: str = "default") -> None:
+    """Empty the mirror again after a first load that did not finish (``FIRST_LOAD``): it
+    started from a mirror with no observation, project or member OUS (``load_archive`` takes
+    this path only then), so every row of these tables is the load's. Its derived work, rolled
+    back, wrote nothing else. Raw deletes for the million rows (their tables' keys to the
+    observations were dropped with the indexes); the ORM for the projects, whose deletion
+    Django cascades to what may have been attached to them meanwhile."""
+    from queries.models import MemberOUS, ObservedPosition, Project, ProjectSummary
+
+    quote = connections[using].ops.quote_name
+    derived = (
+        SpectralWindow._meta.db_table,
+        ObservedPosition._meta.db_table,
+        ProjectSummary._meta.db_table,
+        Observation._meta.db_table,
+    )
+    with transaction.atomic(using=using), connections[using].cursor() as cursor:
+        for table in derived:
+            cursor.execute(f"DELETE FROM {quote(table)}")
+        MemberOUS.objects.using(using).all().delete()
+        Project.objects.using(using).all().delete()
+    log.warning("a first load that did not finish was undone: the mirror is empty again")
 
 
 def finish(record: PendingIndexes, *, using: str = "default") -> None:
@@ -153,6 +210,8 @@ def build_abandoned(*, using: str = "default") -> int:
         if not _advisory(record, "pg_try_advisory_lock", using):
             continue
         log.warning("building the indexes %s left pending (record %s)", record.label, record.pk)
+        if record.undo == FIRST_LOAD:
+            undo_first_load(using=using)  # killed before its derived work committed
         with transaction.atomic(using=using):
             finish(record, using=using)
         built += 1

@@ -19,14 +19,14 @@ from pathlib import Path
 
 from django.db import models, transaction
 
-from queries import bulk_indexes, hierarchy_sql, staging, units
+from queries import bulk_indexes, hierarchy_sql, pending_indexes, staging, units
 from queries.archive.columns import LEGACY_COLUMNS, OBSCORE_RENAMES, ignored
 from queries.archive.datalink_loader import load_datalink_table
 from queries.archive.formats import ArrowRows, ColumnRows, RawTable, read_table
 from queries.errors import LoadError
 from queries.filters import forget_max_fov
 from queries.hierarchy import rebuild_hierarchy
-from queries.models import Observation
+from queries.models import MemberOUS, Observation, Project, SpectralWindow
 from queries.names import name_key
 
 log = logging.getLogger(__name__)
@@ -557,8 +557,10 @@ def load_paths(paths: Iterable[Path]) -> LoadResult:
 
     On PostgreSQL each file's rows are COPYed into a staging table and merged in one statement
     (``queries.staging``), and a load as large as the mirror itself runs without the mirror's
-    secondary indexes, built once after the hierarchy is derived (``queries.bulk_indexes``).
+    secondary indexes, built once after the hierarchy is derived (``queries.bulk_indexes``);
+    into an empty mirror, built beside it (``_load_first``).
     """
+    pending_indexes.build_abandoned()  # a killed first load's, before this one looks
     tables = [read_table(Path(p)) for p in paths]
     # Each file's rows normalised now, or (a delimited file ``arrow_load`` takes) None: its
     # rows stream into the mirror inside the transaction, counted here from the file's size.
@@ -570,6 +572,8 @@ def load_paths(paths: Iterable[Path]) -> LoadResult:
         columns = None if _streams(table) else columns_from_table(table)
         prepared.append((table, columns))
         incoming += table.rows.estimated_rows() if columns is None else len(columns)
+    if _first_load(incoming):
+        return _load_first(tables, prepared)
     total = LoadResult()
     with transaction.atomic():
         # An empty mirror takes a streamed file by COPY straight into its table.
@@ -586,6 +590,51 @@ def load_paths(paths: Iterable[Path]) -> LoadResult:
             if table.kind == "datalink":
                 total.datalink_files += load_datalink_table(table)
                 total.files += 1
+    forget_max_fov()
+    log.info("loaded %d rows (%d new) from %d files", total.rows, total.created, total.files)
+    return total
+
+
+def _first_load(incoming: int) -> bool:
+    """Whether this load fills an empty mirror (no observation, project or member OUS) with
+    enough rows to defer the indexes: then it takes ``_load_first``."""
+    return (
+        bulk_indexes.worth_deferring(Observation, incoming)
+        and not Observation.objects.exists()
+        and not Project.objects.exists()
+        and not MemberOUS.objects.exists()
+    )
+
+
+def _load_first(tables: list[RawTable], prepared: list) -> LoadResult:
+    """A first load: the rows commit without the observation table's indexes, then those are
+    built on a second connection while the hierarchy, its aggregates and the DataLink files
+    are derived in one transaction on this one (``queries.pending_indexes``): on 2 cores the
+    index builds no longer wait for the hierarchy, nor the hierarchy for them.
+
+    Still all or nothing: should the derived work fail, or the load be killed before it
+    commits, the mirror is emptied again (``pending_indexes.undo_first_load``), then indexed.
+    """
+    total = LoadResult()
+    with pending_indexes.loading("load_archive", undo=pending_indexes.FIRST_LOAD) as load:
+        with transaction.atomic():
+            load.drop([Observation, SpectralWindow])
+            for table, columns in prepared:
+                total.merge(_load_table(table, columns, into_mirror=True))
+    record = load.record
+    assert record is not None  # worth_deferring held: the drop was recorded
+
+    def derive() -> None:
+        with transaction.atomic():
+            # Every row is this load's: the whole hierarchy, as the harvest's first load does.
+            rebuild_hierarchy(None)
+            for table in tables:
+                if table.kind == "datalink":
+                    total.datalink_files += load_datalink_table(table)
+                    total.files += 1
+            pending_indexes.settle(record)
+
+    pending_indexes.build_beside(record, derive, table=Observation._meta.db_table)
     forget_max_fov()
     log.info("loaded %d rows (%d new) from %d files", total.rows, total.created, total.files)
     return total

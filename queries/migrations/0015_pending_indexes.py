@@ -17,6 +17,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('label', models.CharField(max_length=64)),
                 ('definitions', models.JSONField()),
+                ('undo', models.CharField(blank=True, default='', max_length=16)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
             ],
         ),

@@ -14,9 +14,20 @@ import pytest
 from django.db import connection, transaction
 
 from queries import bulk_indexes, pending_indexes
-from queries.models import Observation, PendingIndexes, SpectralWindow
+from queries.archive.loader import load_paths
+from queries.models import (
+    ExecutionBlock,
+    GroupOUS,
+    MemberOUS,
+    Observation,
+    ObservedPosition,
+    PendingIndexes,
+    Project,
+    SpectralWindow,
+)
 from queries.synth import synthesize_archive
 from tests.queries.test_bulk_load import schema
+from tests.queries.test_loader import UNION
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -141,3 +152,92 @@ def test_a_load_failing_after_the_drop_rolls_the_record_back_with_the_rows(
     monkeypatch.setattr(synth, "_copy", copy)
     synthesize_archive(100, seed=1)
     assert schema(*TABLES) == before
+
+
+# --- load_archive's first load: all files load or none does, across the commit --------------
+
+MIRROR = (Observation, Project, MemberOUS, GroupOUS, ExecutionBlock, ObservedPosition)
+
+
+def _mirror_counts() -> list[int]:
+    return [model.objects.count() for model in MIRROR]
+
+
+def test_a_first_file_load_commits_then_derives_the_hierarchy_beside_the_index_builds(
+    defer_every_load, builders
+):
+    before = schema(*TABLES)
+
+    result = load_paths([UNION])
+
+    assert schema(*TABLES) == before
+    assert not PendingIndexes.objects.exists()
+    assert any(name == "index-build-beside" for name, _ in builders)
+    assert result.rows == Observation.objects.count() > 0
+    assert not Observation.objects.filter(member_ous__isnull=True).exists()
+    assert MemberOUS.objects.exclude(n_observations=0).exists()  # the hierarchy was derived
+
+
+def test_a_first_file_load_whose_hierarchy_fails_leaves_an_empty_indexed_mirror(
+    defer_every_load, monkeypatch
+):
+    from queries import hierarchy
+
+    before = schema(*TABLES)
+
+    def fails(codes) -> None:
+        raise RuntimeError("the windows failed")
+
+    monkeypatch.setattr(hierarchy, "rebuild_windows", fails)
+
+    with pytest.raises(RuntimeError, match="the windows failed"):
+        load_paths([UNION])
+
+    assert _mirror_counts() == [0] * len(MIRROR)
+    assert schema(*TABLES) == before
+    assert not PendingIndexes.objects.exists()
+
+
+def test_a_first_file_load_killed_after_its_rows_committed_is_undone_by_the_next_load(
+    defer_every_load, monkeypatch
+):
+    before = schema(*TABLES)
+
+    def killed(record, work, **kwargs) -> None:
+        pending_indexes.release(record)  # the process is gone, and its lock with it
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pending_indexes, "build_beside", killed)
+    with pytest.raises(KeyboardInterrupt):
+        load_paths([UNION])
+    assert Observation.objects.exists()  # committed, hierarchy not derived
+    monkeypatch.undo()
+
+    assert pending_indexes.build_abandoned() == 1
+
+    assert _mirror_counts() == [0] * len(MIRROR)
+    assert schema(*TABLES) == before
+    assert not PendingIndexes.objects.exists()
+
+
+def test_a_first_file_load_killed_after_its_hierarchy_committed_keeps_its_rows(
+    defer_every_load, monkeypatch
+):
+    before = schema(*TABLES)
+
+    def killed(record, **kwargs) -> None:
+        pending_indexes.release(record)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pending_indexes, "finish", killed)
+    with pytest.raises(KeyboardInterrupt):
+        load_paths([UNION])
+    monkeypatch.undo()
+    loaded = _mirror_counts()
+
+    assert pending_indexes.build_abandoned() == 1
+
+    assert _mirror_counts() == loaded
+    assert loaded[0] > 0 and loaded[2] > 0
+    assert schema(*TABLES) == before
+    assert not PendingIndexes.objects.exists()
