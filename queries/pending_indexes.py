@@ -97,10 +97,11 @@ def build_beside(
     using: str = "default",
 ) -> None:
     """After the commit of ``record``'s transaction: ``record``'s ``CREATE INDEX`` statements
-    on ``table`` built on a connection of their own while ``work`` runs on this one; then
-    ``finish``. ``work``'s error is raised after the indexes are built (the mirror is never
-    left without them), and after ``undo_first_load`` when the record says so; else the
-    build's.
+    on ``table`` built on a connection of their own while ``work`` runs on this one; then the
+    other tables' indexes (the windows') on that connection while ``table``'s keys are
+    validated on this one; then ``finish``. ``work``'s error is raised after the indexes are
+    built (the mirror is never left without them), and after ``undo_first_load`` when the
+    record says so; else the first build's.
 
     Inside a transaction of the caller's (tests; a caller's own ``atomic``), the rows are not
     committed and another connection would wait for them for ever: everything runs here, one
@@ -113,27 +114,54 @@ def build_beside(
         finally:
             finish(record, using=using)
         return
+    errors: list[BaseException] = []
+    wait = _beside(indexes, using)
+    try:
+        _undone_if_it_fails(record, work, using, before_undo=wait)
+    finally:
+        errors += wait()
+        # Each on a table the other does not lock: the windows' indexes there, the
+        # observations' keys here (each validation reads the whole table once).
+        others = [
+            d
+            for d in record.definitions
+            if d.startswith("CREATE INDEX ") and not _creates_index_on(d, table)
+        ]
+        prefix = f"ALTER TABLE {connections[using].ops.quote_name(table)} ADD CONSTRAINT "
+        keys = [d for d in record.definitions if d.startswith(prefix)]
+        wait = _beside(others, using)
+        try:
+            bulk_indexes.build(keys, using=using)
+        finally:
+            errors += wait()
+            for error in errors:
+                log.error("indexes built beside %s failed: %s", record.label, error)
+            finish(record, using=using)  # whatever is left (idempotent), and the record
+    if errors:
+        raise errors[0]
+
+
+def _beside(definitions: list[str], using: str) -> Callable[[], list[BaseException]]:
+    """Start building ``definitions`` on a connection of this thread's own; returns what
+    waits for the build and answers its error, if any."""
     failed: list[BaseException] = []
 
     def build() -> None:
         try:
-            bulk_indexes.build(indexes, using=using)
-        except BaseException as exc:  # handed to the caller's thread below
+            bulk_indexes.build(definitions, using=using)
+        except BaseException as exc:  # handed to the caller's thread by wait()
             failed.append(exc)
         finally:
             connections[using].close()  # this thread's own connection
 
     worker = threading.Thread(target=build, name="index-build-beside", daemon=True)
     worker.start()
-    try:
-        _undone_if_it_fails(record, work, using, before_undo=worker.join)
-    finally:
+
+    def wait() -> list[BaseException]:
         worker.join()
-        if failed:
-            log.error("indexes built beside %s failed: %s", record.label, failed[0])
-        finish(record, using=using)  # whatever the beside build left, and the keys
-    if failed:
-        raise failed[0]
+        return list(failed)
+
+    return wait
 
 
 def _undone_if_it_fails(
@@ -141,7 +169,7 @@ def _undone_if_it_fails(
     work: Callable[[], None],
     using: str,
     *,
-    before_undo: Callable[[], None] = lambda: None,
+    before_undo: Callable[[], object] = lambda: None,
 ) -> None:
     try:
         work()
