@@ -31,18 +31,20 @@ class BlockWindows:
 
     def __init__(self) -> None:
         self._numbers: dict[str, int] = {}
-        self._starts: list[int] = []
-        self._counts: list[int] = []
-        self._listed: list[tuple[float, float, float]] = []
-        self._arrays: tuple[np.ndarray, ...] | None = None
+        # Per text (by number): where its windows start in the listed arrays, and how many.
+        self._starts = np.zeros(0, np.int64)
+        self._counts = np.zeros(0, np.int64)
+        # Every text's windows, one after the other: range and channel width.
+        self._lo = self._hi = self._channel = np.zeros(0, np.float64)
 
     def of(self, rows: pa.Table) -> tuple[np.ndarray, pa.Table]:
         """The windows of ``rows`` (normalised, by database column name): each window's row
         (an index into ``rows``) and a table of ``lo_ghz``, ``hi_ghz``, ``channel_hz``."""
         texts = pc.fill_null(_whole(rows.column("frequency_support")), "")
         distinct = pc.unique(texts)
-        numbers = np.array([self._number(text) for text in distinct.to_pylist()], np.int64)
-        starts, counts, lo_listed, hi_listed, channel_listed = self._tables()
+        numbers = self._read(distinct.to_pylist())
+        starts, counts = self._starts, self._counts
+        lo_listed, hi_listed, channel_listed = self._lo, self._hi, self._channel
         row_text = numbers[np.asarray(pc.index_in(texts, value_set=distinct))]
         em_min = _doubles(rows.column("em_min"))
         em_max = _doubles(rows.column("em_max"))
@@ -79,28 +81,24 @@ class BlockWindows:
         )
         return np.concatenate([row_of[own], bare]), table
 
-    def _number(self, text: str) -> int:
-        number = self._numbers.get(text)
-        if number is None:
-            number = self._numbers[text] = len(self._starts)
-            found = windows(text)
-            self._starts.append(len(self._listed))
-            self._counts.append(len(found))
-            self._listed.extend((w.lo_ghz, w.hi_ghz, w.channel_hz) for w in found)
-            self._arrays = None
-        return number
-
-    def _tables(self) -> tuple[np.ndarray, ...]:
-        if self._arrays is None:
-            listed = np.array(self._listed, np.float64).reshape(-1, 3)
-            self._arrays = (
-                np.array(self._starts, np.int64),
-                np.array(self._counts, np.int64),
-                listed[:, 0].copy(),
-                listed[:, 1].copy(),
-                listed[:, 2].copy(),
+    def _read(self, texts: list[str]) -> np.ndarray:
+        """The numbers of ``texts``, each text not seen before read by ``windows`` first."""
+        new = [text for text in texts if text not in self._numbers]
+        if new:
+            found = [windows(text) for text in new]
+            counts = np.array([len(listed) for listed in found], np.int64)
+            starts = len(self._lo) + np.cumsum(counts) - counts
+            flat = [w for listed in found for w in listed]
+            first = len(self._starts)
+            self._numbers.update({text: first + i for i, text in enumerate(new)})
+            self._starts = np.concatenate([self._starts, starts])
+            self._counts = np.concatenate([self._counts, counts])
+            self._lo = np.concatenate([self._lo, np.array([w.lo_ghz for w in flat], np.float64)])
+            self._hi = np.concatenate([self._hi, np.array([w.hi_ghz for w in flat], np.float64)])
+            self._channel = np.concatenate(
+                [self._channel, np.array([w.channel_hz for w in flat], np.float64)]
             )
-        return self._arrays
+        return np.array([self._numbers[text] for text in texts], np.int64)
 
 
 def _whole(column: pa.ChunkedArray | pa.Array) -> pa.Array:
