@@ -30,7 +30,7 @@ from queries.models import (
     ProjectSummary,
 )
 from queries.positions import refresh_positions
-from queries.spectral import rebuild_windows
+from queries.spectral import note_widest_window, rebuild_windows
 
 _PROJECT_FIELDS = (
     "obs_title",
@@ -62,10 +62,14 @@ def antenna_array(antenna_arrays: str) -> str:
     return "12m" if "12m" in kinds else ("7m" if "7m" in kinds else "")
 
 
-def rebuild_hierarchy(proposal_ids: Iterable[str] | None = None) -> None:
+def rebuild_hierarchy(
+    proposal_ids: Iterable[str] | None = None, *, windows_written: bool = False
+) -> None:
     """Derive the hierarchy of the projects ``proposal_ids`` (all when None) from their rows:
     set-based statements on PostgreSQL (``queries.hierarchy_sql``), this module's loop
-    elsewhere; the same rules either way (a test holds the two equal)."""
+    elsewhere; the same rules either way (a test holds the two equal). ``windows_written``:
+    the caller wrote the rows' spectral windows with them (``load_archive``'s first load), so
+    only the widest window is noted, not every window rebuilt."""
     codes = None if proposal_ids is None else sorted(set(proposal_ids))
     if codes == []:
         return
@@ -76,7 +80,10 @@ def rebuild_hierarchy(proposal_ids: Iterable[str] | None = None) -> None:
         project_ids = rebuild_in_python(codes)
         refresh_summaries(project_ids)
     refresh_positions(codes)
-    rebuild_windows(codes)
+    if windows_written:
+        note_widest_window()
+    else:
+        rebuild_windows(codes)
 
 
 def rebuild_in_python(proposal_ids: list[str] | None) -> list[int]:

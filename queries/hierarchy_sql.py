@@ -468,10 +468,12 @@ def refresh_summaries(project_ids: list[int] | None) -> None:
     a first load the member OUSs' index on their project was built again in this transaction
     (``_write``), and PostgreSQL cannot use an index built over updated rows until the
     transaction that built it ends (``pg_index.indcheckxmin``): 30,656 look-ups each read the
-    83,656 member OUSs (minutes).
+    83,656 member OUSs (minutes). The member OUSs of ``project_ids`` are found by a join to the
+    ids, not ``= ANY``: with no index on their project (a first load builds it after the
+    hierarchy), ``= ANY`` of 30,656 ids filtered each member OUS through the whole list (3 s).
     """
     where = "" if project_ids is None else "WHERE p.id = ANY(%(ids)s)"
-    of = "" if project_ids is None else "WHERE m.project_id = ANY(%(ids)s)"
+    of = "" if project_ids is None else "WHERE m.project_id IN (SELECT unnest(%(ids)s::bigint[]))"
     with transaction.atomic(), connection.cursor() as cursor:
         if project_ids is None:
             cursor.execute(f"DELETE FROM {SUMMARY}")

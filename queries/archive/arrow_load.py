@@ -38,6 +38,7 @@ from django.db import IntegrityError, connection, models, transaction
 from archiveportal.read_ahead import read_ahead
 from queries import hierarchy_sql, staging, units
 from queries.archive import pg_binary
+from queries.archive.arrow_windows import BlockWindows
 from queries.archive.columns import ignored
 from queries.archive.formats import NULL_TEXTS, ArrowRows, RawTable, plain_text
 from queries.archive.loader import (
@@ -50,9 +51,11 @@ from queries.archive.loader import (
     map_column,
 )
 from queries.errors import LoadError
+from queries.models import SpectralWindow
 from queries.names import name_key
 
 _NULLS = pa.array(sorted(NULL_TEXTS), pa.string())
+WINDOWS = SpectralWindow._meta.db_table
 
 
 class _GiveUp(Exception):
@@ -78,6 +81,8 @@ class Loaded:
     created: int = 0
     updated: int = 0
     proposal_ids: set[str] = field(default_factory=set)
+    # The rows' spectral windows were written with them (``into_mirror``: see ``load``).
+    windows: bool = False
 
 
 def takes(table: RawTable) -> bool:
@@ -114,9 +119,12 @@ def load(table: RawTable, *, into_mirror: bool) -> Loaded | None:
     exact path. ``takes(table)`` must hold.
 
     ``into_mirror`` (the mirror was empty when the load began, so its secondary indexes are
-    deferred): COPYed straight into the mirror's table, no staging table and no merge; a row
-    already there (a second file with the same obs_id) rolls the file back and it takes the
-    merge. Otherwise each block is COPYed into ``staging``'s table and merged by it.
+    deferred): COPYed straight into the mirror's table, no staging table and no merge, each row
+    with an id taken from the table's sequence beforehand and its spectral windows
+    (``arrow_windows``, computed in the thread) COPYed after it (``Loaded.windows``: the caller
+    need not rebuild them); a row already there (a second file with the same obs_id) rolls the
+    file back and it takes the merge. Otherwise each block is COPYed into ``staging``'s table
+    and merged by it, and the windows are left to ``rebuild_windows``.
     """
     try:
         with transaction.atomic():  # a savepoint: giving up leaves nothing of the file
@@ -133,23 +141,30 @@ def _load(table: RawTable, *, into_mirror: bool) -> Loaded:
 
     names = [f.column for f in staging.FIELDS]
     types = _column_types(staging.TABLE)
-    loaded = Loaded()
+    loaded = Loaded(windows=into_mirror)
     seen: set[str] = set()
     links = _Links()
-    for rows, laid_out in read_ahead(_laid_out_blocks(table, [types[n] for n in names])):
-        ids = rows.column("obs_id").to_pylist()
-        if not seen.isdisjoint(ids):
+    new_ids = _Ids() if into_mirror else None
+    blocks = _laid_out_blocks(table, [types[n] for n in names], with_windows=into_mirror)
+    for rows, laid_out, found in read_ahead(blocks):
+        obs_ids = rows.column("obs_id").to_pylist()
+        if not seen.isdisjoint(obs_ids):
             raise _GiveUp  # an obs_id in two blocks: the exact path keeps the last, in place
-        seen.update(ids)
-        stream = pg_binary.stream(
-            len(staging.LINKS) + len(names),
-            pg_binary.laid_out(links.of(rows), [types[n] for n in staging.LINKS]),
-            laid_out,
-        )
-        if into_mirror:
-            _copy(staging.TABLE, staging.LINKS + names, stream)
+        seen.update(obs_ids)
+        linked = pg_binary.laid_out(links.of(rows), [types[n] for n in staging.LINKS])
+        if new_ids is not None:
+            ids = new_ids.take(rows.num_rows)
+            stream = pg_binary.stream(
+                1 + len(staging.LINKS) + len(names),
+                pg_binary.laid_out(pa.table({"id": ids}), [types["id"]]),
+                linked,
+                laid_out,
+            )
+            _copy(staging.TABLE, ["id", *staging.LINKS, *names], stream)
+            _copy_windows(ids, found)
             loaded.created += rows.num_rows
         else:
+            stream = pg_binary.stream(len(staging.LINKS) + len(names), linked, laid_out)
             staging.stage([], linked=True)  # the empty staging table, as ``stage`` defines it
             _copy(staging.STAGE, staging.LINKS + names, stream)
             created, updated = staging.upsert_staged(linked=True)
@@ -160,12 +175,55 @@ def _load(table: RawTable, *, into_mirror: bool) -> Loaded:
     return loaded
 
 
-def _laid_out_blocks(table: RawTable, oids: list[int]) -> Iterator[tuple[pa.Table, pa.Array]]:
-    """Each block normalised, and its rows laid out for binary COPY (no database access: this
-    runs in the read-ahead thread, while a thread of its own parses the next block)."""
+def _laid_out_blocks(
+    table: RawTable, oids: list[int], *, with_windows: bool
+) -> Iterator[tuple[pa.Table, pa.Array, tuple[np.ndarray, pa.Array] | None]]:
+    """Each block normalised, its rows laid out for binary COPY and, ``with_windows``, its
+    spectral windows (each one's row in the block, and its range and channel laid out), or None
+    (no database access: this runs in the read-ahead thread, while a thread of its own parses
+    the next block)."""
+    windows = BlockWindows() if with_windows else None
     for rows in _normalised_blocks(table, parse_ahead=True):
-        if rows.num_rows:
-            yield rows, pg_binary.laid_out(rows, oids)
+        if not rows.num_rows:
+            continue
+        found = None
+        if windows is not None:
+            row_of, ranges = windows.of(rows)
+            found = row_of, pg_binary.laid_out(ranges, [pg_binary.FLOAT8] * 3)
+        yield rows, pg_binary.laid_out(rows, oids), found
+
+
+class _Ids:
+    """Ids for the rows about to be COPYed into the mirror, taken from its sequence as its
+    default would take them, so that their windows can be COPYed with them."""
+
+    def __init__(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [staging.TABLE])
+            (self.sequence,) = cursor.fetchone()
+
+    def take(self, n: int) -> pa.Array:
+        """``n`` new ids: one range when no other writer took ids meanwhile (read as its ends),
+        else each id as the sequence gave it."""
+        taken = f"SELECT nextval(%s::regclass) AS id FROM generate_series(1, {int(n)})"
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT min(id), max(id) FROM ({taken}) t", [self.sequence])
+            low, high = cursor.fetchone()
+            if high - low + 1 == n:
+                return pa.array(np.arange(low, high + 1, dtype=np.int64))
+            cursor.execute(taken, [self.sequence])
+            return pa.array([pk for (pk,) in cursor.fetchall()], pa.int64())
+
+
+def _copy_windows(ids: pa.Array, found: tuple[np.ndarray, pa.Array] | None) -> None:
+    """A block's windows (from ``_laid_out_blocks``) into the windows table, each with the id
+    of its row (``ids``, in the block's order)."""
+    if found is None or not len(found[0]):
+        return
+    row_of, ranges = found
+    owners = pa.table({"observation_id": ids.take(pa.array(row_of))})
+    stream = pg_binary.stream(4, pg_binary.laid_out(owners, [pg_binary.INT8]), ranges)
+    _copy(WINDOWS, ["observation_id", "lo_ghz", "hi_ghz", "channel_hz"], stream)
 
 
 def _normalised_blocks(table: RawTable, *, parse_ahead: bool = False) -> Iterator[pa.Table]:

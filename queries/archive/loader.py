@@ -61,6 +61,8 @@ class LoadResult:
     unknown_columns: set[str] = field(default_factory=set)
     proposal_ids: set[str] = field(default_factory=set)
     datalink_files: int = 0
+    # One file's rows went in with their spectral windows (``arrow_load``'s first load).
+    windows_written: bool = False
 
     def merge(self, other: LoadResult) -> None:
         self.rows += other.rows
@@ -576,16 +578,28 @@ def load_paths(paths: Iterable[Path]) -> LoadResult:
         return _load_first(tables, prepared)
     total = LoadResult()
     with transaction.atomic():
-        # An empty mirror takes a streamed file by COPY straight into its table.
+        # An empty mirror takes a streamed file by COPY straight into its table, the rows'
+        # spectral windows into theirs (empty too: a window belongs to a row). Its projects
+        # and member OUSs, created empty as the rows arrive (``hierarchy_sql.ids_for``), then
+        # filled by the hierarchy, are indexed once after too (as many as the tables hold).
         into_mirror = bulk_indexes.is_postgresql() and not Observation.objects.exists()
-        with bulk_indexes.deferred([(Observation, incoming)], with_foreign_keys=True):
+        deferred = [(Observation, incoming)]
+        if into_mirror:
+            deferred += [(model, incoming) for model in (SpectralWindow, Project, MemberOUS)]
+        with bulk_indexes.deferred(deferred, with_foreign_keys=True):
+            windows_written = bool(prepared)
             for table, columns in prepared:
-                total.merge(_load_table(table, columns, into_mirror=into_mirror))
+                loaded = _load_table(table, columns, into_mirror=into_mirror)
+                windows_written = windows_written and loaded.windows_written
+                total.merge(loaded)
             # Before the indexes come back: linking every row to its project and member OUS
             # rewrites it, which costs an entry in each index that exists by then. Into an
             # empty mirror every row is this load's: the whole hierarchy is derived, as the
             # harvest's first load does, with no list of 30,000 codes to test each row against.
-            rebuild_hierarchy(None if into_mirror else total.proposal_ids)
+            # The windows are rebuilt unless every file wrote its rows' own (``arrow_load``).
+            rebuild_hierarchy(
+                None if into_mirror else total.proposal_ids, windows_written=windows_written
+            )
         for table in tables:
             if table.kind == "datalink":
                 total.datalink_files += load_datalink_table(table)
@@ -666,6 +680,7 @@ def _load_table(table: RawTable, columns: Columns | None, *, into_mirror: bool) 
                 loaded.updated,
             )
             result.proposal_ids = loaded.proposal_ids
+            result.windows_written = loaded.windows
             return result
         columns = columns_from_table(table)
     result.created, result.updated = _upsert_columns(columns)

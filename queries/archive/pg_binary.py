@@ -24,6 +24,7 @@ TRAILER = b"\xff\xff"
 # Type oids (pg_type) this writer knows, and the byte width of the fixed-width ones.
 TEXT, VARCHAR, JSONB = 25, 1043, 3802
 FIXED = {701: 8, 20: 8, 23: 4, 1184: 8}  # float8, int8, int4, timestamptz
+FLOAT8, INT8 = 701, 20
 _INT4 = 23
 _TIMESTAMPTZ = 1184
 # timestamptz is microseconds since 2000-01-01 00:00 UTC.

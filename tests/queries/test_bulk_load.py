@@ -22,6 +22,7 @@ from queries.models import (
     Observation,
     ObservedPosition,
     Project,
+    SpectralWindow,
 )
 from queries.synth import synthesize_archive
 from tests.queries.test_loader import UNION
@@ -140,6 +141,20 @@ def test_an_index_column_keeps_its_statistics_target_through_a_deferred_load(def
 
 
 @postgresql_only
+def test_a_first_load_ends_with_every_index_and_key_of_the_tables_it_filled(defer_every_load):
+    """Into an empty mirror the rows, their windows, projects and member OUSs are written
+    without their tables' secondary indexes and keys: all are there again at the end."""
+    models = (Observation, SpectralWindow, Project, MemberOUS, GroupOUS, ExecutionBlock)
+    tables = [m._meta.db_table for m in models]
+    before = schema(*tables)
+
+    load_paths([UNION])
+
+    assert all(m.objects.exists() for m in models)
+    assert schema(*tables) == before
+
+
+@postgresql_only
 def test_reloading_into_a_full_mirror_keeps_its_indexes_in_place(defer_every_load):
     load_paths([UNION])
     table = Observation._meta.db_table
@@ -152,24 +167,38 @@ def test_reloading_into_a_full_mirror_keeps_its_indexes_in_place(defer_every_loa
 
 
 @postgresql_only
+@pytest.mark.parametrize("windows", ["written with the rows", "rebuilt after the hierarchy"])
 def test_a_first_load_failing_in_its_final_step_leaves_the_mirror_as_it_was(
-    defer_every_load, monkeypatch
+    defer_every_load, monkeypatch, windows
 ):
-    """The load and its final step are one transaction: a failure after the rows are in and
-    the hierarchy's own tables have been rewritten without their indexes (the windows come
-    last) leaves no row, no project, and every index and key where it was."""
+    """The load and its final step are one transaction: a failure after the rows (and, by the
+    fast path, their windows) are in and the hierarchy's own tables have been rewritten
+    without their indexes (the windows' step comes last) leaves no row, no project, no window,
+    and every index and key where it was."""
     from queries import hierarchy
+    from queries.archive import loader
 
-    models = (Observation, Project, MemberOUS, GroupOUS, ExecutionBlock, ObservedPosition)
+    if windows == "rebuilt after the hierarchy":
+        monkeypatch.setattr(loader, "_streams", lambda table: False)  # the exact path
+    models = (
+        Observation,
+        Project,
+        MemberOUS,
+        GroupOUS,
+        ExecutionBlock,
+        ObservedPosition,
+        SpectralWindow,
+    )
     tables = [m._meta.db_table for m in models]
     before = schema(*tables)
     derived: list[int] = []
 
-    def fail(codes) -> None:
+    def fail(*codes) -> None:
         derived.append(MemberOUS.objects.exclude(n_observations=0).count())
         raise RuntimeError("the windows failed")
 
     monkeypatch.setattr(hierarchy, "rebuild_windows", fail)
+    monkeypatch.setattr(hierarchy, "note_widest_window", fail)
 
     with pytest.raises(RuntimeError):
         load_paths([UNION])
