@@ -630,18 +630,24 @@ def _load_first(tables: list[RawTable], prepared: list) -> LoadResult:
     commits, the mirror is emptied again (``pending_indexes.undo_first_load``), then indexed.
     """
     total = LoadResult()
+    windows_written = bool(prepared)
     with pending_indexes.loading("load_archive", undo=pending_indexes.FIRST_LOAD) as load:
         with transaction.atomic():
-            load.drop([Observation, SpectralWindow])
+            # The windows' too (written with the rows, or rebuilt from them), and the projects'
+            # and member OUSs', created empty as the rows arrive, then filled by the hierarchy.
+            load.drop([Observation, SpectralWindow, Project, MemberOUS])
             for table, columns in prepared:
-                total.merge(_load_table(table, columns, into_mirror=True))
+                loaded = _load_table(table, columns, into_mirror=True)
+                windows_written = windows_written and loaded.windows_written
+                total.merge(loaded)
     record = load.record
     assert record is not None  # worth_deferring held: the drop was recorded
 
     def derive() -> None:
         with transaction.atomic():
-            # Every row is this load's: the whole hierarchy, as the harvest's first load does.
-            rebuild_hierarchy(None)
+            # Every row is this load's: the whole hierarchy, as the harvest's first load does;
+            # the windows are rebuilt unless every file wrote its rows' own (``arrow_load``).
+            rebuild_hierarchy(None, windows_written=windows_written)
             for table in tables:
                 if table.kind == "datalink":
                     total.datalink_files += load_datalink_table(table)

@@ -36,7 +36,7 @@ pytestmark = [
         connection.vendor != "postgresql", reason="indexes are deferred on PostgreSQL only"
     ),
 ]
-TABLES = [Observation._meta.db_table, SpectralWindow._meta.db_table]
+TABLES = [m._meta.db_table for m in (Observation, SpectralWindow, Project, MemberOUS)]
 OBSERVATIONS = Observation._meta.db_table
 
 
@@ -216,11 +216,11 @@ def test_a_first_file_load_whose_hierarchy_fails_leaves_an_empty_indexed_mirror(
     before = schema(*TABLES)
 
     def fails(codes) -> None:
-        raise RuntimeError("the windows failed")
+        raise RuntimeError("the positions failed")
 
-    monkeypatch.setattr(hierarchy, "rebuild_windows", fails)
+    monkeypatch.setattr(hierarchy, "refresh_positions", fails)
 
-    with pytest.raises(RuntimeError, match="the windows failed"):
+    with pytest.raises(RuntimeError, match="the positions failed"):
         load_paths([UNION])
 
     assert _mirror_counts() == [0] * len(MIRROR)
