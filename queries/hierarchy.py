@@ -62,10 +62,12 @@ def antenna_array(antenna_arrays: str) -> str:
     return "12m" if "12m" in kinds else ("7m" if "7m" in kinds else "")
 
 
-def rebuild_hierarchy(proposal_ids: Iterable[str] | None = None) -> None:
+def rebuild_hierarchy(proposal_ids: Iterable[str] | None = None, *, windows: bool = True) -> None:
     """Derive the hierarchy of the projects ``proposal_ids`` (all when None) from their rows:
     set-based statements on PostgreSQL (``queries.hierarchy_sql``), this module's loop
-    elsewhere; the same rules either way (a test holds the two equal)."""
+    elsewhere; the same rules either way (a test holds the two equal). ``windows=False``: the
+    caller rebuilds the spectral windows itself (a harvest's first load, beside the
+    hierarchy's transaction: ``harvest.bulk.build_alongside``)."""
     codes = None if proposal_ids is None else sorted(set(proposal_ids))
     if codes == []:
         return
@@ -76,7 +78,8 @@ def rebuild_hierarchy(proposal_ids: Iterable[str] | None = None) -> None:
         project_ids = rebuild_in_python(codes)
         refresh_summaries(project_ids)
     refresh_positions(codes)
-    rebuild_windows(codes)
+    if windows:
+        rebuild_windows(codes)
 
 
 def rebuild_in_python(proposal_ids: list[str] | None) -> list[int]:
