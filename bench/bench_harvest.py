@@ -64,6 +64,8 @@ FINAL_PARTS = [
     ("  spectral windows", "queries.hierarchy", "rebuild_windows"),
     ("deferred indexes and keys", "harvest.services", "restore_indexes"),
     ("ANALYZE", "harvest.services", "analyze"),
+    # Beside the transaction, on connections of their own (``harvest.bulk.build_alongside``).
+    ("beside: spectral windows (a first load's)", "queries.spectral", "rebuild_windows"),
 ]
 # The pages' parts: the main thread's (merge and cursor, in its transaction) and the
 # read-ahead thread's (normalise and prepare the next page, overlapped with the merge).
@@ -74,7 +76,7 @@ PAGE_PARTS = [
     ("read-ahead thread: normalise", "harvest.services", "normalise"),
     ("read-ahead thread: prepare", "harvest.services", "prepare"),
 ]
-TOP_PARTS = [label for label, _, _ in FINAL_PARTS if not label.startswith(" ")]
+TOP_PARTS = [label for label, _, _ in FINAL_PARTS if not label.startswith((" ", "beside"))]
 
 
 @contextmanager

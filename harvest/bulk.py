@@ -17,18 +17,17 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 
-from harvest.models import HarvestRun, ObservationChange
-from queries import bulk_indexes
+from harvest.models import HarvestMode, HarvestRun, ObservationChange
+from queries import bulk_indexes, spectral
 from queries.models import Observation, SpectralWindow
 
 TABLE = Observation._meta.db_table
 JOURNAL = ObservationChange._meta.db_table
 WINDOWS = SpectralWindow._meta.db_table
-# An index of the observation table as pg_get_indexdef writes it (schema-qualified).
-_OBSERVATION_INDEX = re.compile(rf"CREATE INDEX \S+ ON (\S+\.)?{TABLE} USING ")
 
 
 def defer_indexes_if_empty(run: HarvestRun) -> None:
@@ -52,42 +51,95 @@ def defer_indexes_if_empty(run: HarvestRun) -> None:
         HarvestRun.objects.filter(pk=run.pk).update(deferred_indexes=run.deferred_indexes)
 
 
-def build_alongside(run: HarvestRun) -> Callable[[], BaseException | None]:
-    """Start building the observation table's deferred indexes on a connection of their own,
-    beside the final step's transaction; returns what waits for them and answers the build's
-    error, if any (raised by the caller, unless it has its own to raise).
+@dataclass
+class Alongside:
+    """The final step's work running beside its transaction (``build_alongside``)."""
+
+    # The spectral windows are rebuilt beside: the transaction must not rebuild them too.
+    windows: bool = False
+    # Tables whose planner statistics are fresh once ``wait`` answers no error.
+    analyzed: list[str] = field(default_factory=list)
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _failed: list[BaseException] = field(default_factory=list)
+
+    def start(self, name: str, *steps: Callable[[], object]) -> None:
+        """Run ``steps`` in order in a thread named ``name``, on its own connection; the
+        first error stops them and is kept for ``wait``."""
+
+        def run() -> None:
+            try:
+                for step in steps:
+                    step()
+            except BaseException as exc:  # handed to the caller's thread by wait()
+                self._failed.append(exc)
+            finally:
+                connection.close()  # this thread's own connection
+
+        worker = threading.Thread(target=run, name=name, daemon=True)
+        worker.start()
+        self._threads.append(worker)
+
+    def wait(self) -> BaseException | None:
+        """Wait for every thread; the first error, if any (raised by the caller, unless it
+        has its own to raise)."""
+        for worker in self._threads:
+            worker.join()
+        return self._failed[0] if self._failed else None
+
+
+def build_alongside(run: HarvestRun) -> Alongside:
+    """Start what the final step of a first load can do beside its transaction, each thread
+    on a connection of its own; ``Alongside.wait`` waits for them and answers their error.
 
     That transaction only reads the observation table on a first load (its rows were written
     linked; ``queries.hierarchy_sql`` updates none), so ``CREATE INDEX``, which only keeps
     writers out, runs at the same time: on this 2-core machine the final step of a 1M-row
-    first load took 60 s against 102 s one after the other (bench/README.md). What waits
-    for the transaction stays for ``restore_indexes``: the keys (they validate against the
-    projects and member OUSs being written), the ``CLUSTER`` mark, the other tables' indexes.
+    first load took 60 s against 102 s one after the other (bench/README.md). Unless the run
+    is a full sweep (whose transaction deletes the rows it did not see, and journals them),
+    the transaction writes neither the spectral windows (their key to the observations went
+    with the first load's indexes: ``defer_indexes_if_empty``) nor the journal either, so a
+    second thread rebuilds the windows from the committed rows, builds their indexes and the
+    journal's, and both threads ANALYZE what they built: otherwise a single-core tail after
+    the transaction. What waits for it stays for ``restore_indexes``: the keys (they validate
+    against the projects, member OUSs and run the transaction writes), the ``CLUSTER`` mark.
+    Each step is idempotent: a failed or killed run does them all again on resumption.
     """
     run.refresh_from_db(fields=["deferred_indexes"])
-    indexes = [d for d in run.deferred_indexes if _OBSERVATION_INDEX.match(d)]
-    if not indexes or connection.in_atomic_block:
+    deferred = run.deferred_indexes
+    alongside = Alongside()
+    observation = _indexes_of(TABLE, deferred)
+    if not observation or connection.in_atomic_block:
         # Inside a transaction of the caller's (uncommitted rows would keep the other
         # connection's CREATE INDEX waiting for ever): ``restore_indexes`` builds them after.
-        return lambda: None
-    failed: list[BaseException] = []
+        return alongside
+    beside = not run.dry_run and run.mode != HarvestMode.FULL
+    alongside.start(
+        "harvest-index-build",
+        lambda: bulk_indexes.build(observation),
+        *([lambda: _analyze(TABLE)] if beside else []),
+    )
+    if beside:
+        alongside.windows = True
+        alongside.start(
+            "harvest-windows",
+            lambda: spectral.rebuild_windows(None),
+            lambda: bulk_indexes.build(_indexes_of(WINDOWS, deferred)),
+            lambda: _analyze(WINDOWS),
+            lambda: bulk_indexes.build(_indexes_of(JOURNAL, deferred)),
+        )
+        alongside.analyzed = [TABLE, WINDOWS]
+    return alongside
 
-    def build() -> None:
-        try:
-            bulk_indexes.build(indexes)
-        except BaseException as exc:  # handed to the caller's thread by wait()
-            failed.append(exc)
-        finally:
-            connection.close()  # this thread's own connection
 
-    worker = threading.Thread(target=build, name="harvest-index-build", daemon=True)
-    worker.start()
+def _indexes_of(table: str, definitions: list[str]) -> list[str]:
+    """The ``CREATE INDEX`` statements of ``table`` among the run's deferred definitions."""
+    index = re.compile(rf"CREATE INDEX \S+ ON (\S+\.)?{table} USING ")
+    return [d for d in definitions if index.match(d)]
 
-    def wait() -> BaseException | None:
-        worker.join()
-        return failed[0] if failed else None
 
-    return wait
+def _analyze(table: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
 
 
 def restore_indexes(run: HarvestRun) -> None:

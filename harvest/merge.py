@@ -79,6 +79,28 @@ _JOURNAL_COLUMNS = [
 ]
 
 
+# The ids of the projects and member OUSs a run's committed pages linked their rows to, so
+# that later pages ask only for the codes and uids they did not name: (run id, by code, by
+# uid), one run's at a time.
+_LINKED: tuple[object, dict[str, int], dict[str, int]] = (None, {}, {})
+
+
+def _linked_ids(run: HarvestRun) -> tuple[dict[str, int], dict[str, int]]:
+    global _LINKED
+    if _LINKED[0] != run.pk:
+        _LINKED = (run.pk, {}, {})
+    return _LINKED[1], _LINKED[2]
+
+
+def _remember(
+    known: tuple[dict[str, int], dict[str, int]],
+    projects: dict[str, int],
+    mouses: dict[str, int],
+) -> None:
+    known[0].update(projects)
+    known[1].update(mouses)
+
+
 def _insert_first_load(run: HarvestRun, rows: list[tuple]) -> PageResult | None:
     """A page of a first load (the run deferred the mirror's indexes: the mirror was empty)
     COPYed straight into the mirror, linked to its projects and member OUSs, and into the
@@ -89,7 +111,13 @@ def _insert_first_load(run: HarvestRun, rows: list[tuple]) -> PageResult | None:
         with transaction.atomic(), connection.cursor() as cursor:
             # Inserted already linked to their project and member OUS (created empty where
             # new), so the final step's hierarchy rewrites none of a first load's rows.
-            projects, mouses = hierarchy_sql.ids_for({(row[_CODE], row[_MOUS]) for row in rows})
+            known = _linked_ids(run)
+            projects, mouses = hierarchy_sql.ids_for(
+                {(row[_CODE], row[_MOUS]) for row in rows}, known
+            )
+            # Known to later pages once this one has committed (a rolled back page's
+            # projects and member OUSs are gone with it).
+            transaction.on_commit(lambda: _remember(known, projects, mouses))
             linked = ((*row, projects[row[_CODE]], mouses.get(row[_MOUS])) for row in rows)
             columns = [f.column for f in staging.FIELDS] + staging.LINKS
             staging.copy_binary(cursor, TABLE, columns, linked)

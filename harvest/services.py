@@ -16,7 +16,7 @@ blocks every other start, and on PostgreSQL starts are serialised by an advisory
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -291,18 +291,19 @@ def finalize(run: HarvestRun) -> None:
     one transaction, idempotent. Then the indexes a first load deferred, and the planner
     statistics.
 
-    The observation table's deferred indexes are built beside that transaction, on a
-    connection of their own (``harvest.bulk.build_alongside``): a first load writes its rows
-    already linked (``harvest.merge``), so the transaction only reads the table. Should a row
-    still need linking (one that took the merge), the update waits for the index being built
-    and the rest wait for the transaction: slower, the same tables.
+    A first load's observation indexes, and (unless it is a full sweep) its spectral windows,
+    their indexes and the journal's, are built beside that transaction, on connections of
+    their own (``harvest.bulk.build_alongside``): a first load writes its rows already linked
+    (``harvest.merge``), so the transaction only reads the table. Should a row still need
+    linking (one that took the merge), the update waits for the index being built and the
+    rest wait for the transaction: slower, the same tables.
     """
-    indexed = build_alongside(run)  # the observation table's, on their own connection
+    alongside = build_alongside(run)
     try:
         with transaction.atomic():
             removed = _sweep_removed(run) if run.mode == HarvestMode.FULL else 0
             if not run.dry_run:
-                _rebuild_and_record_releases(run)
+                _rebuild_and_record_releases(run, windows=not alongside.windows)
             counts = {
                 "removed_count": removed,
                 "released_count": ObservationChange.objects.filter(
@@ -311,13 +312,13 @@ def finalize(run: HarvestRun) -> None:
             }
             HarvestRun.objects.filter(pk=run.pk).update(**counts)
     finally:
-        failed = indexed()  # waited for whatever happened; its error if the step went well
+        failed = alongside.wait()  # waited for whatever happened; its error if the step went well
     if failed is not None:
         raise failed
     restore_indexes(run)
     if not run.dry_run:
         forget_max_fov()
-        analyze()
+        analyze(skip=alongside.analyzed)
     run.refresh_from_db()
 
 
@@ -364,8 +365,9 @@ def _sweep_removed(run: HarvestRun) -> int:
     return count + already
 
 
-def _rebuild_and_record_releases(run: HarvestRun) -> None:
-    """Rebuild what the run touched and journal member OUSs whose release moved or came.
+def _rebuild_and_record_releases(run: HarvestRun, *, windows: bool = True) -> None:
+    """Rebuild what the run touched and journal member OUSs whose release moved or came
+    (``windows``: the spectral windows too, unless they are rebuilt beside).
 
     Release kinds are decided per member OUS with the single release rule, on the release date
     the hierarchy derives (the one the access decider reads), before and after the rebuild, and
@@ -378,7 +380,7 @@ def _rebuild_and_record_releases(run: HarvestRun) -> None:
         # from a live search meanwhile, derived by the same rules), so the whole hierarchy is
         # derived at once: no list of touched projects read from the journal (~3 s for 1M
         # rows) and no filter on it in every statement.
-        rebuild_hierarchy(None)
+        rebuild_hierarchy(None, windows="rebuild" if windows else "caller")
         return
     touched = ObservationChange.objects.filter(run=run).exclude(
         kind__in=[ChangeKind.RELEASED, ChangeKind.RELEASE_MOVED]
@@ -422,8 +424,9 @@ def _rebuild_and_record_releases(run: HarvestRun) -> None:
     ObservationChange.objects.bulk_create(changes, ignore_conflicts=True, batch_size=5000)
 
 
-def analyze() -> None:
-    """Fresh planner statistics for the tables a harvest rewrote (PostgreSQL only)."""
+def analyze(*, skip: Collection[str] = ()) -> None:
+    """Fresh planner statistics for the tables a harvest rewrote (PostgreSQL only), but
+    those in ``skip`` (analyzed beside the final step already)."""
     if connection.vendor != "postgresql":
         return
     tables = [
@@ -440,6 +443,8 @@ def analyze() -> None:
     ]
     with connection.cursor() as cursor:
         for table in tables:
+            if table in skip:
+                continue
             cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Literal
 
 from django.db import connection, transaction
 from django.db.models import F, OuterRef, Subquery
@@ -31,6 +32,9 @@ from queries.models import (
 )
 from queries.positions import refresh_positions
 from queries.spectral import note_widest_window, rebuild_windows
+
+# Who writes the rows' spectral windows when the hierarchy is derived (``rebuild_hierarchy``).
+WindowsBy = Literal["rebuild", "written", "caller"]
 
 _PROJECT_FIELDS = (
     "obs_title",
@@ -63,13 +67,15 @@ def antenna_array(antenna_arrays: str) -> str:
 
 
 def rebuild_hierarchy(
-    proposal_ids: Iterable[str] | None = None, *, windows_written: bool = False
+    proposal_ids: Iterable[str] | None = None, *, windows: WindowsBy = "rebuild"
 ) -> None:
     """Derive the hierarchy of the projects ``proposal_ids`` (all when None) from their rows:
     set-based statements on PostgreSQL (``queries.hierarchy_sql``), this module's loop
-    elsewhere; the same rules either way (a test holds the two equal). ``windows_written``:
-    the caller wrote the rows' spectral windows with them (``load_archive``'s first load), so
-    only the widest window is noted, not every window rebuilt."""
+    elsewhere; the same rules either way (a test holds the two equal). ``windows``: "rebuild"
+    the rows' spectral windows too; "written": the caller wrote them with the rows
+    (``load_archive``'s first load), so only the widest window is noted; "caller": the caller
+    rebuilds them itself (a harvest's first load, beside the hierarchy's transaction:
+    ``harvest.bulk.build_alongside``)."""
     codes = None if proposal_ids is None else sorted(set(proposal_ids))
     if codes == []:
         return
@@ -80,10 +86,10 @@ def rebuild_hierarchy(
         project_ids = rebuild_in_python(codes)
         refresh_summaries(project_ids)
     refresh_positions(codes)
-    if windows_written:
-        note_widest_window()
-    else:
+    if windows == "rebuild":
         rebuild_windows(codes)
+    elif windows == "written":
+        note_widest_window()
 
 
 def rebuild_in_python(proposal_ids: list[str] | None) -> list[int]:

@@ -347,6 +347,7 @@ def _columns_one_to_one(
     else:
         numbers = [n for n, _ in table.rows]
         raws = [raw for _, raw in table.rows]
+    by_name = _by_name(raws) if raws is not None else None
     n_rows = len(numbers)
     columns: dict[str, list[object]] = {}
     unknown = []
@@ -357,6 +358,8 @@ def _columns_one_to_one(
             continue
         if by_column is not None:
             cells = list(by_column.cells[name])
+        elif by_name is not None and name in by_name:
+            cells = by_name[name]
         else:
             try:
                 cells = list(map(itemgetter(name), raws))
@@ -398,6 +401,20 @@ def _columns_one_to_one(
 
 
 _NO_VECTOR = (None, None, None)
+
+
+def _by_name(raws: list[dict[str, object]]) -> dict[str, list[object]] | None:
+    """The rows' values by column, when every row has the same keys in the same order (a TAP
+    answer: a dict per row, built from one header): transposed in one pass, half the time of
+    reading each column out of each dict (~100 ms of a 20,000-row harvest page). None when
+    the rows differ (a ragged table): the columns are then read row by row."""
+    if not raws:
+        return None
+    keys = tuple(raws[0])
+    if not all(tuple(raw) == keys for raw in raws):
+        return None
+    columns = zip(*(raw.values() for raw in raws), strict=True)
+    return dict(zip(keys, map(list, columns), strict=True))
 
 
 def _derived(source: list[object] | None, derive: Callable[[str], object], n: int) -> list:
@@ -598,7 +615,8 @@ def load_paths(paths: Iterable[Path]) -> LoadResult:
             # harvest's first load does, with no list of 30,000 codes to test each row against.
             # The windows are rebuilt unless every file wrote its rows' own (``arrow_load``).
             rebuild_hierarchy(
-                None if into_mirror else total.proposal_ids, windows_written=windows_written
+                None if into_mirror else total.proposal_ids,
+                windows="written" if windows_written else "rebuild",
             )
         for table in tables:
             if table.kind == "datalink":
@@ -647,7 +665,7 @@ def _load_first(tables: list[RawTable], prepared: list) -> LoadResult:
         with transaction.atomic():
             # Every row is this load's: the whole hierarchy, as the harvest's first load does;
             # the windows are rebuilt unless every file wrote its rows' own (``arrow_load``).
-            rebuild_hierarchy(None, windows_written=windows_written)
+            rebuild_hierarchy(None, windows="written" if windows_written else "rebuild")
             for table in tables:
                 if table.kind == "datalink":
                     total.datalink_files += load_datalink_table(table)

@@ -8,13 +8,14 @@ from datetime import datetime, timedelta
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.db.models import F
 from django.utils import timezone
 
 from archiveportal import jobs
 from archiveportal.jobs import Phase
-from harvest import services
+from harvest import bulk, services, upstream
 from harvest.models import ChangeKind, HarvestRun, ObservationChange
-from queries import bulk_indexes
+from queries import bulk_indexes, hierarchy, spectral
 from queries.hierarchy import rebuild_hierarchy
 from queries.models import MemberOUS, Observation, Project, SpectralWindow
 from tests.hierarchy_tables import scramble, snapshot
@@ -265,11 +266,17 @@ def test_a_first_harvest_indexes_its_rows_beside_the_final_transaction_to_the_sa
     alongside = everything_derived()
 
     # The observation table's indexes were built on their own connection, in their own thread;
-    # the other tables' indexes (and the keys) after the final transaction, in the caller's.
+    # the windows' and the journal's in another, after it rebuilt the windows; the keys after
+    # the final transaction, in the caller's (which built no index of these three tables).
     beside = built_in.pop("harvest-index-build")
     assert beside and all(observation_index in d for d in beside)
+    windows_and_journal = built_in.pop("harvest-windows")
+    assert {d.split(" ON ")[1].split()[0] for d in windows_and_journal} == {
+        "public.queries_spectralwindow",
+        f"public.{JOURNAL}",
+    }
     after = [d for definitions in built_in.values() for d in definitions]
-    assert after and not any(observation_index in d for d in after)
+    assert not any(observation_index in d or "spectralwindow" in d or JOURNAL in d for d in after)
     assert alongside[2] == before and alongside[1]
 
     # The same harvest with everything built after the transaction leaves the same mirror.
@@ -277,9 +284,92 @@ def test_a_first_harvest_indexes_its_rows_beside_the_final_transaction_to_the_sa
     HarvestRun.objects.all().delete()
     Observation.objects.all().delete()
     Project.objects.all().delete()
-    monkeypatch.setattr(services, "build_alongside", lambda run: lambda: None)
+    monkeypatch.setattr(services, "build_alongside", lambda run: bulk.Alongside())
     harvest(alma_replay.url)
     assert everything_derived() == alongside
+
+
+def windows_rebuilt_in(monkeypatch) -> list[str]:
+    """The threads that rebuild the spectral windows from now on, in the order they do."""
+    threads: list[str] = []
+    rebuild = spectral.rebuild_windows
+
+    def recorded(*args, **kwargs):
+        threads.append(threading.current_thread().name)
+        return rebuild(*args, **kwargs)
+
+    monkeypatch.setattr(spectral, "rebuild_windows", recorded)
+    monkeypatch.setattr(hierarchy, "rebuild_windows", recorded)
+    return threads
+
+
+def windows() -> list[tuple]:
+    return sorted(
+        SpectralWindow.objects.values_list("observation__obs_id", "lo_ghz", "hi_ghz", "channel_hz")
+    )
+
+
+def test_a_first_harvest_rebuilds_the_windows_beside_the_final_transaction_as_a_rebuild_does(
+    alma_replay, monkeypatch
+):
+    threads = windows_rebuilt_in(monkeypatch)
+
+    harvest(alma_replay.url)
+
+    # Once, on a connection of its own, and not again in the final transaction.
+    assert threads == ["harvest-windows"]
+    beside = windows()
+    assert beside
+    spectral.rebuild_windows(None)
+    assert windows() == beside
+
+
+def test_a_first_full_sweep_rebuilds_the_windows_in_its_final_transaction(alma_replay, monkeypatch):
+    # Its transaction deletes the rows the sweep did not see: windows rebuilt beside it
+    # could outlive them.
+    threads = windows_rebuilt_in(monkeypatch)
+
+    run = harvest(alma_replay.url, "--full")
+
+    assert run.phase == Phase.DONE and run.deferred_indexes == []
+    assert threads == ["MainThread"] and windows()
+
+
+def test_the_windows_failing_beside_the_final_step_fail_it_and_a_resumption_ends_it(
+    alma_replay, monkeypatch
+):
+    threads = windows_rebuilt_in(monkeypatch)
+    indexes = [(mirror_indexes(t), foreign_keys(t)) for t in ("queries_spectralwindow", JOURNAL)]
+    recorded = spectral.rebuild_windows
+
+    def failing(codes=None):
+        recorded(codes)
+        raise RuntimeError("connection to the server was lost")
+
+    monkeypatch.setattr(spectral, "rebuild_windows", failing)
+    run = jobs.claim(HarvestRun, str(services.start_run(archive_url=alma_replay.url).pk))
+
+    with pytest.raises(RuntimeError, match="connection to the server was lost"):
+        services.execute(run)
+    jobs.stop_heartbeat(run.pk)
+    run.refresh_from_db()
+    # The final transaction committed; the windows' and journal's indexes and keys are owed.
+    assert run.phase != Phase.DONE and run.deferred_indexes
+    assert MemberOUS.objects.filter(n_observations__gt=0).exists()
+
+    monkeypatch.setattr(spectral, "rebuild_windows", recorded)
+    HarvestRun.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now() - timedelta(1))
+    resumed = harvest(alma_replay.url)
+
+    assert resumed.pk == run.pk and resumed.phase == Phase.DONE
+    assert threads == ["harvest-windows", "harvest-windows"]
+    assert resumed.deferred_indexes == []
+    assert [(mirror_indexes(t), foreign_keys(t)) for t in ("queries_spectralwindow", JOURNAL)] == (
+        indexes
+    )
+    resumed_windows = windows()
+    spectral.rebuild_windows(None)
+    assert resumed_windows == windows() and resumed_windows
 
 
 def test_an_index_build_failing_beside_the_final_step_fails_it_and_a_resumption_ends_it(
@@ -310,3 +400,45 @@ def test_an_index_build_failing_beside_the_final_step_fails_it_and_a_resumption_
     assert resumed.pk == run.pk and resumed.phase == Phase.DONE
     assert resumed.deferred_indexes == [] and mirror_indexes() == indexes
     assert Observation.objects.count() == 417
+
+
+def test_a_first_load_page_rolled_back_leaves_no_ids_for_later_pages(alma_replay):
+    # Page 2 meets page 1's row again: its straight COPY rolls back (with the project and
+    # member OUS it had just created) and it takes the merge. Page 3 names that project
+    # again: it must be created again, not linked to by an id that was rolled back.
+    client = upstream.client_for(alma_replay.url)
+    rows = upstream.fetch_page(client, after=None, since=None, size=1000)
+    by_project: dict[str, set[str]] = {}
+    for row in rows:
+        by_project.setdefault(row["proposal_id"], set()).add(row["member_ous_uid"])
+    code = next(c for c, uids in by_project.items() if len(uids) >= 2)
+    first_uid, second_uid = sorted(by_project[code])[:2]
+    others = [r for r in rows if r["proposal_id"] != code][:5]
+    page_two = [r for r in rows if r["member_ous_uid"] == first_uid] + [others[0]]
+    page_three = [r for r in rows if r["member_ous_uid"] == second_uid]
+    start = datetime(2030, 1, 1)
+    pages = []
+    for page in (others, page_two, page_three):
+        pages.append([dict(r) for r in page])
+    for n, row in enumerate(row for page in pages for row in page):
+        row["lastModified"] = (start + timedelta(seconds=n)).isoformat(timespec="milliseconds")
+    run = HarvestRun.objects.create(archive_url=alma_replay.url)
+    bulk.defer_indexes_if_empty(run)
+    queued = iter([*pages, []])
+
+    try:
+        services.run_pages(run, lambda after: next(queued))
+        services.finalize(run)
+    finally:
+        bulk.restore_indexes(run)  # whatever failed: the next tests' mirror has its indexes
+
+    run.refresh_from_db()
+    # The row met again was sent with a later lastModified: one change.
+    assert (run.new_count, run.changed_count) == (sum(map(len, pages)) - 1, 1)
+    project = Project.objects.get(code=code)
+    assert set(
+        MemberOUS.objects.filter(uid__in=[first_uid, second_uid]).values_list(
+            "project_id", flat=True
+        )
+    ) == {project.pk}
+    assert not Observation.objects.exclude(project__code=F("proposal_id")).exists()

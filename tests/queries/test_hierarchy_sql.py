@@ -241,3 +241,25 @@ def test_a_rebuild_writing_whole_tables_builds_their_indexes_after_and_derives_t
     assert _derived_by(rebuilt, None, _as_after_a_first_load) == expected
     assert {m._meta.db_table for m in tables} <= set(dropped)
     assert after == {m: (before[m], keys[m]) for m in tables}
+
+
+def test_ids_for_asks_only_for_what_it_does_not_know_and_finds_what_others_created():
+    from django.test.utils import CaptureQueriesContext
+
+    first = hierarchy_sql.ids_for([(P1, "uid://A001/Xt/X1")])
+    # Created meanwhile by another writer (a live search): not known, there already.
+    other = Project.objects.create(code=P2)
+
+    with CaptureQueriesContext(connection) as queries:
+        projects, mouses = hierarchy_sql.ids_for(
+            [(P1, "uid://A001/Xt/X1"), (P2, "uid://A001/Xt/X2"), (P2, "")], first
+        )
+
+    assert projects == {P1: first[0][P1], P2: other.pk}
+    assert mouses == {
+        "uid://A001/Xt/X1": first[1]["uid://A001/Xt/X1"],
+        "uid://A001/Xt/X2": MemberOUS.objects.get(uid="uid://A001/Xt/X2").pk,
+    }
+    assert MemberOUS.objects.get(uid="uid://A001/Xt/X2").project_id == other.pk
+    sent = " ".join(query["sql"] for query in queries.captured_queries)
+    assert P1 not in sent and "uid://A001/Xt/X1" not in sent
