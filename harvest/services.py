@@ -34,6 +34,7 @@ from harvest.merge import PreparedPage, apply_page, prepare
 from harvest.models import ChangeKind, HarvestMode, HarvestRun, ObservationChange, SweptObservation
 from harvest.signals import harvest_finished
 from harvest.upstream import Cursor, client_for, count_query, fetch_page, row_position
+from queries import pending_indexes
 from queries.archive.formats import RawTable
 from queries.archive.loader import Columns, columns_from_table
 from queries.errors import ArchiveError, ArchiveRejected, LoadError
@@ -455,7 +456,11 @@ def execute(
     inside_page: Callable[[HarvestRun, int], None] | None = None,
 ) -> HarvestRun:
     """Run a claimed ``run`` to the end and mark it done; errors propagate to the caller (the
-    task retries the transient ones, the command reports them)."""
+    task retries the transient ones, the command reports them). First, what a bulk load
+    killed after its commit left (``queries.pending_indexes``): the nightly harvest is the bulk
+    load that surely comes next."""
+    if not run.dry_run:
+        pending_indexes.build_abandoned()
     harvest_pages(run, on_progress=on_progress, inside_page=inside_page)
     finalize(run)
     # The sweep's list goes with the phase change: a final step run again before it (killed
