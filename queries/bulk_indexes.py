@@ -22,6 +22,7 @@ PostgreSQL only; elsewhere nothing is deferred.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -74,6 +75,13 @@ def secondary_indexes(table: str, *, using: str = "default") -> list[tuple[str, 
                 (name, f"{_ALTER_INDEX}{name} ALTER COLUMN {column} SET STATISTICS {target}")
             )
     return out
+
+
+def indexes_of(table: str, definitions: list[str]) -> list[str]:
+    """The ``CREATE INDEX`` statements of ``table`` among ``definitions`` (as
+    ``pg_get_indexdef`` writes them: schema-qualified)."""
+    index = re.compile(rf"CREATE INDEX \S+ ON (\S+\.)?{re.escape(table)} USING ")
+    return [d for d in definitions if index.match(d)]
 
 
 def foreign_keys(table: str, *, using: str = "default") -> list[tuple[str, str]]:

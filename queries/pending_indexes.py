@@ -33,8 +33,6 @@ indexes are built: the load leaves nothing, as one transaction would have.
 from __future__ import annotations
 
 import logging
-import re
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,6 +40,7 @@ from dataclasses import dataclass
 from django.db import connections, models, transaction
 
 from queries import bulk_indexes
+from queries.beside import Beside
 from queries.models import Observation, PendingIndexes, SpectralWindow
 
 log = logging.getLogger(__name__)
@@ -98,7 +97,7 @@ def build_beside(
 ) -> None:
     """After the commit of ``record``'s transaction: ``record``'s ``CREATE INDEX`` statements
     on ``table`` built on a connection of their own while ``work`` runs on this one; then the
-    other tables' indexes (the windows') on that connection while ``table``'s keys are
+    other tables' indexes (windows, projects...) on that connection while ``table``'s keys are
     validated on this one; then ``finish``. ``work``'s error is raised after the indexes are
     built (the mirror is never left without them), and after ``undo_first_load`` when the
     record says so; else the first build's.
@@ -107,61 +106,35 @@ def build_beside(
     committed and another connection would wait for them for ever: everything runs here, one
     after the other.
     """
-    indexes = [d for d in record.definitions if _creates_index_on(d, table)]
+    indexes = bulk_indexes.indexes_of(table, record.definitions)
     if connections[using].in_atomic_block or not indexes:
         try:
             _undone_if_it_fails(record, work, using)
         finally:
             finish(record, using=using)
         return
-    errors: list[BaseException] = []
-    wait = _beside(indexes, using)
+    first = Beside(using)
+    first.start("index-build-beside", lambda: bulk_indexes.build(indexes, using=using))
+    then = Beside(using)
     try:
-        _undone_if_it_fails(record, work, using, before_undo=wait)
+        _undone_if_it_fails(record, work, using, before_undo=first.wait)
     finally:
-        errors += wait()
-        # Each on a table the other does not lock: the windows' indexes there, the
-        # observations' keys here (each validation reads the whole table once).
-        others = [
-            d
-            for d in record.definitions
-            if d.startswith("CREATE INDEX ") and not _creates_index_on(d, table)
-        ]
+        first.wait()
+        # Each on a table the other does not lock: the other tables' indexes (the windows',
+        # the projects') there, the observations' keys here (each reads its table once).
+        others = [d for d in record.definitions if d.startswith("CREATE ") and d not in indexes]
+        then.start("index-build-beside", lambda: bulk_indexes.build(others, using=using))
         prefix = f"ALTER TABLE {connections[using].ops.quote_name(table)} ADD CONSTRAINT "
-        keys = [d for d in record.definitions if d.startswith(prefix)]
-        wait = _beside(others, using)
         try:
-            bulk_indexes.build(keys, using=using)
+            bulk_indexes.build([d for d in record.definitions if d.startswith(prefix)], using=using)
         finally:
-            errors += wait()
-            for error in errors:
+            then.wait()
+            for error in first.errors + then.errors:
                 log.error("indexes built beside %s failed: %s", record.label, error)
             finish(record, using=using)  # whatever is left (idempotent), and the record
-    if errors:
-        raise errors[0]
-
-
-def _beside(definitions: list[str], using: str) -> Callable[[], list[BaseException]]:
-    """Start building ``definitions`` on a connection of this thread's own; returns what
-    waits for the build and answers its error, if any."""
-    failed: list[BaseException] = []
-
-    def build() -> None:
-        try:
-            bulk_indexes.build(definitions, using=using)
-        except BaseException as exc:  # handed to the caller's thread by wait()
-            failed.append(exc)
-        finally:
-            connections[using].close()  # this thread's own connection
-
-    worker = threading.Thread(target=build, name="index-build-beside", daemon=True)
-    worker.start()
-
-    def wait() -> list[BaseException]:
-        worker.join()
-        return list(failed)
-
-    return wait
+    error = first.wait() or then.wait()
+    if error is not None:
+        raise error
 
 
 def _undone_if_it_fails(
@@ -253,11 +226,3 @@ def _advisory(record: PendingIndexes, function: str, using: str) -> bool:
         cursor.execute(f"SELECT {function}(%s, %s)", [LOCK_CLASS, record.pk])
         result = cursor.fetchone()[0]
     return result is not False
-
-
-def _creates_index_on(definition: str, table: str) -> bool:
-    """Whether ``definition`` is a ``CREATE INDEX`` on ``table`` (as pg_get_indexdef writes
-    it: schema-qualified)."""
-    return (
-        re.match(rf"CREATE INDEX \S+ ON (\S+\.)?{re.escape(table)} USING ", definition) is not None
-    )
