@@ -35,7 +35,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import connections, models, transaction
 
@@ -59,6 +59,8 @@ class Load:
     using: str = "default"
     undo: str = ""  # FIRST_LOAD: the load's own derived work follows (module doc)
     record: PendingIndexes | None = None
+    # What was dropped, by model: the derived work may build a table's own in its transaction.
+    dropped: dict[type[models.Model], list[str]] = field(default_factory=dict)
 
     def drop(self, tables: list[type[models.Model]]) -> None:
         """In the load's transaction: drop ``tables``' secondary indexes and keys and record
@@ -67,7 +69,8 @@ class Load:
         definitions: list[str] = []
         for model in tables:
             table = model._meta.db_table
-            definitions += bulk_indexes.drop(table, with_foreign_keys=True, using=self.using)
+            self.dropped[model] = bulk_indexes.drop(table, with_foreign_keys=True, using=self.using)
+            definitions += self.dropped[model]
         self.record = PendingIndexes.objects.using(self.using).create(
             label=self.label, definitions=definitions, undo=self.undo
         )

@@ -666,6 +666,9 @@ def _load_first(tables: list[RawTable], prepared: list) -> LoadResult:
             # Every row is this load's: the whole hierarchy, as the harvest's first load does;
             # the windows are rebuilt unless every file wrote its rows' own (``arrow_load``).
             rebuild_hierarchy(None, windows="written" if windows_written else "rebuild")
+            # The projects' and member OUSs' indexes and keys here, beside the observations'
+            # still building, rather than after them (and the hierarchy's writes) are done.
+            bulk_indexes.build(load.dropped[Project] + load.dropped[MemberOUS])
             for table in tables:
                 if table.kind == "datalink":
                     total.datalink_files += load_datalink_table(table)
