@@ -55,6 +55,8 @@ def refresh_positions(codes: list[str] | None = None) -> None:
         only, params = "WHERE p.code = ANY(%s)", [list(codes)]
     else:
         only, params = f"WHERE p.code IN ({', '.join(['%s'] * len(codes))})", list(codes)
+    # The rows of those projects (all rows when every project's positions are due).
+    of = f"WHERE o.project_id IN (SELECT p.id FROM {project} p {only})" if only else ""
     key = ", ".join(f"o.{quote(c)}" for c in KEY)
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -73,12 +75,16 @@ def refresh_positions(codes: list[str] | None = None) -> None:
             cursor.execute(f"SELECT NOT EXISTS (SELECT FROM {quote(POSITIONS)})")
             if cursor.fetchone()[0]:
                 deferred = bulk_indexes.drop(POSITIONS, with_foreign_keys=True)
+        # Grouped first, then joined to the projects for their codes: the join then carries
+        # the 247,524 positions of a million rows, not the rows (2.1-2.4 s against 2.6-2.8 s
+        # for a first load's, EXPLAIN ANALYZE without the observations' indexes).
         cursor.execute(
             f"INSERT INTO {quote(POSITIONS)} (project_id, member_ous_id, code, "
             f"{', '.join(quote(c) for c in KEY)}, s_fov) "
-            f"SELECT o.project_id, o.member_ous_id, p.code, {key}, MAX(o.s_fov) "
-            f"FROM {obs} o JOIN {project} p ON p.id = o.project_id {only} "
-            f"GROUP BY o.project_id, o.member_ous_id, p.code, {key}",
+            f"SELECT o.project_id, o.member_ous_id, p.code, {key}, o.s_fov FROM ("
+            f"SELECT o.project_id, o.member_ous_id, {key}, MAX(o.s_fov) AS s_fov "
+            f"FROM {obs} o {of} GROUP BY o.project_id, o.member_ous_id, {key}"
+            f") o JOIN {project} p ON p.id = o.project_id",
             params,
         )
         bulk_indexes.build(deferred)
