@@ -14,15 +14,13 @@ the indexes it was planned for.
 
 from __future__ import annotations
 
-import re
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 
 from harvest.models import HarvestMode, HarvestRun, ObservationChange
 from queries import bulk_indexes, spectral
+from queries.beside import Beside
 from queries.models import Observation, SpectralWindow
 
 TABLE = Observation._meta.db_table
@@ -52,39 +50,13 @@ def defer_indexes_if_empty(run: HarvestRun) -> None:
 
 
 @dataclass
-class Alongside:
+class Alongside(Beside):
     """The final step's work running beside its transaction (``build_alongside``)."""
 
     # The spectral windows are rebuilt beside: the transaction must not rebuild them too.
     windows: bool = False
     # Tables whose planner statistics are fresh once ``wait`` answers no error.
     analyzed: list[str] = field(default_factory=list)
-    _threads: list[threading.Thread] = field(default_factory=list)
-    _failed: list[BaseException] = field(default_factory=list)
-
-    def start(self, name: str, *steps: Callable[[], object]) -> None:
-        """Run ``steps`` in order in a thread named ``name``, on its own connection; the
-        first error stops them and is kept for ``wait``."""
-
-        def run() -> None:
-            try:
-                for step in steps:
-                    step()
-            except BaseException as exc:  # handed to the caller's thread by wait()
-                self._failed.append(exc)
-            finally:
-                connection.close()  # this thread's own connection
-
-        worker = threading.Thread(target=run, name=name, daemon=True)
-        worker.start()
-        self._threads.append(worker)
-
-    def wait(self) -> BaseException | None:
-        """Wait for every thread; the first error, if any (raised by the caller, unless it
-        has its own to raise)."""
-        for worker in self._threads:
-            worker.join()
-        return self._failed[0] if self._failed else None
 
 
 def build_alongside(run: HarvestRun) -> Alongside:
@@ -107,7 +79,7 @@ def build_alongside(run: HarvestRun) -> Alongside:
     run.refresh_from_db(fields=["deferred_indexes"])
     deferred = run.deferred_indexes
     alongside = Alongside()
-    observation = _indexes_of(TABLE, deferred)
+    observation = bulk_indexes.indexes_of(TABLE, deferred)
     if not observation or connection.in_atomic_block:
         # Inside a transaction of the caller's (uncommitted rows would keep the other
         # connection's CREATE INDEX waiting for ever): ``restore_indexes`` builds them after.
@@ -123,18 +95,12 @@ def build_alongside(run: HarvestRun) -> Alongside:
         alongside.start(
             "harvest-windows",
             lambda: spectral.rebuild_windows(None),
-            lambda: bulk_indexes.build(_indexes_of(WINDOWS, deferred)),
+            lambda: bulk_indexes.build(bulk_indexes.indexes_of(WINDOWS, deferred)),
             lambda: _analyze(WINDOWS),
-            lambda: bulk_indexes.build(_indexes_of(JOURNAL, deferred)),
+            lambda: bulk_indexes.build(bulk_indexes.indexes_of(JOURNAL, deferred)),
         )
         alongside.analyzed = [TABLE, WINDOWS]
     return alongside
-
-
-def _indexes_of(table: str, definitions: list[str]) -> list[str]:
-    """The ``CREATE INDEX`` statements of ``table`` among the run's deferred definitions."""
-    index = re.compile(rf"CREATE INDEX \S+ ON (\S+\.)?{table} USING ")
-    return [d for d in definitions if index.match(d)]
 
 
 def _analyze(table: str) -> None:
