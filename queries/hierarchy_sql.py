@@ -52,8 +52,6 @@ MOUS = MemberOUS._meta.db_table
 BLOCK = ExecutionBlock._meta.db_table
 SUMMARY = ProjectSummary._meta.db_table
 
-# The last row first, in the rows' order (code points, as the Python loop orders them).
-LAST = 'o.proposal_id COLLATE "C" DESC, o.obs_id COLLATE "C" DESC'
 # The ASCII whitespace Python's str.strip() removes, for the creator rule's btrim.
 _WHITESPACE = " \t\n\r\x0b\x0c"
 

@@ -25,7 +25,7 @@ from queries.archive.datalink_loader import load_datalink_table
 from queries.archive.formats import ArrowRows, ColumnRows, RawTable, read_table
 from queries.errors import LoadError
 from queries.filters import forget_max_fov
-from queries.hierarchy import rebuild_hierarchy
+from queries.hierarchy import WindowsBy, rebuild_hierarchy
 from queries.models import MemberOUS, Observation, Project, SpectralWindow
 from queries.names import name_key
 
@@ -604,24 +604,13 @@ def load_paths(paths: Iterable[Path]) -> LoadResult:
         if into_mirror:
             deferred += [(model, incoming) for model in (SpectralWindow, Project, MemberOUS)]
         with bulk_indexes.deferred(deferred, with_foreign_keys=True):
-            windows_written = bool(prepared)
-            for table, columns in prepared:
-                loaded = _load_table(table, columns, into_mirror=into_mirror)
-                windows_written = windows_written and loaded.windows_written
-                total.merge(loaded)
+            windows = _load_rows(prepared, total, into_mirror=into_mirror)
             # Before the indexes come back: linking every row to its project and member OUS
             # rewrites it, which costs an entry in each index that exists by then. Into an
             # empty mirror every row is this load's: the whole hierarchy is derived, as the
             # harvest's first load does, with no list of 30,000 codes to test each row against.
-            # The windows are rebuilt unless every file wrote its rows' own (``arrow_load``).
-            rebuild_hierarchy(
-                None if into_mirror else total.proposal_ids,
-                windows="written" if windows_written else "rebuild",
-            )
-        for table in tables:
-            if table.kind == "datalink":
-                total.datalink_files += load_datalink_table(table)
-                total.files += 1
+            rebuild_hierarchy(None if into_mirror else total.proposal_ids, windows=windows)
+        _load_datalinks(tables, total)
     forget_max_fov()
     log.info("loaded %d rows (%d new) from %d files", total.rows, total.created, total.files)
     return total
@@ -648,37 +637,49 @@ def _load_first(tables: list[RawTable], prepared: list) -> LoadResult:
     commits, the mirror is emptied again (``pending_indexes.undo_first_load``), then indexed.
     """
     total = LoadResult()
-    windows_written = bool(prepared)
     with pending_indexes.loading("load_archive", undo=pending_indexes.FIRST_LOAD) as load:
         with transaction.atomic():
             # The windows' too (written with the rows, or rebuilt from them), and the projects'
             # and member OUSs', created empty as the rows arrive, then filled by the hierarchy.
             load.drop([Observation, SpectralWindow, Project, MemberOUS])
-            for table, columns in prepared:
-                loaded = _load_table(table, columns, into_mirror=True)
-                windows_written = windows_written and loaded.windows_written
-                total.merge(loaded)
+            windows = _load_rows(prepared, total, into_mirror=True)
     record = load.record
     assert record is not None  # worth_deferring held: the drop was recorded
 
     def derive() -> None:
         with transaction.atomic():
-            # Every row is this load's: the whole hierarchy, as the harvest's first load does;
-            # the windows are rebuilt unless every file wrote its rows' own (``arrow_load``).
-            rebuild_hierarchy(None, windows="written" if windows_written else "rebuild")
+            # Every row is this load's: the whole hierarchy, as the harvest's first load does.
+            rebuild_hierarchy(None, windows=windows)
             # The projects' and member OUSs' indexes and keys here, beside the observations'
             # still building, rather than after them (and the hierarchy's writes) are done.
             bulk_indexes.build(load.dropped[Project] + load.dropped[MemberOUS])
-            for table in tables:
-                if table.kind == "datalink":
-                    total.datalink_files += load_datalink_table(table)
-                    total.files += 1
+            _load_datalinks(tables, total)
             pending_indexes.settle(record)
 
     pending_indexes.build_beside(record, derive, table=Observation._meta.db_table)
     forget_max_fov()
     log.info("loaded %d rows (%d new) from %d files", total.rows, total.created, total.files)
     return total
+
+
+def _load_rows(prepared: list, total: LoadResult, *, into_mirror: bool) -> WindowsBy:
+    """Every ObsCore file's rows into the mirror, counted in ``total``; how the hierarchy then
+    gets the rows' spectral windows: "written" when every file wrote its rows' own
+    (``arrow_load`` into an empty mirror), else "rebuild"."""
+    written = bool(prepared)
+    for table, columns in prepared:
+        loaded = _load_table(table, columns, into_mirror=into_mirror)
+        written = written and loaded.windows_written
+        total.merge(loaded)
+    return "written" if written else "rebuild"
+
+
+def _load_datalinks(tables: list[RawTable], total: LoadResult) -> None:
+    """The DataLink files' deliverables, after the hierarchy they attach to."""
+    for table in tables:
+        if table.kind == "datalink":
+            total.datalink_files += load_datalink_table(table)
+            total.files += 1
 
 
 def _streams(table: RawTable) -> bool:
