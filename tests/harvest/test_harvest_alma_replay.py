@@ -303,6 +303,22 @@ def windows_rebuilt_in(monkeypatch) -> list[str]:
     return threads
 
 
+def failed_harvest(url: str, error: str) -> HarvestRun:
+    """A harvest of ``url`` run by a worker until it fails with ``error``, as left after."""
+    run = jobs.claim(HarvestRun, str(services.start_run(archive_url=url).pk))
+    with pytest.raises(RuntimeError, match=error):
+        services.execute(run)
+    jobs.stop_heartbeat(run.pk)
+    run.refresh_from_db()
+    return run
+
+
+def resumed_harvest(run: HarvestRun, url: str) -> HarvestRun:
+    """``run`` taken up again once its lease has run out, as the next start would."""
+    HarvestRun.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now() - timedelta(1))
+    return harvest(url)
+
+
 def windows() -> list[tuple]:
     return sorted(
         SpectralWindow.objects.values_list("observation__obs_id", "lo_ghz", "hi_ghz", "channel_hz")
@@ -347,19 +363,14 @@ def test_the_windows_failing_beside_the_final_step_fail_it_and_a_resumption_ends
         raise RuntimeError("connection to the server was lost")
 
     monkeypatch.setattr(spectral, "rebuild_windows", failing)
-    run = jobs.claim(HarvestRun, str(services.start_run(archive_url=alma_replay.url).pk))
 
-    with pytest.raises(RuntimeError, match="connection to the server was lost"):
-        services.execute(run)
-    jobs.stop_heartbeat(run.pk)
-    run.refresh_from_db()
+    run = failed_harvest(alma_replay.url, "connection to the server was lost")
     # The final transaction committed; the windows' and journal's indexes and keys are owed.
     assert run.phase != Phase.DONE and run.deferred_indexes
     assert MemberOUS.objects.filter(n_observations__gt=0).exists()
 
     monkeypatch.setattr(spectral, "rebuild_windows", recorded)
-    HarvestRun.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now() - timedelta(1))
-    resumed = harvest(alma_replay.url)
+    resumed = resumed_harvest(run, alma_replay.url)
 
     assert resumed.pk == run.pk and resumed.phase == Phase.DONE
     assert threads == ["harvest-windows", "harvest-windows"]
@@ -384,19 +395,14 @@ def test_an_index_build_failing_beside_the_final_step_fails_it_and_a_resumption_
 
     monkeypatch.setattr(bulk_indexes, "build", failing_beside)
     indexes = mirror_indexes()
-    run = jobs.claim(HarvestRun, str(services.start_run(archive_url=alma_replay.url).pk))
 
-    with pytest.raises(RuntimeError, match="no space left"):
-        services.execute(run)
-    jobs.stop_heartbeat(run.pk)
-    run.refresh_from_db()
+    run = failed_harvest(alma_replay.url, "no space left")
     # The final transaction committed; what the run owes is still on it.
     assert run.phase != Phase.DONE and run.deferred_indexes
     assert MemberOUS.objects.filter(n_observations__gt=0).exists()
 
     monkeypatch.setattr(bulk_indexes, "build", build)
-    HarvestRun.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now() - timedelta(1))
-    resumed = harvest(alma_replay.url)
+    resumed = resumed_harvest(run, alma_replay.url)
     assert resumed.pk == run.pk and resumed.phase == Phase.DONE
     assert resumed.deferred_indexes == [] and mirror_indexes() == indexes
     assert Observation.objects.count() == 417
