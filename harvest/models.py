@@ -52,6 +52,10 @@ class HarvestRun(Job):
     # A first harvest into an empty mirror loads without the mirror's secondary indexes and
     # builds them once at the end: their definitions wait here (kept if the run is killed).
     deferred_indexes = models.JSONField(default=list, blank=True)
+    # Such a first load whose every page wrote its rows' spectral windows with them
+    # (``harvest.merge``): the final step builds their indexes but need not derive them again.
+    # A page that had to take the merge clears it, in its own transaction.
+    windows_written = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -82,17 +86,24 @@ class ObservationChange(models.Model):
     (``queries.models.release_passed``) and recorded on every observation row of that MOUS.
     """
 
-    run = models.ForeignKey(HarvestRun, on_delete=models.CASCADE, related_name="changes")
+    # Indexed by the unique constraint below, which leads with it.
+    run = models.ForeignKey(
+        HarvestRun, on_delete=models.CASCADE, related_name="changes", db_index=False
+    )
     obs_id = models.CharField(max_length=128)
-    member_ous_uid = models.CharField(max_length=64, db_index=True)
-    proposal_id = models.CharField(max_length=64, db_index=True)
+    # Only ``member_ous_uid`` is looked up (the iCal feed's moved releases, by equality): the
+    # journal keeps no other index. A first load writes a million rows here, and each index
+    # cost a second to build, and every later change an entry to keep.
+    member_ous_uid = models.CharField(max_length=64)
+    proposal_id = models.CharField(max_length=64)
     kind = models.CharField(max_length=16, choices=ChangeKind.choices)
     old_release_date = models.DateTimeField(null=True, blank=True)
     new_release_date = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["id"]
+        indexes = [models.Index(fields=["member_ous_uid"], name="change_member_ous_uid")]
         constraints = [
             models.UniqueConstraint(
                 fields=["run", "obs_id", "kind"], name="unique_change_per_run_obs_kind"

@@ -37,7 +37,7 @@ from django.db import IntegrityError, connection, models, transaction
 
 from archiveportal.read_ahead import read_ahead
 from queries import hierarchy_sql, staging, units
-from queries.archive import pg_binary
+from queries.archive import pg_binary, written_windows
 from queries.archive.arrow_windows import BlockWindows
 from queries.archive.columns import ignored
 from queries.archive.formats import NULL_TEXTS, ArrowRows, RawTable, plain_text
@@ -50,12 +50,11 @@ from queries.archive.loader import (
     _fill_identity_columns,
     map_column,
 )
+from queries.archive.written_windows import SequenceIds, copy_stream, copy_windows
 from queries.errors import LoadError
-from queries.models import SpectralWindow
 from queries.names import name_key
 
 _NULLS = pa.array(sorted(NULL_TEXTS), pa.string())
-WINDOWS = SpectralWindow._meta.db_table
 
 
 class _GiveUp(Exception):
@@ -144,7 +143,7 @@ def _load(table: RawTable, *, into_mirror: bool) -> Loaded:
     loaded = Loaded(windows=into_mirror)
     seen: set[str] = set()
     links = _Links()
-    new_ids = _Ids() if into_mirror else None
+    new_ids = SequenceIds() if into_mirror else None
     blocks = _laid_out_blocks(table, [types[n] for n in names], with_windows=into_mirror)
     for rows, laid_out, found in read_ahead(blocks):
         obs_ids = rows.column("obs_id").to_pylist()
@@ -160,13 +159,13 @@ def _load(table: RawTable, *, into_mirror: bool) -> Loaded:
                 linked,
                 laid_out,
             )
-            _copy(staging.TABLE, ["id", *staging.LINKS, *names], stream)
-            _copy_windows(ids, found)
+            copy_stream(staging.TABLE, ["id", *staging.LINKS, *names], stream)
+            copy_windows(ids, found)
             loaded.created += rows.num_rows
         else:
             stream = pg_binary.stream(len(staging.LINKS) + len(names), linked, laid_out)
             staging.stage([], linked=True)  # the empty staging table, as ``stage`` defines it
-            _copy(staging.STAGE, staging.LINKS + names, stream)
+            copy_stream(staging.STAGE, staging.LINKS + names, stream)
             created, updated = staging.upsert_staged(linked=True)
             loaded.created += created
             loaded.updated += updated
@@ -177,7 +176,7 @@ def _load(table: RawTable, *, into_mirror: bool) -> Loaded:
 
 def _laid_out_blocks(
     table: RawTable, oids: list[int], *, with_windows: bool
-) -> Iterator[tuple[pa.Table, pa.Array, tuple[np.ndarray, pa.Array] | None]]:
+) -> Iterator[tuple[pa.Table, pa.Array, written_windows.Found | None]]:
     """Each block normalised, its rows laid out for binary COPY and, ``with_windows``, its
     spectral windows (each one's row in the block, and its range and channel laid out), or None
     (no database access: this runs in the read-ahead thread, while a thread of its own parses
@@ -188,42 +187,8 @@ def _laid_out_blocks(
             continue
         found = None
         if windows is not None:
-            row_of, ranges = windows.of(rows)
-            found = row_of, pg_binary.laid_out(ranges, [pg_binary.FLOAT8] * 3)
+            found = written_windows.laid_out(windows, rows)
         yield rows, pg_binary.laid_out(rows, oids), found
-
-
-class _Ids:
-    """Ids for the rows about to be COPYed into the mirror, taken from its sequence as its
-    default would take them, so that their windows can be COPYed with them."""
-
-    def __init__(self) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [staging.TABLE])
-            (self.sequence,) = cursor.fetchone()
-
-    def take(self, n: int) -> pa.Array:
-        """``n`` new ids: one range when no other writer took ids meanwhile (read as its ends),
-        else each id as the sequence gave it."""
-        taken = f"SELECT nextval(%s::regclass) AS id FROM generate_series(1, {int(n)})"
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT min(id), max(id) FROM ({taken}) t", [self.sequence])
-            low, high = cursor.fetchone()
-            if high - low + 1 == n:
-                return pa.array(np.arange(low, high + 1, dtype=np.int64))
-            cursor.execute(taken, [self.sequence])
-            return pa.array([pk for (pk,) in cursor.fetchall()], pa.int64())
-
-
-def _copy_windows(ids: pa.Array, found: tuple[np.ndarray, pa.Array] | None) -> None:
-    """A block's windows (from ``_laid_out_blocks``) into the windows table, each with the id
-    of its row (``ids``, in the block's order)."""
-    if found is None or not len(found[0]):
-        return
-    row_of, ranges = found
-    owners = pa.table({"observation_id": ids.take(pa.array(row_of))})
-    stream = pg_binary.stream(4, pg_binary.laid_out(owners, [pg_binary.INT8]), ranges)
-    _copy(WINDOWS, ["observation_id", "lo_ghz", "hi_ghz", "channel_hz"], stream)
 
 
 def _normalised_blocks(table: RawTable, *, parse_ahead: bool = False) -> Iterator[pa.Table]:
@@ -464,16 +429,3 @@ def _lookup(keys: pa.ChunkedArray, ids: dict[str, int]) -> pa.ChunkedArray:
     distinct = pc.unique(keys)
     found = pa.array([ids.get(key) for key in distinct.to_pylist()], pa.int64())
     return pc.take(found, pc.index_in(keys, value_set=distinct))
-
-
-def _copy(target: str, names: list[str], stream: pa.Buffer) -> None:
-    """``stream`` (``pg_binary.stream``'s rows) into ``target``'s ``names`` by binary COPY."""
-    quote = connection.ops.quote_name
-    columns = ", ".join(map(quote, names))
-    with connection.cursor() as cursor, cursor.db.wrap_database_errors:
-        with cursor.cursor.copy(
-            f"COPY {quote(target)} ({columns}) FROM STDIN (FORMAT BINARY)"
-        ) as out:
-            out.write(pg_binary.SIGNATURE)
-            out.write(memoryview(stream))
-            out.write(pg_binary.TRAILER)

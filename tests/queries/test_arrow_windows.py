@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 
 from queries import hierarchy
-from queries.archive import arrow_load
+from queries.archive import arrow_load, written_windows
 from queries.archive.arrow_windows import BlockWindows
 from queries.archive.formats import ArrowRows, read_table
 from queries.archive.loader import load_paths
@@ -178,7 +178,7 @@ def test_ids_taken_while_another_writer_takes_some_are_each_rows_own(monkeypatch
     """The sequence handing out ids that are not one range (here: every other one, as when
     another writer takes ids meanwhile): each row still gets an id of its own."""
     with connection.cursor() as cursor:
-        cursor.execute(f"ALTER SEQUENCE {arrow_load._Ids().sequence} INCREMENT BY 2")
+        cursor.execute(f"ALTER SEQUENCE {written_windows.SequenceIds().sequence} INCREMENT BY 2")
     load_paths([UNION])
 
     assert Observation.objects.count() == 417
