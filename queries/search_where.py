@@ -125,6 +125,16 @@ class AnyOf(Lookup):
         return f"{lhs} = ANY(%s::{array})", [*params, list(self.rhs)]
 
 
+def resolved(queryset: QuerySet) -> QuerySet:
+    """``queryset`` (a fresh ``filter``) with its project subqueries resolved as
+    ``compile_where`` resolves them, for the statements compiled from the queryset itself (a
+    search whose WHERE joins another table): its clones share the resolved ids, so the
+    projects are matched once however many statements it compiles to. PostgreSQL only."""
+    if connection.vendor == "postgresql":
+        _resolve_projects(queryset.query.where)
+    return queryset
+
+
 def _resolve_projects(where: WhereNode) -> None:
     """Replace, in place, each ``IN (subquery of projects)`` of ``where`` by ``= ANY(ids)``
     with the ids the subquery finds now (see the module doc), unless it finds more than

@@ -138,7 +138,7 @@ def observations_page(
     name, descending = parse_sort(sort, set(cols.BY_NAME), "obs_id")
     # Built only where a statement needs the ORM: the search's WHERE, compiled once per
     # search, serves the usual ones (``_search_where``).
-    queryset = SimpleLazyObject(lambda: Observation.objects.filter(q))
+    queryset = SimpleLazyObject(lambda: search_where.resolved(Observation.objects.filter(q)))
     where = _search_where(Observation, q)
     # A large result counted before on this very mirror is paged without counting it again.
     known = counts.remembered(where) if total is None else None
@@ -696,7 +696,7 @@ def projects_page(
     _, descending = parse_sort(sort, PROJECT_SORTS, "code")
     if mous_q is not None:
         known = None  # the summaries answer the search; nothing is read from ``known``
-    matching = SimpleLazyObject(lambda: Observation.objects.filter(q))
+    matching = SimpleLazyObject(lambda: search_where.resolved(Observation.objects.filter(q)))
     # The search's WHERE on the observations, compiled once per search for the statements
     # that test it (the matches, and the sources of the page's member OUSs, summarised or
     # not); not needed when the matches are read elsewhere (``known``).
