@@ -113,16 +113,22 @@ def compile_where(model: type[Model], q: Q) -> tuple[str, tuple] | None:
 
 
 class AnyOf(Lookup):
-    """``column = ANY(ids)``: the ids as one array parameter, typed as the column, so that
-    PostgreSQL hashes it when it filters rows (a cross-type array is searched linearly)."""
+    """``column = ANY(ids)``: the ids (integers) as one array parameter, typed as the column,
+    so that PostgreSQL hashes it when it filters rows (a cross-type array is searched
+    linearly). The parameter is the array's text, written once: psycopg writes a list
+    element by element in Python on every statement (1,104 ids three times a page: 4.7 ms of
+    the abstract search's CPU), a string in one go."""
 
     lookup_name = "portal_any_of"
     prepare_rhs = False
 
+    def __init__(self, lhs, ids: list[int]) -> None:  # ids as the database gave them
+        super().__init__(lhs, "{" + ",".join(map(str, ids)) + "}")
+
     def as_sql(self, compiler, connection):
         lhs, params = self.process_lhs(compiler, connection)
         array = f"{self.lhs.output_field.db_type(connection)}[]"
-        return f"{lhs} = ANY(%s::{array})", [*params, list(self.rhs)]
+        return f"{lhs} = ANY(%s::{array})", [*params, self.rhs]
 
 
 def resolved(queryset: QuerySet) -> QuerySet:
