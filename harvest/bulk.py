@@ -79,9 +79,10 @@ def build_alongside(run: HarvestRun) -> Alongside:
     second thread builds the windows' indexes and the journal's, and both threads ANALYZE
     what they built: otherwise a single-core tail after the transaction. The pages wrote the
     windows with their rows (``HarvestRun.windows_written``); should one page have taken the
-    merge instead, that thread first rebuilds them all from the committed rows. What waits for it stays for ``restore_indexes``: the keys (they validate
-    against the projects, member OUSs and run the transaction writes), the ``CLUSTER`` mark.
-    Each step is idempotent: a failed or killed run does them all again on resumption.
+    merge instead, that thread first rebuilds them all from the committed rows. What waits
+    for it stays for ``restore_indexes``: the keys (they validate against the projects,
+    member OUSs and run the transaction writes), the ``CLUSTER`` mark. Each step is
+    idempotent: a failed or killed run does them all again on resumption.
     """
     run.refresh_from_db(fields=["deferred_indexes", "windows_written"])
     deferred = run.deferred_indexes
