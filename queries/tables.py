@@ -20,10 +20,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from html import escape as html_escape
 from urllib.parse import quote
 
-from django.urls import reverse
+from django.conf import settings
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.safestring import SafeString, mark_safe
 
 from queries import columns as cols
@@ -40,9 +42,18 @@ TITLE_CHARS = 70
 
 
 def url_maker(route: str) -> Callable[[str], str]:
-    """``reverse(route, args=[value])`` for many values at the cost of one ``reverse``."""
-    prefix, _, suffix = reverse(route, args=[_MARKER]).partition(_MARKER)
+    """``reverse(route, args=[value])`` for many values at the cost of one ``reverse`` per
+    process (per URLconf and script prefix the portal is mounted under)."""
+    prefix, suffix = _url_parts(route, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
     return lambda value: prefix + quote(value, safe=_SAFE_IN_PATH) + suffix
+
+
+@lru_cache(maxsize=64)
+def _url_parts(route: str, urlconf: object, script_prefix: str) -> tuple[str, str]:
+    """What ``reverse`` writes before and after the route's argument; ``script_prefix`` is
+    part of the key because ``reverse`` reads it."""
+    prefix, _, suffix = reverse(route, urlconf=urlconf, args=[_MARKER]).partition(_MARKER)
+    return prefix, suffix
 
 
 def _whole(value: float) -> str:
@@ -118,11 +129,10 @@ def raw_head(
 
     def th(c: cols.Column) -> str:
         link = html_escape(search_url + sort_links[c.name])
-        unit = html_escape(f" [{c.unit}]") if c.unit else ""
+        css, label = _head_parts(c)
         return (
-            f'<th class="{"num" if c.numeric else ""}"><a href="{link}" hx-get="{link}" '
-            f'hx-push-url="true" data-sort="{html_escape(c.name)}">{html_escape(c.label)}'
-            f"{unit}{arrow(c.name)}</a></th>"
+            f'<th class="{css}"><a href="{link}" hx-get="{link}" '
+            f'hx-push-url="true" {label}{arrow(c.name)}</a></th>'
         )
 
     # every text through html.escape, as format_html would (one call per cell, not seven)
@@ -130,13 +140,29 @@ def raw_head(
     return mark_safe(('<th scope="col">Target</th>' if target else "") + head)
 
 
+@lru_cache(maxsize=64)
+def _head_parts(c: cols.Column) -> tuple[str, str]:
+    """A header cell's class and its escaped ``data-sort`` and label (with the unit): the same
+    on every page."""
+    unit = html_escape(f" [{c.unit}]") if c.unit else ""
+    return (
+        "num" if c.numeric else "",
+        f'data-sort="{html_escape(c.name)}">{html_escape(c.label)}{unit}',
+    )
+
+
 def column_chooser(chosen: Iterable[str]) -> SafeString:
     """The column chooser's ticks, every column in ``columns.COLUMNS`` order, the chosen ticked.
 
     Written by the template's loop it was about 1 ms of a page's CPU (30 columns, four nodes
-    each); the labels are ours but go through ``escape`` all the same.
+    each); the labels are ours but go through ``escape`` all the same, once per choice of
+    columns (``_chooser``).
     """
-    ticked = set(chosen)
+    return _chooser(frozenset(chosen))
+
+
+@lru_cache(maxsize=256)
+def _chooser(ticked: frozenset[str]) -> SafeString:
     return mark_safe(
         "".join(
             f'<label class="inline"><input type="checkbox" name="columns" '
@@ -287,7 +313,7 @@ def project_body(rows: list[ProjectRow], targets: dict[str, str] | None = None) 
         return f'<td class="target">{escape(targets.get(p.code, ""))}</td>'
 
     def escape(value: object) -> str:
-        return html_escape(str(value))
+        return escape_text(str(value))
 
     def next_release(p: ProjectRow) -> str:
         if p.next_release is not None:
