@@ -137,7 +137,7 @@ def raw_head(
 
     # every text through html.escape, as format_html would (one call per cell, not seven)
     head = "".join([th(c) for c in columns])
-    return mark_safe(('<th scope="col">Target</th>' if target else "") + head)
+    return ascii_html(('<th scope="col">Target</th>' if target else "") + head)
 
 
 @lru_cache(maxsize=64)
@@ -171,6 +171,21 @@ def _chooser(ticked: frozenset[str]) -> SafeString:
             for c in cols.COLUMNS
         )
     )
+
+
+def ascii_html(html: str) -> SafeString:
+    """``html`` (already escaped) with each character beyond ASCII written as a numeric
+    character reference (``…`` as ``&#8230;``), which the browser shows as the character.
+
+    One such character (an abstract's ellipsis, a sort arrow) made the whole page a string
+    of two bytes a character: every join of the template's nested blocks widened the
+    ~60 kB of rows again and the response's UTF-8 encoding went character by character,
+    about a third of a 50-row page's rendering. Rows and templates in ASCII keep the page
+    one byte a character end to end.
+    """
+    if not html.isascii():
+        html = html.encode("ascii", "xmlcharrefreplace").decode("ascii")
+    return mark_safe(html)
 
 
 def escape_text(text: str) -> str:
@@ -220,6 +235,12 @@ def _cell_writer(column: cols.Column, scale: float) -> Callable[[object], str]:
     and escaping those ~450 cells of a page cost more than all the rest of its rows.
     """
     show = column.show
+    digits = getattr(show, "digits", None)  # columns._fixed: the cell in one format call
+    if column.numeric and digits is not None:
+        cell = ('<td class="num">{:.' + str(digits) + "f}</td>").format
+        if scale != 1.0:
+            return lambda v: '<td class="num"></td>' if v is None else cell(float(v) / scale)
+        return lambda v: '<td class="num"></td>' if v is None else cell(v)
     if column.numeric:
         if scale != 1.0:
             return lambda v: (
@@ -298,7 +319,7 @@ def raw_body(
             + "</tr>"
         )
 
-    return mark_safe("\n".join([tr(row) for row in rows]))
+    return ascii_html("\n".join([tr(row) for row in rows]))
 
 
 def project_body(rows: list[ProjectRow], targets: dict[str, str] | None = None) -> SafeString:
@@ -336,4 +357,4 @@ def project_body(rows: list[ProjectRow], targets: dict[str, str] | None = None) 
         )
 
     # every text above went through escape(); numbers and dates are ours
-    return mark_safe("\n".join(tr(p) for p in rows))
+    return ascii_html("\n".join(tr(p) for p in rows))
