@@ -22,7 +22,11 @@ from queries.units import (
 
 
 def _fixed(digits: int) -> Callable[[object], str]:
-    return lambda v: "" if v is None else f"{v:.{digits}f}"
+    def show(v: object) -> str:
+        return "" if v is None else f"{v:.{digits}f}"
+
+    show.digits = digits  # queries.tables writes such a cell with one format call
+    return show
 
 
 def _date(value: object) -> str:

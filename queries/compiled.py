@@ -60,7 +60,7 @@ class Compiled:
         bound = list(params)
         for slot, value in zip(slots, values, strict=True):
             # lists sorted as selectors._in passes them
-            bound[slot] = sorted(value) if isinstance(value, list | tuple | set) else value
+            bound[slot] = _array(sorted(value)) if isinstance(value, list | tuple | set) else value
         with connection.cursor() as cursor:
             cursor.execute(sql, bound)
             found = cursor.fetchall()
@@ -71,3 +71,16 @@ class Compiled:
                     for convert in functions:
                         row[i] = convert(row[i], expression, connection)
         return [dict(zip(names, row, strict=True)) for row in found]
+
+
+def _array(values: list) -> object:
+    """A list of ids as PostgreSQL's array literal ``'{1,2,3}'``, which the statement's
+    ``column = ANY(%s)`` reads as an array of the column's own type; other lists as they are.
+
+    psycopg writes a Python list into the statement element by element in Python (~1 us an
+    id; a page sends 50 to 2,000) and types it by its largest value (``'{...}'::int4[]``
+    against a ``bigint`` column), where one ``join`` gives the same array.
+    """
+    if all(type(v) is int for v in values):
+        return "{" + ",".join(map(str, values)) + "}"
+    return values

@@ -11,7 +11,7 @@ and the field's error message. The markup is the one ``templates/queries/search.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from html import escape
 
 from django.utils.html import format_html, format_html_join
@@ -31,6 +31,16 @@ class FormField:
     yes_no: bool
 
     def html(self, value: str, error: str | None) -> SafeString:
+        if not value and not error:  # most of a page's 33 fields
+            return self.blank
+        return self._html(value, error)
+
+    @cached_property
+    def blank(self) -> SafeString:
+        """The field without a value or an error, written once per process."""
+        return self._html("", None)
+
+    def _html(self, value: str, error: str | None) -> SafeString:
         if self.yes_no:
             options = "".join(
                 f'<option value="{v}"{" selected" if value == v else ""}>{v}</option>'
@@ -79,6 +89,11 @@ def _fields() -> tuple[tuple[str, tuple[FormField, ...]], ...]:
     return tuple((group, tuple(_field(f) for f in fields)) for group, fields in CATALOGUE.items())
 
 
+@cache
+def _by_name() -> dict[str, FormField]:
+    return {f.name: f for _, fields in _fields() for f in fields}
+
+
 # The fields most searches use, always in view on one line; the rest wait in their groups.
 COMMON = ("source_name_resolver", "ra_dec", "band_list", "frequency", "line", "redshift",
           "project_code")  # fmt: skip
@@ -106,16 +121,34 @@ class CompactForm:
     def groups_html(self) -> SafeString:
         """Each group as a ``<details>`` (``data-remember`` keyed by the group's slug, open
         when a field has a value or an error) holding its fields; the template's loop over
-        them cost more than the fields themselves."""
+        them cost more than the fields themselves. A closed group has only blank fields, so
+        its HTML is written once per process (``_closed_group``)."""
         return mark_safe(
             "".join(
-                f'<details class="field-group" data-remember="search-group-{_slug(group)}"'
-                f"{' open data-has-value' if is_open else ''}><summary>{escape(group)}</summary>"
-                f'<fieldset><legend class="visually-hidden">{escape(group)}</legend>'
-                f"{''.join(fields)}</fieldset></details>"
+                _group_html(group, fields, True) if is_open else _closed_group(group, fields)
                 for group, fields, is_open in self.groups
             )
         )
+
+
+def _group_html(group: str, fields: list[SafeString], is_open: bool) -> str:
+    return (
+        f'<details class="field-group" data-remember="search-group-{_slug(group)}"'
+        f"{' open data-has-value' if is_open else ''}><summary>{escape(group)}</summary>"
+        f'<fieldset><legend class="visually-hidden">{escape(group)}</legend>'
+        f"{''.join(fields)}</fieldset></details>"
+    )
+
+
+_closed: dict[str, str] = {}
+
+
+def _closed_group(group: str, fields: list[SafeString]) -> str:
+    """A closed group's HTML: its fields are blank (``FormField.blank``), the same on every
+    page, so it is joined once per process."""
+    if group not in _closed:
+        _closed[group] = _group_html(group, fields, False)
+    return _closed[group]
 
 
 @cache
@@ -124,7 +157,7 @@ def _slug(group: str) -> str:
 
 
 def compact_form(values: dict, errors: dict) -> CompactForm:
-    by_name = {f.name: f for _, fields in _fields() for f in fields}
+    by_name = _by_name()
     common = [by_name[n].html(values.get(n, ""), errors.get(n)) for n in COMMON]
     groups = []
     for group, fields in _fields():

@@ -671,6 +671,34 @@ _PROJECTS = Compiled(
 )
 
 
+def _summarised_member_ouses(where: tuple[str, tuple] | None) -> Compiled | None:
+    """The member OUSs of the given projects matching ``where`` (``_search_where`` of the
+    member OUS filter), read as ``_MEMBER_OUSES`` reads them: a statement compiled once per
+    search (``queries.compiled``), or None (the queryset is compiled as usual)."""
+    if where is None:
+        return None
+    try:
+        return _member_ouses_where(where[0], where[1])
+    except TypeError:  # a list among the parameters: not a key
+        return None
+
+
+@lru_cache(maxsize=64)
+def _member_ouses_where(sql: str, params: tuple) -> Compiled:
+    return Compiled(
+        lambda ids, at: (
+            MemberOUS.objects.filter(
+                RawSQL(sql, params, output_field=BooleanField()),
+                _in(MemberOUS, "project_id", ids),
+            )
+            .with_release_passed(at)
+            .values(*_MOUS_FIELDS)
+        ),
+        LIST_MARKERS[0],
+        TIME_MARKER,
+    )
+
+
 def projects_page(
     q: Q,
     *,
@@ -701,18 +729,22 @@ def projects_page(
     # that test it (the matches, and the sources of the page's member OUSs, summarised or
     # not); not needed when the matches are read elsewhere (``known``).
     where = _search_where(Observation, q) if known is None else None
+    mouses = mous_statement = None
     if mous_q is not None:
         page_ids, total, number = _summary_page(mous_q, descending, page=page, size=size)
-        mouses = MemberOUS.objects.filter(mous_q, _in(MemberOUS, "project_id", page_ids))
+        mous_statement = _summarised_member_ouses(_search_where(MemberOUS, mous_q))
+        if mous_statement is None:
+            mouses = MemberOUS.objects.filter(mous_q, _in(MemberOUS, "project_id", page_ids))
     else:
         if known is not None:
             read = known.projects
         else:
             read = partial(_projects_of_matches, matching, where=where)
         page_ids, mous_ids, total, number = read(descending=descending, page=page, size=size)
-        mouses = None
     # Released or not: the member OUS's own rule at ``now``, the one downloads apply.
-    if mouses is None:
+    if mous_statement is not None:
+        mous_rows = mous_statement.rows(page_ids, now)
+    elif mouses is None:
         mous_rows = _MEMBER_OUSES.rows(mous_ids, now)
     else:
         mous_rows = list(mouses.with_release_passed(now).values(*_MOUS_FIELDS))

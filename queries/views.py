@@ -20,7 +20,8 @@ from django.http import Http404, HttpRequest, HttpResponse, QueryDict, Streaming
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import escape, format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
@@ -62,16 +63,26 @@ def _search_url(params: dict, **changes) -> str:
     return reverse("queries:search") + _link(params, **changes)
 
 
-def _chips(values: dict, view: str) -> list[tuple[str, str, str]]:
-    """The active constraints as (label, value, query string without it), for removable chips."""
+def _chips(values: dict, view: str, search_url: str) -> list[tuple[str, str, SafeString]]:
+    """The active constraints as (label, value, the search's address without it), for
+    removable chips."""
     return [
         (
             BY_NAME[name].label,
             value,
-            _link({k: v for k, v in values.items() if k != name}, result_view=view),
+            _href(
+                search_url, _link({k: v for k, v in values.items() if k != name}, result_view=view)
+            ),
         )
         for name, value in values.items()
     ]
+
+
+def _href(address: str, query: str = "") -> SafeString:
+    """``address`` and ``query`` as the template's autoescape writes ``{{ a }}{{ q }}`` in an
+    attribute, escaped once here: a page writes some twenty such links, and each pair of
+    variables cost the template two look-ups and two escapes."""
+    return escape(address + query)
 
 
 def _render_search(request: HttpRequest, context: dict, *, status: int = 200) -> HttpResponse:
@@ -98,12 +109,14 @@ def search_page(request: HttpRequest) -> HttpResponse:
         "search_obj": None,
         "submitted": bool(values) or "result_view" in request.GET,
     }
+    search_url = reverse("queries:search")
     try:
         parsed = parse_form(values)
     except QueryInputErrors as exc:
         context["errors"] = {name: str(err) for name, err in exc.errors.items()}
         context["form"] = search_form.compact_form(values, context["errors"])
-        context["chips"] = _chips(values, view)
+        context["chips"] = _chips(values, view, search_url)
+        context["links"] = {"base": _href(search_url)}
         return _render_search(request, context, status=422 if request.htmx else 200)
 
     fmt = request.GET.get("format")
@@ -121,18 +134,27 @@ def search_page(request: HttpRequest) -> HttpResponse:
     q = observation_filter(parsed)
     size = settings.QUERIES_PAGE_SIZE
     adql = to_adql(parsed)
+    permalink, base_qs = _link(values, result_view=view), _link(base)
+    links = {
+        "base": _href(search_url, base_qs),
+        "permalink": _href(search_url, permalink),
+        "permalink_qs": escape(permalink),
+        "query": escape(permalink[1:]),  # the permalink's query string, without its "?"
+        **{v: _href(search_url, _link(values, result_view=v)) for v in ("raw", "project")},
+        **{f: _href(search_url, _link(values, format=f)) for f in exports.CONTENT_TYPES},
+    }
     context.update(
         {
             "form": search_form.compact_form(values, {}),
-            "chips": _chips(values, view),
+            "chips": _chips(values, view, search_url),
             "adql": adql,
             "snippet": astroquery_snippet(adql),
-            "permalink": _link(values, result_view=view),
-            "base_qs": _link(base),
-            "export_qs": {f: _link(values, format=f) for f in exports.CONTENT_TYPES},
+            "links": links,
+            "values_inputs": format_html_join(
+                "", '<input type="hidden" name="{}" value="{}">', values.items()
+            ),
         }
     )
-    search_url = reverse("queries:search")
     if view == "project":
         project_rows, page_info = selectors.projects_page(
             q,
@@ -148,10 +170,10 @@ def search_page(request: HttpRequest) -> HttpResponse:
                 "project_body": tables.project_body(project_rows, project_targets),
                 "project_targets": project_targets is not None,
                 "page_info": page_info,
-                "sort_links": {
-                    "code": _link(base, sort="-code" if sort == "code" else "code", page=1)
-                },
             }
+        )
+        links["sort_code"] = _href(
+            search_url, _link(base, sort="-code" if sort == "code" else "code", page=1)
         )
     else:
         chosen, coordinates, spectral = _user_columns(request)
@@ -179,17 +201,16 @@ def search_page(request: HttpRequest) -> HttpResponse:
                 "raw_body": tables.raw_body(rows, shown, projects, targets),
             }
         )
-    context["page_links"] = {
-        "previous": _link(base, page=page_info.number - 1) if page_info.has_previous else None,
-        "next": _link(base, page=page_info.number + 1) if page_info.has_next else None,
-    }
-    context["view_links"] = {v: _link(values, result_view=v) for v in ("raw", "project")}
+    if page_info.has_previous:
+        links["previous"] = _href(search_url, _link(base, page=page_info.number - 1))
+    if page_info.has_next:
+        links["next"] = _href(search_url, _link(base, page=page_info.number + 1))
     # The pictures draw the rows of this page, handed over so they need not search again; in
     # project view, where the table lists projects, the result's first rows.
     if view == "project":
-        context["pictures_qs"] = _link(values, result_view="project")
+        links["pictures_qs"] = escape(_link(values, result_view="project"))
     else:
-        context["pictures_qs"] = _link(values, sort=sort, page=page_info.number)
+        links["pictures_qs"] = escape(_link(values, sort=sort, page=page_info.number))
         if page_info.total:  # an empty result asks for no picture
             pictures.remember_page(
                 request.user.pk,

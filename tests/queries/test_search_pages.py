@@ -234,3 +234,81 @@ def test_numeric_columns_show_nothing_that_needs_escaping(column):
         except (ValueError, OverflowError):  # no text at all (an MJD of 1e20, a NaN angle)
             continue
         assert _NUMERIC_TEXT.match(text), (column.name, value, text)
+
+
+RHO = "\N{GREEK SMALL LETTER RHO}"  # beyond Latin-1: a page with it was two bytes a character
+
+
+def _plain_raw_row(row: dict, columns: list, projects: dict) -> str:
+    """A raw row as the template wrote it, cell by cell, every text through ``html.escape``."""
+    from html import escape
+
+    cells = []
+    for c in columns:
+        value = row[c.name]
+        scale = tables.display_scale(c.name)
+        text = c.show(None if value is None else float(value) / scale) if scale != 1.0 else None
+        text = c.show(value) if text is None else text
+        if c.name == "proposal_id" and value:
+            project = projects.get(value, {})
+            text = (
+                f'<a href="{escape(reverse("queries:project", args=[value]))}" '
+                f'title="{escape(project.get("title", ""))}&#10;&#10;'
+                f'{escape(project.get("abstract_short", ""))}" class="abstract-hover">'
+                f"{escape(value)}</a>"
+            )
+        elif c.name == "member_ous_uid" and value:
+            text = f'<a href="{escape(reverse("queries:mous", args=[value]))}">{escape(value)}</a>'
+        elif not c.numeric:
+            text = escape(text)
+        cells.append(f'<td class="{"num" if c.numeric else ""}">{text}</td>')
+    mous = escape(str(row["member_ous_uid"]))
+    return (
+        f'<tr data-obs="{escape(row["obs_id"])}"><td><input type="checkbox" name="mous" '
+        f'value="{mous}" aria-label="Tick member OUS {mous}"></td>' + "".join(cells) + "</tr>"
+    )
+
+
+def test_raw_rows_show_each_value_as_a_plain_rendering_would():
+    """Cells remembered per page (``tables._memo``), texts escaped only when they need it and
+    characters beyond ASCII written as references show exactly what a cell-by-cell rendering
+    shows: repeated, missing, hostile and non-ASCII values alike."""
+    from datetime import UTC, datetime
+    from html import unescape
+
+    names = ["proposal_id", "target_name", "s_ra", "band_list", "frequency", "t_exptime",
+             "obs_release_date", "member_ous_uid", "pol_states"]  # fmt: skip
+    columns = cols.displayed(names, coordinates="degrees", spectral="frequency")
+    release, placeholder = datetime(2024, 6, 1, tzinfo=UTC), datetime(3000, 1, 1, tzinfo=UTC)
+    rows = [
+        {"obs_id": f"uid://A001/X1/X{i}", "proposal_id": "2030.1.00001.S" if i % 3 else "",
+         "target_name": [f"{RHO} Oph A", HOSTILE, "NGC 1068", None][i % 4], "s_ra": 10.0 + i / 7,
+         "band_list": "6" if i % 2 else "3 7", "frequency": 230.5 if i % 2 else None,
+         "t_exptime": 60.0, "obs_release_date": [release, None, placeholder][i % 3],
+         "member_ous_uid": f"uid://A001/X2/X{i // 4}" if i % 5 else None, "pol_states": "/XX/YY/"}
+        for i in range(12)
+    ]  # fmt: skip
+    projects = {"2030.1.00001.S": {"title": 'Disks "and" jets', "abstract_short": "Ab… ≥ 2"}}
+    body = tables.raw_body(rows, columns, projects)
+    assert body.isascii()  # a character beyond ASCII is written as a reference
+    written = body.split("\n")
+    assert len(written) == len(rows)
+    for row, html in zip(rows, written, strict=True):
+        assert unescape(html) == unescape(_plain_raw_row(row, columns, projects))
+    assert HOSTILE not in body
+
+
+def test_project_rows_show_their_texts_as_written():
+    from html import unescape
+
+    row = selectors.ProjectRow(
+        code="2030.1.00002.S", title=f"{RHO} Oph: " + "x" * 80, pi_name="Å. Ångström",
+        abstract=f"{HOSTILE} …", bands=[3, 6], n_mous=2, n_sources=3, integration=120.4,
+        status="mixed", next_release=None, placeholder_release=True,
+    )  # fmt: skip
+    body = tables.project_body([row])
+    assert body.isascii() and HOSTILE not in body
+    shown = unescape(body)
+    assert f"{RHO} Oph: " + "x" * (tables.TITLE_CHARS - 8) + "…" in shown
+    assert ">Å. Ångström<" in shown and f'title="{HOSTILE} …"' in shown
+    assert '<span class="badge mixed">mixed</span>' in shown and "<td>not set</td>" in shown
