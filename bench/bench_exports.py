@@ -112,7 +112,8 @@ def start_gunicorn(env: dict[str, str], port: int, log: Path) -> subprocess.Pope
         try:
             if requests.get(f"http://127.0.0.1:{port}/health/?workers=0", timeout=2).ok:
                 return server
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
+            # Not listening yet, or its worker still importing Django: ask again.
             time.sleep(0.3)
     server.kill()
     raise SystemExit(f"gunicorn did not answer within a minute: {log.read_text()[-2000:]}")
