@@ -64,9 +64,8 @@ FINAL_PARTS = [
     ("  spectral windows", "queries.hierarchy", "rebuild_windows"),
     ("deferred indexes and keys", "harvest.services", "restore_indexes"),
     ("ANALYZE", "harvest.services", "analyze"),
-    # Beside the transaction, on connections of their own (``harvest.bulk.build_alongside``),
-    # only when a page took the merge: a first load's pages write their rows' windows.
-    ("beside: spectral windows rebuilt", "queries.spectral", "rebuild_windows"),
+    # Beside the transaction, on connections of their own (``harvest.bulk.build_alongside``).
+    ("beside: spectral windows (a first load's)", "queries.spectral", "rebuild_windows"),
 ]
 # The pages' parts: the main thread's (merge and cursor, in its transaction) and the
 # read-ahead thread's (normalise and prepare the next page, overlapped with the merge).
@@ -74,10 +73,8 @@ PAGE_PARTS = [
     ("main thread: page transactions", "harvest.services", "apply_fetched"),
     ("  project and member OUS ids", "queries.hierarchy_sql", "ids_for"),
     ("  COPY (rows, then journal)", "queries.staging", "copy_binary"),
-    ("  COPY (spectral windows)", "queries.archive.written_windows", "copy_windows"),
     ("read-ahead thread: normalise", "harvest.services", "normalise"),
     ("read-ahead thread: prepare", "harvest.services", "prepare"),
-    ("  spectral windows", "queries.archive.written_windows", "of_columns"),
 ]
 TOP_PARTS = [label for label, _, _ in FINAL_PARTS if not label.startswith((" ", "beside"))]
 

@@ -21,7 +21,6 @@ from django.db import connection, transaction
 from harvest.models import HarvestMode, HarvestRun, ObservationChange
 from queries import bulk_indexes, spectral
 from queries.beside import Beside
-from queries.hierarchy import WindowsBy
 from queries.models import Observation, SpectralWindow
 
 TABLE = Observation._meta.db_table
@@ -47,20 +46,15 @@ def defer_indexes_if_empty(run: HarvestRun) -> None:
             # Only an empty journal: rebuilding over older runs' rows would cost more.
             definitions += bulk_indexes.drop(JOURNAL, with_foreign_keys=True)
         run.deferred_indexes = definitions
-        # Its pages will write their rows' windows with them (``harvest.merge.first_load``).
-        run.windows_written = run.mode != HarvestMode.FULL
-        HarvestRun.objects.filter(pk=run.pk).update(
-            deferred_indexes=run.deferred_indexes, windows_written=run.windows_written
-        )
+        HarvestRun.objects.filter(pk=run.pk).update(deferred_indexes=run.deferred_indexes)
 
 
 @dataclass
 class Alongside(Beside):
     """The final step's work running beside its transaction (``build_alongside``)."""
 
-    # How the transaction's hierarchy rebuild treats the spectral windows: "rebuild" them,
-    # leave them to the "caller" (rebuilt beside), or note they were "written" with the rows.
-    windows: WindowsBy = "rebuild"
+    # The spectral windows are rebuilt beside: the transaction must not rebuild them too.
+    windows: bool = False
     # Tables whose planner statistics are fresh once ``wait`` answers no error.
     analyzed: list[str] = field(default_factory=list)
 
@@ -76,17 +70,15 @@ def build_alongside(run: HarvestRun) -> Alongside:
     is a full sweep (whose transaction deletes the rows it did not see, and journals them),
     the transaction writes neither the spectral windows (their key to the observations went
     with the first load's indexes: ``defer_indexes_if_empty``) nor the journal either, so a
-    second thread builds the windows' indexes and the journal's, and both threads ANALYZE
-    what they built: otherwise a single-core tail after the transaction. The pages wrote the
-    windows with their rows (``HarvestRun.windows_written``); should one page have taken the
-    merge instead, that thread first rebuilds them all from the committed rows. What waits
-    for it stays for ``restore_indexes``: the keys (they validate against the projects,
-    member OUSs and run the transaction writes), the ``CLUSTER`` mark. Each step is
-    idempotent: a failed or killed run does them all again on resumption.
+    second thread rebuilds the windows from the committed rows, builds their indexes and the
+    journal's, and both threads ANALYZE what they built: otherwise a single-core tail after
+    the transaction. What waits for it stays for ``restore_indexes``: the keys (they validate
+    against the projects, member OUSs and run the transaction writes), the ``CLUSTER`` mark.
+    Each step is idempotent: a failed or killed run does them all again on resumption.
     """
-    run.refresh_from_db(fields=["deferred_indexes", "windows_written"])
+    run.refresh_from_db(fields=["deferred_indexes"])
     deferred = run.deferred_indexes
-    alongside = Alongside(windows="written" if run.windows_written else "rebuild")
+    alongside = Alongside()
     observation = bulk_indexes.indexes_of(TABLE, deferred)
     if not observation or connection.in_atomic_block:
         # Inside a transaction of the caller's (uncommitted rows would keep the other
@@ -99,13 +91,10 @@ def build_alongside(run: HarvestRun) -> Alongside:
         *([lambda: _analyze(TABLE)] if beside else []),
     )
     if beside:
-        rebuild = []
-        if alongside.windows == "rebuild":
-            alongside.windows = "caller"
-            rebuild = [lambda: spectral.rebuild_windows(None)]
+        alongside.windows = True
         alongside.start(
             "harvest-windows",
-            *rebuild,
+            lambda: spectral.rebuild_windows(None),
             lambda: bulk_indexes.build(bulk_indexes.indexes_of(WINDOWS, deferred)),
             lambda: _analyze(WINDOWS),
             lambda: bulk_indexes.build(bulk_indexes.indexes_of(JOURNAL, deferred)),

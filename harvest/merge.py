@@ -18,10 +18,8 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
 
-from harvest.models import ChangeKind, HarvestMode, HarvestRun, ObservationChange, SweptObservation
+from harvest.models import ChangeKind, HarvestRun, ObservationChange, SweptObservation
 from queries import hierarchy_sql, staging
-from queries.archive import written_windows
-from queries.archive.arrow_windows import BlockWindows
 from queries.archive.loader import Columns, upsert
 from queries.models import Observation
 
@@ -43,30 +41,13 @@ class PreparedPage:
 
     count: int
     rows: list
-    # A first load's page: its rows' spectral windows, laid out to COPY with them.
-    windows: written_windows.Found | None = None
 
 
-def first_load(run: HarvestRun) -> bool:
-    """Whether the run's pages are COPYed straight into the mirror (``_insert_first_load``):
-    a real, incremental run into a mirror that was empty (its indexes are deferred)."""
-    return (
-        connection.vendor == "postgresql"
-        and bool(run.deferred_indexes)
-        and run.mode != HarvestMode.FULL
-        and not run.dry_run
-    )
-
-
-def prepare(observations: Columns, windows: BlockWindows | None = None) -> PreparedPage:
-    """Everything about a page that needs no database (run ahead, while another merges);
-    with ``windows`` (a first load's, one for all its pages), the rows' spectral windows."""
-    if connection.vendor != "postgresql":
-        return PreparedPage(len(observations), observations.dicts() if len(observations) else [])
-    found = None
-    if windows is not None and len(observations):
-        found = written_windows.of_columns(windows, observations.values)
-    return PreparedPage(len(observations), staging.prepare(observations), found)
+def prepare(observations: Columns) -> PreparedPage:
+    """Everything about a page that needs no database (run ahead, while another merges)."""
+    if connection.vendor == "postgresql":
+        return PreparedPage(len(observations), staging.prepare(observations))
+    return PreparedPage(len(observations), observations.dicts() if len(observations) else [])
 
 
 def apply_page(run: HarvestRun, page: PreparedPage) -> PageResult:
@@ -74,7 +55,7 @@ def apply_page(run: HarvestRun, page: PreparedPage) -> PageResult:
     if not page.count:
         return PageResult()
     if connection.vendor == "postgresql":
-        return _apply_postgresql(run, page)
+        return _apply_postgresql(run, page.rows)
     return _apply_portable(run, page.rows)
 
 
@@ -120,14 +101,12 @@ def _remember(
     known[1].update(mouses)
 
 
-def _insert_first_load(run: HarvestRun, page: PreparedPage) -> PageResult | None:
+def _insert_first_load(run: HarvestRun, rows: list[tuple]) -> PageResult | None:
     """A page of a first load (the run deferred the mirror's indexes: the mirror was empty)
-    COPYed straight into the mirror, linked to its projects and member OUSs, with its spectral
-    windows (``page.windows``, ids from the sequence: ``written_windows``), and into the
+    COPYed straight into the mirror, linked to its projects and member OUSs, and into the
     journal, every row new: no staging table, no comparison. None, with nothing written, when
     a row exists already (a row sent twice during the run, or written meanwhile by a live
     search): the page then takes the merge."""
-    rows = page.rows
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             # Inserted already linked to their project and member OUS (created empty where
@@ -139,14 +118,9 @@ def _insert_first_load(run: HarvestRun, page: PreparedPage) -> PageResult | None
             # Known to later pages once this one has committed (a rolled back page's
             # projects and member OUSs are gone with it).
             transaction.on_commit(lambda: _remember(known, projects, mouses))
-            ids = written_windows.SequenceIds().take(len(rows))
-            linked = (
-                (pk, *row, projects[row[_CODE]], mouses.get(row[_MOUS]))
-                for pk, row in zip(ids.to_pylist(), rows, strict=True)
-            )
-            columns = ["id", *(f.column for f in staging.FIELDS), *staging.LINKS]
+            linked = ((*row, projects[row[_CODE]], mouses.get(row[_MOUS])) for row in rows)
+            columns = [f.column for f in staging.FIELDS] + staging.LINKS
             staging.copy_binary(cursor, TABLE, columns, linked)
-            written_windows.copy_windows(ids, page.windows)
             cursor.execute("SELECT now()")  # what the merge's journal rows record
             (now,) = cursor.fetchone()
             new = ChangeKind.NEW.value
@@ -160,21 +134,16 @@ def _insert_first_load(run: HarvestRun, page: PreparedPage) -> PageResult | None
     return PageResult(new=len(rows))
 
 
-def _apply_postgresql(run: HarvestRun, page: PreparedPage) -> PageResult:
-    rows = page.rows
-    if first_load(run):
-        result = _insert_first_load(run, page)
-        if (result is None or page.windows is None) and run.windows_written:
-            # These rows' windows are not written: the final step derives them all again.
-            HarvestRun.objects.filter(pk=run.pk).update(windows_written=False)
-            run.windows_written = False
+def _apply_postgresql(run: HarvestRun, rows: list[tuple]) -> PageResult:
+    if run.deferred_indexes and run.mode != "full" and not run.dry_run:
+        result = _insert_first_load(run, rows)
         if result is not None:
             return result
     staging.stage(rows)
     stage = staging.STAGE
     changes = ObservationChange._meta.db_table
     with connection.cursor() as cursor:
-        if run.mode == HarvestMode.FULL:
+        if run.mode == "full":
             # Even a dry run remembers what it saw, to report what a real sweep would remove.
             cursor.execute(
                 f"INSERT INTO {SweptObservation._meta.db_table} (run_id, obs_id) "
@@ -234,7 +203,7 @@ def _apply_portable(run: HarvestRun, observations: list[dict[str, object]]) -> P
         elif any(row[n] != values[n] for n in names):
             changed.append(values)
     result = PageResult(new=len(new), changed=len(changed))
-    if run.mode == HarvestMode.FULL:
+    if run.mode == "full":
         SweptObservation.objects.bulk_create(
             [SweptObservation(run=run, obs_id=obs_id) for obs_id in by_id], ignore_conflicts=True
         )

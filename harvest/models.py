@@ -52,10 +52,6 @@ class HarvestRun(Job):
     # A first harvest into an empty mirror loads without the mirror's secondary indexes and
     # builds them once at the end: their definitions wait here (kept if the run is killed).
     deferred_indexes = models.JSONField(default=list, blank=True)
-    # Such a first load whose every page wrote its rows' spectral windows with them
-    # (``harvest.merge``): the final step builds their indexes but need not derive them again.
-    # A page that had to take the merge clears it, in its own transaction.
-    windows_written = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at"]

@@ -30,17 +30,16 @@ from archiveportal import jobs
 from archiveportal.jobs import Phase
 from archiveportal.read_ahead import read_ahead
 from harvest.bulk import build_alongside, defer_indexes_if_empty, restore_indexes
-from harvest.merge import PreparedPage, apply_page, first_load, prepare
+from harvest.merge import PreparedPage, apply_page, prepare
 from harvest.models import ChangeKind, HarvestMode, HarvestRun, ObservationChange, SweptObservation
 from harvest.signals import harvest_finished
 from harvest.upstream import Cursor, client_for, count_query, fetch_page, row_position
 from queries import pending_indexes
-from queries.archive.arrow_windows import BlockWindows
 from queries.archive.formats import RawTable
 from queries.archive.loader import Columns, columns_from_table
 from queries.errors import ArchiveError, ArchiveRejected, LoadError
 from queries.filters import forget_max_fov
-from queries.hierarchy import WindowsBy, rebuild_hierarchy
+from queries.hierarchy import rebuild_hierarchy
 from queries.models import (
     ExecutionBlock,
     GroupOUS,
@@ -192,9 +191,6 @@ Fetch = Callable[[Cursor | None], list[dict[str, object]]]
 def fetched_pages(run: HarvestRun, fetch: Fetch) -> Iterator[Page]:
     """Pages after the run's cursor (``fetch(after)`` gets one), each checked and normalised."""
     after, first_row, number = _cursor(run), run.rows_seen + 1, 0
-    # A first load writes its rows' windows with them: computed here, each distinct
-    # frequency_support text read once for the whole run.
-    windows = BlockWindows() if first_load(run) else None
     while True:
         rows = fetch(after)
         _check_progress(after, rows)
@@ -202,7 +198,7 @@ def fetched_pages(run: HarvestRun, fetch: Fetch) -> Iterator[Page]:
         position = row_position(rows[-1]) if rows else None
         with collection_paused():
             values = normalise(run.archive_url, rows, first_row) if rows else Columns({}, 0)
-            page = Page(number, len(rows), prepare(values, windows), position)
+            page = Page(number, len(rows), prepare(values), position)
         yield page
         if page.last:
             return
@@ -296,9 +292,8 @@ def finalize(run: HarvestRun) -> None:
     one transaction, idempotent. Then the indexes a first load deferred, and the planner
     statistics.
 
-    A first load's observation indexes, and (unless it is a full sweep) the indexes of its
-    spectral windows (written with its rows) and of the journal, are built beside that
-    transaction, on connections of
+    A first load's observation indexes, and (unless it is a full sweep) its spectral windows,
+    their indexes and the journal's, are built beside that transaction, on connections of
     their own (``harvest.bulk.build_alongside``): a first load writes its rows already linked
     (``harvest.merge``), so the transaction only reads the table. Should a row still need
     linking (one that took the merge), the update waits for the index being built and the
@@ -309,7 +304,7 @@ def finalize(run: HarvestRun) -> None:
         with transaction.atomic():
             removed = _sweep_removed(run) if run.mode == HarvestMode.FULL else 0
             if not run.dry_run:
-                _rebuild_and_record_releases(run, windows=alongside.windows)
+                _rebuild_and_record_releases(run, windows=not alongside.windows)
             counts = {
                 "removed_count": removed,
                 "released_count": ObservationChange.objects.filter(
@@ -371,10 +366,9 @@ def _sweep_removed(run: HarvestRun) -> int:
     return count + already
 
 
-def _rebuild_and_record_releases(run: HarvestRun, *, windows: WindowsBy = "rebuild") -> None:
+def _rebuild_and_record_releases(run: HarvestRun, *, windows: bool = True) -> None:
     """Rebuild what the run touched and journal member OUSs whose release moved or came
-    (``windows``: for a first load, whether its spectral windows are derived here, beside, or
-    were written with its rows; ``queries.hierarchy.rebuild_hierarchy``).
+    (``windows``: the spectral windows too, unless they are rebuilt beside).
 
     Release kinds are decided per member OUS with the single release rule, on the release date
     the hierarchy derives (the one the access decider reads), before and after the rebuild, and
@@ -387,7 +381,7 @@ def _rebuild_and_record_releases(run: HarvestRun, *, windows: WindowsBy = "rebui
         # from a live search meanwhile, derived by the same rules), so the whole hierarchy is
         # derived at once: no list of touched projects read from the journal (~3 s for 1M
         # rows) and no filter on it in every statement.
-        rebuild_hierarchy(None, windows=windows)
+        rebuild_hierarchy(None, windows="rebuild" if windows else "caller")
         return
     touched = ObservationChange.objects.filter(run=run).exclude(
         kind__in=[ChangeKind.RELEASED, ChangeKind.RELEASE_MOVED]

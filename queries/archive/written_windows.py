@@ -1,12 +1,16 @@
 """A first load's rows written with their ids and spectral windows, in one pass.
 
-Why: a first load into an empty mirror (``load_archive``'s, ``arrow_load``; a harvest's,
-``harvest.merge``) holds each row's ``frequency_support`` and em range as it writes the row.
-Computing the row's windows there (``arrow_windows.BlockWindows``, in the read-ahead thread)
-and COPYing them after the rows spares ``rebuild_windows`` two scans of the 1.8 GB table a
-million rows make, and its million-row INSERT at the end of the load. The windows need their
-rows' ids before the rows are written: ``SequenceIds`` takes them from the table's sequence,
-as the column's default would.
+Why: ``load_archive``'s first load into an empty mirror (``arrow_load``) holds each row's
+``frequency_support`` and em range as it writes the row. Computing the row's windows there
+(``arrow_windows.BlockWindows``, in the read-ahead thread) and COPYing them after the rows
+spares ``rebuild_windows`` two scans of the 1.8 GB table a million rows make. The windows need
+their rows' ids before the rows are written: ``SequenceIds`` takes them from the table's
+sequence, as the column's default would.
+
+The harvest's first load does not use it: its pages are bound by the one connection that
+COPYs them, and the windows' work (and the read-ahead thread's, which holds the GIL the COPY
+needs) made its pages 10.7 s longer on 1M rows for 1.9 s less in its final step, where the
+windows are rebuilt beside the hierarchy on a connection with a core to spare (bench/README.md).
 """
 
 from __future__ import annotations
@@ -24,25 +28,12 @@ WINDOWS = SpectralWindow._meta.db_table
 # A block's windows, ready to COPY: each window's row (an index into the block) and its range
 # and channel laid out (``pg_binary.laid_out``).
 Found = tuple[np.ndarray, pa.Array]
-# What ``BlockWindows.of`` reads of a row, and its Arrow type.
-_READ = {
-    "frequency_support": pa.string(),
-    "em_min": pa.float64(),
-    "em_max": pa.float64(),
-    "spectral_resolution": pa.float64(),
-}
 
 
 def laid_out(windows: BlockWindows, rows: pa.Table) -> Found:
     """The windows of ``rows`` (normalised, by database column name), laid out for COPY."""
     row_of, ranges = windows.of(rows)
     return row_of, pg_binary.laid_out(ranges, [pg_binary.FLOAT8] * 3)
-
-
-def of_columns(windows: BlockWindows, values: dict[str, list[object]]) -> Found:
-    """``laid_out`` for rows held a column at a time (``loader.Columns.values``)."""
-    rows = pa.table({name: pa.array(values[name], kind) for name, kind in _READ.items()})
-    return laid_out(windows, rows)
 
 
 class SequenceIds:

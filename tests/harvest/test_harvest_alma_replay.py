@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from archiveportal import jobs
 from archiveportal.jobs import Phase
-from harvest import bulk, merge, services, upstream
+from harvest import bulk, services, upstream
 from harvest.models import ChangeKind, HarvestRun, ObservationChange
 from queries import bulk_indexes, hierarchy, spectral
 from queries.hierarchy import rebuild_hierarchy
@@ -325,33 +325,13 @@ def windows() -> list[tuple]:
     )
 
 
-def test_a_first_harvest_writes_each_rows_windows_with_it_as_a_rebuild_derives_them(
+def test_a_first_harvest_rebuilds_the_windows_beside_the_final_transaction_as_a_rebuild_does(
     alma_replay, monkeypatch
 ):
     threads = windows_rebuilt_in(monkeypatch)
 
-    run = harvest(alma_replay.url)
+    harvest(alma_replay.url)
 
-    # Written by the pages, with the rows: derived neither beside the final transaction nor
-    # in it.
-    assert threads == [] and run.windows_written
-    written = windows()
-    assert written
-    spectral.rebuild_windows(None)
-    assert windows() == written
-
-
-def test_a_first_harvest_whose_page_took_the_merge_rebuilds_the_windows_beside_the_final_step(
-    alma_replay, monkeypatch
-):
-    # A page COPYed straight in would meet a row that is there already (written meanwhile by
-    # a live search, say): it takes the merge, which writes no windows.
-    threads = windows_rebuilt_in(monkeypatch)
-    monkeypatch.setattr(merge, "_insert_first_load", lambda run, page: None)
-
-    run = harvest(alma_replay.url)
-
-    assert not run.windows_written and run.new_count == 417
     # Once, on a connection of its own, and not again in the final transaction.
     assert threads == ["harvest-windows"]
     beside = windows()
@@ -374,25 +354,26 @@ def test_a_first_full_sweep_rebuilds_the_windows_in_its_final_transaction(alma_r
 def test_the_windows_failing_beside_the_final_step_fail_it_and_a_resumption_ends_it(
     alma_replay, monkeypatch
 ):
+    threads = windows_rebuilt_in(monkeypatch)
     indexes = [(mirror_indexes(t), foreign_keys(t)) for t in ("queries_spectralwindow", JOURNAL)]
-    build = bulk_indexes.build
+    recorded = spectral.rebuild_windows
 
-    def failing_beside(definitions, **kwargs):
-        if threading.current_thread().name == "harvest-windows":
-            raise RuntimeError("connection to the server was lost")
-        return build(definitions, **kwargs)
+    def failing(codes=None):
+        recorded(codes)
+        raise RuntimeError("connection to the server was lost")
 
-    monkeypatch.setattr(bulk_indexes, "build", failing_beside)
+    monkeypatch.setattr(spectral, "rebuild_windows", failing)
 
     run = failed_harvest(alma_replay.url, "connection to the server was lost")
     # The final transaction committed; the windows' and journal's indexes and keys are owed.
     assert run.phase != Phase.DONE and run.deferred_indexes
     assert MemberOUS.objects.filter(n_observations__gt=0).exists()
 
-    monkeypatch.setattr(bulk_indexes, "build", build)
+    monkeypatch.setattr(spectral, "rebuild_windows", recorded)
     resumed = resumed_harvest(run, alma_replay.url)
 
     assert resumed.pk == run.pk and resumed.phase == Phase.DONE
+    assert threads == ["harvest-windows", "harvest-windows"]
     assert resumed.deferred_indexes == []
     assert [(mirror_indexes(t), foreign_keys(t)) for t in ("queries_spectralwindow", JOURNAL)] == (
         indexes

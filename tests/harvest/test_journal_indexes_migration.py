@@ -12,7 +12,7 @@ from harvest.models import HarvestRun
 
 pytestmark = pytest.mark.django_db
 
-migration = importlib.import_module("harvest.migrations.0003_journal_indexes_and_written_windows")
+migration = importlib.import_module("harvest.migrations.0003_journal_indexes")
 
 
 def test_a_killed_first_load_forgets_the_dropped_journal_indexes_and_keeps_the_rest():

@@ -32,11 +32,6 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(forget_dropped, migrations.RunPython.noop),
-        migrations.AddField(
-            model_name='harvestrun',
-            name='windows_written',
-            field=models.BooleanField(default=False),
-        ),
         migrations.AlterField(
             model_name='observationchange',
             name='created_at',
