@@ -148,6 +148,38 @@ def test_a_text_search_matching_many_projects_keeps_its_subquery(monkeypatch):
     assert "queries_project" in where[0]
 
 
+def _matching_ids(where) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id FROM queries_observation WHERE {where[0]} ORDER BY id", where[1])
+        return [i for (i,) in cursor.fetchall()]
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["a matching project arrives", "an abstract comes to match", "an abstract stops matching"],
+)
+def test_a_text_search_follows_the_projects_the_mirror_holds_now(change):
+    # Its clause carries the ids of the projects that matched when it was compiled: a harvest
+    # changing the projects must not leave the search on the old ones. (Such a search is not
+    # kept between pages, its Q holding a queryset: ``search_where``'s module doc.)
+    _abstract_projects()
+    search = TEXT_SEARCHES[0]
+    search_where.where_of(Observation, q_of(search))
+    if change == "a matching project arrives":
+        project = ProjectFactory(code="2031.1.00001.S", abstract="New protostellar outflows")
+        ObservationFactory(member_ous__project=project)
+    elif change == "an abstract comes to match":
+        Project.objects.filter(abstract="Dust in M83").update(abstract="Protostellar outflows")
+    else:
+        Project.objects.filter(abstract__startswith="protostellar").update(abstract="Dust")
+
+    where = search_where.where_of(Observation, q_of(search))
+
+    assert "= ANY(" in where[0]
+    expected = sorted(Observation.objects.filter(q_of(search)).values_list("id", flat=True))
+    assert _matching_ids(where) == expected
+
+
 def _shown(client, params: dict[str, str]) -> tuple[list[str], str]:
     page = client.get("/aq/", params).text
     count = re.search(r'id="result-count">([^<]*)<', page).group(1)
