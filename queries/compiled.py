@@ -60,7 +60,9 @@ class Compiled:
         bound = list(params)
         for slot, value in zip(slots, values, strict=True):
             # lists sorted as selectors._in passes them
-            bound[slot] = _array(sorted(value)) if isinstance(value, list | tuple | set) else value
+            bound[slot] = (
+                id_array(sorted(value)) if isinstance(value, list | tuple | set) else value
+            )
         with connection.cursor() as cursor:
             cursor.execute(sql, bound)
             found = cursor.fetchall()
@@ -73,7 +75,7 @@ class Compiled:
         return [dict(zip(names, row, strict=True)) for row in found]
 
 
-def _array(values: list) -> object:
+def id_array(values: list) -> object:
     """A list of ids as PostgreSQL's array literal ``'{1,2,3}'``, which the statement's
     ``column = ANY(%s)`` reads as an array of the column's own type; other lists as they are.
 

@@ -46,6 +46,7 @@ from django.db.models.lookups import In
 from django.db.models.sql import Query
 from django.db.models.sql.where import WhereNode
 
+from queries.compiled import id_array
 from queries.models import Project
 
 # Searches kept per process; a key is small, a clause a few hundred bytes.
@@ -128,7 +129,7 @@ class AnyOf(Lookup):
     prepare_rhs = False
 
     def __init__(self, lhs, ids: list[int]) -> None:  # ids as the database gave them
-        super().__init__(lhs, "{" + ",".join(map(str, ids)) + "}")
+        super().__init__(lhs, id_array(ids))
 
     def as_sql(self, compiler, connection):
         lhs, params = self.process_lhs(compiler, connection)
