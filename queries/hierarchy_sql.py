@@ -202,17 +202,19 @@ def _upsert_projects(cursor) -> list[int]:
                 f"AND ({old}) IS DISTINCT FROM ({', '.join(kept.values())})"
             )
             cursor.execute(
+                "CREATE TEMP TABLE new_projects ON COMMIT DROP AS SELECT code FROM project_texts"
+            )
+            _only_new(cursor, "new_projects", PROJECT, "code")
+            cursor.execute(
                 f"""
                 INSERT INTO {PROJECT} AS p (code, {names}, is_synthetic)
-                SELECT t.code, {names}, false FROM project_texts t
-                WHERE NOT EXISTS (
-                    SELECT FROM {PROJECT} x WHERE x.code = t.code COLLATE "default"
-                )
+                SELECT t.code, {names}, false FROM project_texts t JOIN new_projects USING (code)
                 ON CONFLICT (code) DO UPDATE
                 SET {", ".join(f"{name} = {sql}" for name, sql in new.items())}
                 WHERE ({old}) IS DISTINCT FROM ({", ".join(new.values())})
                 """
             )
+            cursor.execute("DROP TABLE new_projects")
     cursor.execute(
         f'SELECT p.id FROM project_texts t JOIN {PROJECT} p ON p.code = t.code COLLATE "default"'
     )
@@ -259,24 +261,36 @@ def _write(cursor, model, key: str, columns: list[str], values: str, params=None
         with bulk_indexes.deferred([(model, written)], with_foreign_keys=True):
             # The rows there already, by a join (an upsert checks and locks each conflict:
             # 83,656 member OUSs took 3 s); then the new ones, by upsert in case another
-            # writer has just added one.
+            # writer has just added one. The new ones are what is left in ``derived`` once
+            # the others are taken out (``_only_new``).
             cursor.execute(
                 f"UPDATE {table} x SET {', '.join(f'{n} = v.{n}' for n in columns)} "
                 f'FROM derived v WHERE x.{key} = v.{key} COLLATE "default" '
                 f"AND ({old}) IS DISTINCT FROM ({derived})"
             )
+            _only_new(cursor, "derived", table, key)
             cursor.execute(
                 f"""
                 INSERT INTO {table} AS x ({key}, {names}) SELECT {key}, {names} FROM derived v
-                WHERE NOT EXISTS (
-                    SELECT FROM {table} x WHERE x.{key} = v.{key} COLLATE "default"
-                )
                 ON CONFLICT ({key}) DO UPDATE
                 SET {", ".join(f"{name} = EXCLUDED.{name}" for name in columns)}
                 WHERE ({old}) IS DISTINCT FROM ({", ".join(f"EXCLUDED.{n}" for n in columns)})
                 """
             )
     cursor.execute("DROP TABLE derived")
+
+
+def _only_new(cursor, derived: str, table: str, key: str) -> None:
+    """Take out of the temporary table ``derived`` the rows whose ``key`` ``table`` has.
+
+    Before the insert of the rest, not as its ``WHERE NOT EXISTS``: a table empty when the
+    insert is planned (a first load's groups and blocks, once analysed so) is anti-joined by a
+    nested loop reading it whole for each row, and it grows by each row inserted (83,656
+    blocks took 105 s).
+    """
+    cursor.execute(
+        f'DELETE FROM {derived} v USING {table} x WHERE x.{key} = v.{key} COLLATE "default"'
+    )
 
 
 def _upsert_groups(cursor) -> None:
