@@ -193,6 +193,47 @@ def test_rebuilding_an_unchanged_hierarchy_writes_no_row(sample):
             assert set(cursor.fetchall()) == before[model], model.__name__
 
 
+# Two rows of one part (same code, texts, group, member OUS and block): the rebuild asks the
+# parts whether any row is due a link before it looks at the rows.
+TWINS = [
+    _row(f"v.{n}", P2, member_ous_uid="uid://A001/Xt/X4", asdm_uid="uid://A002/Xt/X7")
+    for n in (1, 2)
+]
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        "one twin linked to another project",
+        "one twin linked to no project",
+        "one twin linked to no member OUS",
+        "one twin linked to another member OUS",
+        "a row without member OUS linked to one",
+    ],
+)
+def test_a_rebuild_relinks_a_row_linked_wrongly_among_rows_linked_right(sample, wrong):
+    Observation.objects.bulk_create([*CORNERS, *TWINS])
+    hierarchy_sql.rebuild(None)
+    expected = snapshot()["links"]
+    other_project = Project.objects.get(code=P1)
+    other_mous = MemberOUS.objects.get(uid="uid://A001/Xt/X1")
+    twin = Observation.objects.filter(obs_id="v.2")
+    {
+        "one twin linked to another project": lambda: twin.update(project=other_project),
+        "one twin linked to no project": lambda: twin.update(project=None),
+        "one twin linked to no member OUS": lambda: twin.update(member_ous=None),
+        "one twin linked to another member OUS": lambda: twin.update(member_ous=other_mous),
+        "a row without member OUS linked to one": lambda: Observation.objects.filter(
+            obs_id="t.d"
+        ).update(member_ous=other_mous),
+    }[wrong]()
+    assert snapshot()["links"] != expected
+
+    hierarchy_sql.rebuild(None)
+
+    assert snapshot()["links"] == expected
+
+
 def _as_after_a_first_load() -> None:
     """The hierarchy as a bulk load leaves it before the rebuild: projects and member OUSs
     created empty by ``ids_for`` (no texts, no aggregates), no group or block derived yet."""
