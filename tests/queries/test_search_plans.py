@@ -6,7 +6,8 @@ tests/queries/test_search_indexes.py, and the results they must not change.
   the walk reads no table rows.
 - A project-level text search reads its matching projects once per page, when the search's
   WHERE is compiled, and tests ``project_id = ANY(ids)`` (``queries.search_where``); its rows,
-  their order and its counts are those of the ``IN (subquery)`` it replaces.
+  their order and its counts are those of the ``IN (subquery)`` it replaces. The projects are
+  found by the trigram index on their stored upper-case copy (``queries.upper_text``).
 
 Plans are read with sequential scans, bitmap scans and sorts disabled: the test table is tiny,
 so the test says whether the index *can* serve the statement, not what the planner picks on
@@ -139,6 +140,30 @@ def test_a_text_search_matches_the_same_rows_with_its_projects_resolved(params, 
     assert "queries_project" in as_subquery[0]
     expected = sorted(Observation.objects.filter(q).values_list("id", flat=True))
     assert ids(resolved) == ids(as_subquery) == expected
+
+
+@pytest.mark.parametrize(
+    ("field", "index"),
+    [
+        ("project_abstract", "project_abstract_trgm"),
+        ("project_title", "project_title_trgm"),
+        ("pi_name", "project_pi_name_trgm"),
+    ],
+)
+def test_a_text_search_finds_its_projects_by_the_trigram_index_on_the_stored_copy(field, index):
+    # ``queries.upper_text``: the index is on the stored upper-case copy, and the recheck of
+    # its candidates compares the copy as it is, never ``upper()`` of each row's text.
+    _abstract_projects()
+    with CaptureQueriesContext(connection) as captured:
+        search_where.compile_where(Observation, q_of({field: "protostellar outflows"}))
+    (match,) = [q["sql"] for q in captured.captured_queries if "LIKE" in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {match}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert f"Bitmap Index Scan on {index}" in plan, plan
+    assert "upper(" not in plan, plan
+    assert "_upper ~~ '%PROTOSTELLAR OUTFLOWS%'" in plan, plan
 
 
 def test_a_text_search_matching_many_projects_keeps_its_subquery(monkeypatch):
