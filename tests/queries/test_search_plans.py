@@ -297,3 +297,19 @@ def test_band_project_view_pages_are_the_same_from_the_summaries_and_positions(
     before = pages()
     assert now == before
     assert any('name="project"' in table for table, _ in now)
+
+
+@pytest.mark.parametrize(
+    ("sort", "matches"), [("", "m(id, k)"), ("-obs_id", "m(id, k)"), ("-frequency", "m(id, k, o)")]
+)
+def test_a_small_page_sorted_by_obs_id_materialises_it_once(sort, matches):
+    # obs_id is unique: as the sort key it needs no tie-break, so the matches carry it once
+    # (``selectors._page_of_few``); another key keeps obs_id beside it for its ties.
+    for frequency in (90.0, 235.0, 240.0):
+        ObservationFactory(frequency=frequency)
+    with CaptureQueriesContext(connection) as captured:
+        selectors.observations_page(
+            q_of({"frequency": "80..300"}), sort=sort, page=1, size=2, columns=["obs_id"]
+        )
+    (statement,) = [q["sql"] for q in captured.captured_queries if "AS MATERIALIZED" in q["sql"]]
+    assert statement.startswith(f"WITH {matches} AS MATERIALIZED"), statement
