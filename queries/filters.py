@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -35,7 +35,7 @@ from django.db.models.functions import Coalesce, Cos, Floor
 from django.db.models.lookups import GreaterThan, GreaterThanOrEqual, In
 from redis.exceptions import RedisError
 
-from queries import syntax
+from queries import syntax, upper_text
 from queries.models import Observation, SpectralWindow
 from queries.spectral import widest_window_ghz
 from queries.units import galactic_to_icrs, unit_vector
@@ -157,20 +157,31 @@ class Like(Lookup):
             ]
         like = like_pattern(self.pattern, **self.options)
         text = f"({lhs})::text" if connection.vendor == "postgresql" else lhs
-        if self.case_sensitive:
-            return f"{text} LIKE %s ESCAPE '\\'", [*params, like]
+        if self.case_sensitive or upper_text.is_upper_copy(self.lhs):
+            # A stored upper-case copy is compared as it is (``queries.upper_text``).
+            pattern = "%s" if self.case_sensitive else "UPPER(%s)"
+            return f"{text} LIKE {pattern} ESCAPE '\\'", [*params, like]
         return f"UPPER({text}) LIKE UPPER(%s) ESCAPE '\\'", [*params, like]
 
 
 def string_term_q(
-    column: str, term: syntax.StringTerm, *, match: str, case_sensitive: bool = False
+    column: str,
+    term: syntax.StringTerm,
+    *,
+    match: str,
+    case_sensitive: bool = False,
+    upper_copies: Mapping[str, str] | None = None,
 ) -> Q:
     """One text term. Plain text uses Django's lookups (their indexes); wildcards use ``Like``.
 
     ``match="contains"`` fields find plain text anywhere; a pattern with wildcards, or ALMA's
-    ``=``/``==``, must match the whole value.
+    ``=``/``==``, must match the whole value. ``upper_copies`` ({column: field}): a
+    case-insensitive term compares the column's stored upper-case copy instead, which selects
+    the same rows (``queries.upper_text``).
     """
     case_sensitive = case_sensitive or term.case_sensitive
+    if not case_sensitive and upper_copies:
+        column = upper_copies.get(column, column)
     i = "" if case_sensitive else "i"
     pattern = term.pattern
     if term.has_wildcards and pattern == "*":
@@ -201,8 +212,10 @@ def string_q(
     match: str,
     key: Callable[[str], str] | None = None,
     case_sensitive: bool = False,
+    upper_copies: Mapping[str, str] | None = None,
 ) -> Q:
-    """Positive terms OR-ed (on any of ``columns``), negated terms AND-ed."""
+    """Positive terms OR-ed (on any of ``columns``), negated terms AND-ed; ``upper_copies`` as
+    ``string_term_q`` says."""
     positive = Q(pk__in=[])
     negative = Q()
     has_positive = False
@@ -211,7 +224,13 @@ def string_q(
             term = replace(term, pattern=key(term.pattern))
         column_q = Q(pk__in=[])
         for column in columns:
-            column_q |= string_term_q(column, term, match=match, case_sensitive=case_sensitive)
+            column_q |= string_term_q(
+                column,
+                term,
+                match=match,
+                case_sensitive=case_sensitive,
+                upper_copies=upper_copies,
+            )
         if term.negated:
             negative &= ~column_q
         else:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, ClassVar
 from django.db.models import Q
 
 from archiveportal import clock
-from queries import adql, filters, lines, syntax, units
+from queries import adql, filters, lines, syntax, units, upper_text
 from queries.errors import QueryInputError
 from queries.models import MemberOUS, Project
 from queries.names import name_key
@@ -148,7 +148,10 @@ class Text(Kind):
         if not all(copies):
             return filters.string_q(spec.columns, node, match="contains")
         columns = tuple(dict.fromkeys(copies))
-        projects = Project.objects.filter(filters.string_q(columns, node, match="contains"))
+        matching = filters.string_q(
+            columns, node, match="contains", upper_copies=upper_text.copies(Project)
+        )
+        projects = Project.objects.filter(matching)
         return Q(project_id__in=projects.values("id"))
 
     def adql(self, spec: FieldSpec, node) -> str:

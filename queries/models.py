@@ -22,6 +22,7 @@ from django.db.models import Case, Q, Value, When
 from archiveportal import clock
 from archiveportal.jobs import Job
 from queries.units import PLACEHOLDER_RELEASE_YEAR, is_placeholder_release
+from queries.upper_text import UpperCopy
 
 # ALMA's "not delivered yet" date: anything from here on is never released.
 PLACEHOLDER_RELEASE = datetime(PLACEHOLDER_RELEASE_YEAR, 1, 1, tzinfo=UTC)
@@ -69,6 +70,11 @@ class Project(models.Model):
     scientific_category = models.CharField(max_length=200, blank=True)
     # Labels the portal's own test/demo projects so nobody mistakes them for ALMA's.
     is_synthetic = models.BooleanField(default=False)
+    # UPPER() of the texts the search finds through trigram indexes, kept by the database:
+    # a case-insensitive search compares these as they are (``queries.upper_text``).
+    title_upper = UpperCopy("title")
+    abstract_upper = UpperCopy("abstract")
+    pi_name_upper = UpperCopy("pi_name")
 
     class Meta:
         ordering = ["code"]

@@ -21,7 +21,7 @@ the time) is read while the ``Q`` is built (``queries.filters``), so it is in it
 in the key. PostgreSQL only, as the callers' raw statements are.
 
 **Projects resolved first.** A project-level text search (title, abstract, PI: ``queries.kinds``
-writes it as ``project_id IN (SELECT id FROM projects WHERE UPPER(abstract) LIKE ...)``) is
+writes it as ``project_id IN (SELECT id FROM projects WHERE abstract_upper LIKE ...)``) is
 compiled with the matching projects' ids read once, when the WHERE is compiled, and written as
 ``project_id = ANY(ids)``: one trigram match instead of one per statement that tests the WHERE
 (the estimate, the count and the page each planned the LIKE again, 1.5-2 ms apiece on 1M rows

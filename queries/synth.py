@@ -909,12 +909,15 @@ def _lock_tables(using: str) -> None:
 
 
 def _full_rows(table: Table, using: str) -> tuple[list[str], Iterable[tuple]]:
-    """Every concrete column, generated values or the field's default, in model field order;
+    """Every concrete column the database does not compute itself, generated values (by the
+    archive's generator) or the field's default, in model field order;
     a JSON default as its JSON text (``copy_binary`` sends jsonb as text)."""
     connection = connections[using]
     names, columns = [], []
     n = len(table)
     for f in table.model._meta.concrete_fields:
+        if f.generated:  # the database computes it (``queries.upper_text``)
+            continue
         names.append(f.column)
         if f.attname in table.columns:
             columns.append(table.columns[f.attname])

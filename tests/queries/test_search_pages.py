@@ -86,7 +86,7 @@ def test_both_page_plans_give_the_same_pages(client, sample, member, settings, m
     monkeypatch.setattr(selectors, "COUNT_FIRST_LIMIT", limit)
     settings.QUERIES_PAGE_SIZE = 7
     band3 = Observation.objects.filter(band_mask=1 << 3)
-    for sort in ("-frequency", "frequency", "pwv", "-pwv", ""):
+    for sort in ("-frequency", "frequency", "pwv", "-pwv", "", "obs_id", "-obs_id"):
         shown = []
         for number in (1, 2):
             shown += _obs_ids(client.get("/aq/", {"band_list": "3", "sort": sort, "page": number}))

@@ -6,7 +6,8 @@ tests/queries/test_search_indexes.py, and the results they must not change.
   the walk reads no table rows.
 - A project-level text search reads its matching projects once per page, when the search's
   WHERE is compiled, and tests ``project_id = ANY(ids)`` (``queries.search_where``); its rows,
-  their order and its counts are those of the ``IN (subquery)`` it replaces.
+  their order and its counts are those of the ``IN (subquery)`` it replaces. The projects are
+  found by the trigram index on their stored upper-case copy (``queries.upper_text``).
 
 Plans are read with sequential scans, bitmap scans and sorts disabled: the test table is tiny,
 so the test says whether the index *can* serve the statement, not what the planner picks on
@@ -141,6 +142,30 @@ def test_a_text_search_matches_the_same_rows_with_its_projects_resolved(params, 
     assert ids(resolved) == ids(as_subquery) == expected
 
 
+@pytest.mark.parametrize(
+    ("field", "index"),
+    [
+        ("project_abstract", "project_abstract_trgm"),
+        ("project_title", "project_title_trgm"),
+        ("pi_name", "project_pi_name_trgm"),
+    ],
+)
+def test_a_text_search_finds_its_projects_by_the_trigram_index_on_the_stored_copy(field, index):
+    # ``queries.upper_text``: the index is on the stored upper-case copy, and the recheck of
+    # its candidates compares the copy as it is, never ``upper()`` of each row's text.
+    _abstract_projects()
+    with CaptureQueriesContext(connection) as captured:
+        search_where.compile_where(Observation, q_of({field: "protostellar outflows"}))
+    (match,) = [q["sql"] for q in captured.captured_queries if "LIKE" in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {match}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert f"Bitmap Index Scan on {index}" in plan, plan
+    assert "upper(" not in plan, plan
+    assert "_upper ~~ '%PROTOSTELLAR OUTFLOWS%'" in plan, plan
+
+
 def test_a_text_search_matching_many_projects_keeps_its_subquery(monkeypatch):
     _abstract_projects()
     monkeypatch.setattr(search_where, "RESOLVED_PROJECTS", 1)  # two projects match
@@ -272,3 +297,19 @@ def test_band_project_view_pages_are_the_same_from_the_summaries_and_positions(
     before = pages()
     assert now == before
     assert any('name="project"' in table for table, _ in now)
+
+
+@pytest.mark.parametrize(
+    ("sort", "matches"), [("", "m(id, k)"), ("-obs_id", "m(id, k)"), ("-frequency", "m(id, k, o)")]
+)
+def test_a_small_page_sorted_by_obs_id_materialises_it_once(sort, matches):
+    # obs_id is unique: as the sort key it needs no tie-break, so the matches carry it once
+    # (``selectors._page_of_few``); another key keeps obs_id beside it for its ties.
+    for frequency in (90.0, 235.0, 240.0):
+        ObservationFactory(frequency=frequency)
+    with CaptureQueriesContext(connection) as captured:
+        selectors.observations_page(
+            q_of({"frequency": "80..300"}), sort=sort, page=1, size=2, columns=["obs_id"]
+        )
+    (statement,) = [q["sql"] for q in captured.captured_queries if "AS MATERIALIZED" in q["sql"]]
+    assert statement.startswith(f"WITH {matches} AS MATERIALIZED"), statement
