@@ -66,13 +66,14 @@ FINAL_PARTS = [
     ("ANALYZE", "harvest.services", "analyze"),
     # Beside the transaction, on connections of their own (``harvest.bulk.build_alongside``).
     ("beside: spectral windows (a first load's)", "queries.spectral", "rebuild_windows"),
+    ("beside: journal (a first load's)", "harvest.bulk", "journal_first_load"),
 ]
 # The pages' parts: the main thread's (merge and cursor, in its transaction) and the
 # read-ahead thread's (normalise and prepare the next page, overlapped with the merge).
 PAGE_PARTS = [
     ("main thread: page transactions", "harvest.services", "apply_fetched"),
     ("  project and member OUS ids", "queries.hierarchy_sql", "ids_for"),
-    ("  COPY (rows, then journal)", "queries.staging", "copy_binary"),
+    ("  COPY (rows; journal in the final step)", "queries.staging", "copy_binary"),
     ("read-ahead thread: normalise", "harvest.services", "normalise"),
     ("read-ahead thread: prepare", "harvest.services", "prepare"),
 ]
@@ -198,7 +199,7 @@ def main() -> int:
     from django.core.management import call_command
 
     from harvest.bulk import defer_indexes_if_empty
-    from harvest.models import HarvestRun
+    from harvest.models import ChangeKind, HarvestRun, ObservationChange
     from harvest.services import finalize
     from queries.models import Observation
 
@@ -223,6 +224,8 @@ def main() -> int:
     second.refresh_from_db()
 
     assert Observation.objects.count() == n1 == first.new_count, "every row must be new once"
+    journaled = ObservationChange.objects.filter(run=first, kind=ChangeKind.NEW).count()
+    assert journaled == n1, "every row must be journaled as new once"
     assert second.new_count == second.changed_count == 0, "a second pass must change nothing"
     rate1, rate2 = n1 / (ingest1 + final), n2 / ingest2
     print()

@@ -293,11 +293,12 @@ def finalize(run: HarvestRun) -> None:
     statistics.
 
     A first load's observation indexes, and (unless it is a full sweep) its spectral windows,
-    their indexes and the journal's, are built beside that transaction, on connections of
-    their own (``harvest.bulk.build_alongside``): a first load writes its rows already linked
-    (``harvest.merge``), so the transaction only reads the table. Should a row still need
-    linking (one that took the merge), the update waits for the index being built and the
-    rest wait for the transaction: slower, the same tables.
+    their indexes, the journal of its pages and the journal's indexes, are built beside that
+    transaction, on connections of their own (``harvest.bulk.build_alongside``): a first load
+    writes its rows already linked (``harvest.merge``), so the transaction only reads the
+    table, and it reads no journal. Should a row still need linking (one that took the
+    merge), the update waits for the index being built and the rest wait for the
+    transaction: slower, the same tables.
     """
     alongside = build_alongside(run)
     try:
@@ -316,7 +317,7 @@ def finalize(run: HarvestRun) -> None:
         failed = alongside.wait()  # waited for whatever happened; its error if the step went well
     if failed is not None:
         raise failed
-    restore_indexes(run)
+    restore_indexes(run, journaled=alongside.journaled)
     if not run.dry_run:
         forget_max_fov()
         analyze(skip=alongside.analyzed)
@@ -375,9 +376,10 @@ def _rebuild_and_record_releases(run: HarvestRun, *, windows: bool = True) -> No
     recorded on each observation row of that member OUS.
     """
     if run.deferred_indexes:
-        # A first load into an empty mirror: every row is journaled as new, and its member
-        # OUSs were created empty with the rows (harvest.merge), so none had a release date a
-        # watcher could have seen move. Every project in the mirror came with the run (or
+        # A first load into an empty mirror: every row is journaled as new (beside this
+        # transaction or after it: ``harvest.bulk``), and its member OUSs were created empty
+        # with the rows (harvest.merge), so none had a release date a watcher could have seen
+        # move. Every project in the mirror came with the run (or
         # from a live search meanwhile, derived by the same rules), so the whole hierarchy is
         # derived at once: no list of touched projects read from the journal (~3 s for 1M
         # rows) and no filter on it in every statement.

@@ -18,6 +18,7 @@ from harvest.models import ChangeKind, HarvestRun, ObservationChange
 from queries import bulk_indexes, hierarchy, spectral
 from queries.hierarchy import rebuild_hierarchy
 from queries.models import MemberOUS, Observation, Project, SpectralWindow
+from tests.harvest.changes import journal
 from tests.hierarchy_tables import scramble, snapshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -88,27 +89,103 @@ def test_first_harvest_fills_the_mirror_with_every_row_and_its_hierarchy(alma_re
     assert run.deferred_indexes == [] and mirror_indexes() == indexes
 
 
+def mirror_tuples() -> dict[str, tuple[str, str, str]]:
+    """Each row's physical place, creating and locking transaction (PostgreSQL's system
+    columns): a write or a row lock changes them."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT obs_id, ctid::text, xmin::text, xmax::text FROM queries_observation")
+        return {obs_id: rest for obs_id, *rest in cursor.fetchall()}
+
+
+def row_versions() -> dict[str, tuple[str, str]]:
+    """Each row's physical place and creating transaction: a rewrite of the row changes them."""
+    return {obs_id: (ctid, xmin) for obs_id, (ctid, xmin, _) in mirror_tuples().items()}
+
+
 def test_a_first_harvest_links_its_rows_as_it_writes_them_and_derives_the_full_hierarchy(
-    alma_replay,
+    alma_replay, monkeypatch
 ):
-    run = harvest(alma_replay.url)
+    as_paged: dict[str, tuple[str, str]] = {}
+    finalize = services.finalize
+
+    def after_the_pages(run: HarvestRun) -> None:
+        as_paged.update(row_versions())
+        finalize(run)
+
+    monkeypatch.setattr(services, "finalize", after_the_pages)
+    harvest(alma_replay.url)
     derived = snapshot()
 
-    # Every observation row is the version its page wrote (with the journal, in the same
-    # transaction): the final step found the links right and rewrote none.
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT DISTINCT xmin::text FROM queries_observation")
-        written = {row[0] for row in cursor.fetchall()}
-        cursor.execute(
-            "SELECT DISTINCT xmin::text FROM harvest_observationchange WHERE run_id = %s",
-            [run.pk],
-        )
-        assert written <= {row[0] for row in cursor.fetchall()}
+    # Every observation row is the version its page wrote: the final step found the links
+    # right and rewrote none.
+    assert row_versions() == as_paged
     # And what it derived is what a rebuild from scratch derives.
     scramble()
     rebuild_hierarchy()
     assert snapshot() == derived
     assert not Project.objects.filter(title="").exists()  # no project left empty
+
+
+def test_a_first_harvest_journals_every_row_once_after_its_pages_in_one_statement(
+    alma_replay, monkeypatch
+):
+    journaled_by_the_pages: list[int] = []
+    finalize = services.finalize
+
+    def after_the_pages(run: HarvestRun) -> None:
+        journaled_by_the_pages.append(ObservationChange.objects.filter(run=run).count())
+        finalize(run)
+
+    monkeypatch.setattr(services, "finalize", after_the_pages)
+    run = harvest(alma_replay.url)
+
+    # The pages wrote the rows only; their journal came after them, one new change per row,
+    # with what the row says.
+    assert journaled_by_the_pages == [0]
+    assert run.new_count == 417
+    changes = ObservationChange.objects.filter(run=run)
+    assert sorted(
+        changes.values_list("obs_id", "kind", "old_release_date", "new_release_date")
+    ) == (
+        sorted(
+            (obs_id, ChangeKind.NEW, None, released)
+            for obs_id, released in Observation.objects.values_list("obs_id", "obs_release_date")
+        )
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT xmin::text FROM harvest_observationchange WHERE run_id = %s",
+            [run.pk],
+        )
+        assert len(cursor.fetchall()) == 1  # one statement, committed whole
+
+
+def test_a_final_step_failing_after_a_first_loads_journal_ends_with_the_same_journal(
+    alma_replay, monkeypatch
+):
+    write = bulk.journal_first_load
+
+    def written_then_lost(run: HarvestRun) -> None:
+        write(run)
+        raise RuntimeError("connection to the server was lost")
+
+    monkeypatch.setattr(bulk, "journal_first_load", written_then_lost)
+    run = failed_harvest(alma_replay.url, "connection to the server was lost")
+    # The journal committed; the run owes the rest of its final step.
+    assert run.phase != Phase.DONE and run.deferred_indexes
+    assert ObservationChange.objects.filter(run=run).count() == 417
+
+    monkeypatch.setattr(bulk, "journal_first_load", write)
+    resumed = resumed_harvest(run, alma_replay.url)
+    assert resumed.pk == run.pk and resumed.phase == Phase.DONE
+    retried = journal()
+
+    ObservationChange.objects.all().delete()
+    HarvestRun.objects.all().delete()
+    Observation.objects.all().delete()
+    Project.objects.all().delete()
+    harvest(alma_replay.url)
+    assert retried == journal() and len(retried) == 417
 
 
 def test_a_second_harvest_changes_nothing(alma_replay):
@@ -122,14 +199,6 @@ def test_a_second_harvest_changes_nothing(alma_replay):
     assert (full.new_count, full.changed_count, full.removed_count) == (0, 0, 0)
     assert full.rows_seen == 417
     assert ObservationChange.objects.count() == changes
-
-
-def mirror_tuples() -> dict[str, tuple[str, str, str]]:
-    """Each row's physical place, creating and locking transaction (PostgreSQL's system
-    columns): a write or a row lock changes them."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT obs_id, ctid::text, xmin::text, xmax::text FROM queries_observation")
-        return {obs_id: rest for obs_id, *rest in cursor.fetchall()}
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's system columns")
@@ -240,6 +309,7 @@ def everything_derived() -> tuple:
         windows,
         [(mirror_indexes(t), foreign_keys(t)) for t in tables],
         sorted(Observation.objects.values_list("obs_id", "project__code", "member_ous__uid")),
+        journal(),
     )
 
 
@@ -279,7 +349,8 @@ def test_a_first_harvest_indexes_its_rows_beside_the_final_transaction_to_the_sa
     assert not any(observation_index in d or "spectralwindow" in d or JOURNAL in d for d in after)
     assert alongside[2] == before and alongside[1]
 
-    # The same harvest with everything built after the transaction leaves the same mirror.
+    # The same harvest with everything built after the transaction (the journal written by
+    # ``restore_indexes``) leaves the same mirror and journal.
     ObservationChange.objects.all().delete()
     HarvestRun.objects.all().delete()
     Observation.objects.all().delete()

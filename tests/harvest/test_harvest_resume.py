@@ -11,7 +11,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
@@ -21,6 +21,7 @@ from harvest import services
 from harvest.merge import COMPARED
 from harvest.models import ChangeKind, HarvestRun, ObservationChange
 from queries.models import MemberOUS, Observation, Project
+from tests.harvest.changes import journal
 from tests.harvest.upstream import ROOT, conninfo, database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -63,9 +64,10 @@ def test_a_harvest_killed_inside_a_page_resumes_to_the_same_mirror(alma_replay):
         services.execute(run, inside_page=die_on_page_three)
     jobs.stop_heartbeat(run.pk)
     run.refresh_from_db()
-    # Pages one and two are applied with their cursor; page three left no trace.
+    # Pages one and two are applied with their cursor; page three left no trace. A first load
+    # journals its rows when its pages are done: none yet.
     assert run.rows_seen == 200 and Observation.objects.count() == 200
-    assert ObservationChange.objects.count() == 200
+    assert ObservationChange.objects.count() == 0
 
     lease_runs_out(run)
     call_command("harvest_archive", "--archive-url", alma_replay.url)
@@ -74,11 +76,11 @@ def test_a_harvest_killed_inside_a_page_resumes_to_the_same_mirror(alma_replay):
     assert resumed.pk == run.pk and resumed.phase == Phase.DONE
     assert (resumed.rows_seen, resumed.new_count) == (417, 417)
     assert ObservationChange.objects.filter(kind=ChangeKind.NEW).count() == 417
-    killed_then_resumed = mirror()
+    killed_then_resumed = mirror(), journal()
 
     forget_everything()
     call_command("harvest_archive", "--archive-url", alma_replay.url)
-    assert mirror() == killed_then_resumed
+    assert (mirror(), journal()) == killed_then_resumed
 
 
 def test_a_harvest_process_killed_with_sigkill_resumes_to_the_same_mirror(alma_replay):
@@ -122,10 +124,41 @@ def test_a_harvest_process_killed_with_sigkill_resumes_to_the_same_mirror(alma_r
     run.refresh_from_db()
     assert run.phase == Phase.DONE and (run.rows_seen, run.new_count) == (417, 417)
     assert ObservationChange.objects.filter(kind=ChangeKind.NEW).count() == 417
-    killed_then_resumed = mirror()
+    killed_then_resumed = mirror(), journal()
     forget_everything()
     call_command("harvest_archive", "--archive-url", alma_replay.url)
-    assert mirror() == killed_then_resumed
+    assert (mirror(), journal()) == killed_then_resumed
+
+
+def test_a_first_load_failed_mid_way_journals_its_pages_and_its_resumption_ends_the_same(
+    alma_replay,
+):
+    # A row of the third page (100 rows a page) upstream is malformed: the run fails there.
+    ordered = sorted(alma_replay.obscore, key=lambda r: (r["lastModified"], r["obs_id"]))
+    bad = ordered[250]
+    right = bad["s_ra"]
+    bad["s_ra"] = "twelve"
+    with pytest.raises(CommandError, match="failed"):
+        call_command("harvest_archive", "--archive-url", alma_replay.url)
+    run = HarvestRun.objects.get()
+    assert run.phase == Phase.FAILED and run.rows_seen == 200
+    # Failing, the first load built its indexes back and journaled the pages it applied: its
+    # resumption takes the merge, and finds what they touched in the journal.
+    assert run.deferred_indexes == []
+    assert ObservationChange.objects.filter(run=run, kind=ChangeKind.NEW).count() == 200
+
+    bad["s_ra"] = right
+    call_command("harvest_archive", "--archive-url", alma_replay.url)
+
+    resumed = HarvestRun.objects.get()
+    assert resumed.phase == Phase.DONE and (resumed.rows_seen, resumed.new_count) == (417, 417)
+    # The rows' changes are those of an uninterrupted run. (Not the release kinds: the failed
+    # run left the member OUSs of its pages created empty, without a release date, until the
+    # resumed final step derived them; that journals them as released or moved.)
+    failed_then_resumed = mirror(), journal(ChangeKind.NEW, ChangeKind.CHANGED)
+    forget_everything()
+    call_command("harvest_archive", "--archive-url", alma_replay.url)
+    assert (mirror(), journal(ChangeKind.NEW, ChangeKind.CHANGED)) == failed_then_resumed
 
 
 def test_a_second_harvest_waits_for_the_one_running(alma_replay):
