@@ -56,7 +56,9 @@ class MemberOUSInline(ReadOnlyInline):
 class ProjectAdmin(MirrorAdmin):
     list_display = ("code", "title", "pi_name", "pi_userid", "is_synthetic")
     list_filter = ("is_synthetic",)
-    search_fields = ("code", "title", "pi_name", "pi_userid")
+    # Title and PI through their stored upper-case copies, which the trigram indexes are on
+    # (``queries.upper_text``): the same projects as ``title``/``pi_name``, found by index.
+    search_fields = ("code", "title_upper", "pi_name_upper", "pi_userid")
     inlines = [MemberOUSInline]
 
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 from django.db.models import Q
+from django.test.utils import CaptureQueriesContext
 
 from queries import filters, upper_text
 from queries.fields import parse_form
 from queries.filters import observation_filter
 from queries.models import Observation, Project
 from queries.syntax import parse_string
-from tests.factories import ObservationFactory, ProjectFactory
+from tests.factories import ObservationFactory, ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -136,3 +137,23 @@ def test_a_case_sensitive_term_keeps_the_original_column(term):
     )
     sql = str(Project.objects.filter(q).values("id").query)
     assert "abstract_upper" not in sql and '"queries_project"."abstract"' in sql
+
+
+def test_the_admin_finds_projects_by_title_and_pi_through_the_copies(projects, client):
+    admin = UserFactory(username="curator", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    for term, expected in [
+        ("outflows ORION", ["2030.1.00000.S"]),
+        ("massives", ["2030.1.00003.S", "2030.1.00004.S"]),
+        ("dust in m83", ["2030.1.00002.S"]),
+    ]:
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get("/admin/queries/project/", {"q": term})
+        assert page.status_code == 200
+        shown = sorted(c for c in Project.objects.values_list("code", flat=True) if c in page.text)
+        assert shown == expected, term
+        # The search's WHERE compares the copies (every column is selected either way).
+        wheres = [q["sql"].partition(" WHERE ")[2] for q in queries.captured_queries]
+        searched = [w for w in wheres if "title_upper" in w]
+        assert searched and "pi_name_upper" in searched[0]
+        assert '"queries_project"."title")' not in searched[0]
